@@ -1,0 +1,95 @@
+import { join } from "node:path";
+import { type Clock, systemClock } from "./clock.ts";
+import type { Config } from "./config.ts";
+import { ExecutionLog } from "./execution-log.ts";
+import { type Handler, HandlerRegistry, type ReadAccess } from "./handler.ts";
+import type { Logger } from "./logger.ts";
+import { createFileSink } from "./outputs/file-sink.ts";
+import type { OutputSink } from "./outputs/sink.ts";
+import { Runner } from "./runner.ts";
+import { Scheduler } from "./scheduler.ts";
+import type { StoreFs } from "./store/durable-file.ts";
+import { openStore, type Store } from "./store/store.ts";
+import { TaskService } from "./task-service.ts";
+
+// The composition root: the one place that builds the parts and hands each its dependencies.
+// Tests call it with their own clock, handlers and sinks; main.ts calls it with the real ones.
+
+export interface AppOptions {
+  config: Pick<
+    Config,
+    "DATA_DIR" | "DEFAULT_TIMEZONE" | "MIN_INTERVAL_SECONDS" | "CATCH_UP_WINDOW_MINUTES"
+  >;
+  log: Logger;
+  handlers: Handler[];
+  clock?: Clock;
+  /** Posting sinks (Discord); the file sink always comes first. */
+  sinks?: OutputSink[];
+  random?: () => number;
+  fs?: StoreFs;
+}
+
+export interface App {
+  store: Store;
+  service: TaskService;
+  scheduler: Scheduler;
+  runner: Runner;
+  executionLog: ExecutionLog;
+  /** Stops scheduling, lets runs in progress finish (up to graceMs), and releases the store. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function createApp(opts: AppOptions): Promise<App> {
+  const { config, log } = opts;
+  const clock = opts.clock ?? systemClock;
+  const dataDir = config.DATA_DIR;
+  const store = await openStore({ dataDir, fs: opts.fs, now: () => clock.now() });
+  const executionLog = new ExecutionLog(join(dataDir, "logs", "executions.jsonl"));
+  const handlers = new HandlerRegistry(opts.handlers);
+  const data: ReadAccess = {
+    tasks: () => store.data.tasks,
+    goals: () => store.data.goals,
+    reminders: () => store.data.reminders,
+    executionsSince: (ms) => executionLog.since(ms),
+  };
+  const runner = new Runner({
+    store,
+    handlers,
+    executionLog,
+    sinks: [createFileSink(dataDir), ...(opts.sinks ?? [])],
+    clock,
+    log,
+    data,
+    random: opts.random,
+  });
+  const scheduler = new Scheduler({
+    store,
+    runner,
+    executionLog,
+    clock,
+    log,
+    catchUpWindowMinutes: config.CATCH_UP_WINDOW_MINUTES,
+  });
+  const service = new TaskService({
+    store,
+    handlers,
+    scheduler,
+    runner,
+    executionLog,
+    clock,
+    defaultTimezone: config.DEFAULT_TIMEZONE,
+    minIntervalSeconds: config.MIN_INTERVAL_SECONDS,
+  });
+  return {
+    store,
+    service,
+    scheduler,
+    runner,
+    executionLog,
+    async close(graceMs = 10_000) {
+      scheduler.stop();
+      await runner.stop(graceMs);
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import { z } from "zod";
+import { ConfigError } from "./errors.ts";
+import { isValidTimeZone, systemTimeZone, timeZoneProblem } from "./timezone.ts";
+
+// Every environment variable of DESIGN.md, in one schema. An empty value counts as unset, so a
+// copied .env.example runs headless.
+
+const snowflake = (name: string) =>
+  z
+    .string()
+    .regex(/^\d{17,20}$/, `${name} must be a Discord id (17-20 digits), e.g. 123456789012345678`);
+
+const wholeNumber = (name: string, min: number, example: number) =>
+  z.coerce
+    .number({ error: `${name} must be a whole number, e.g. ${name}=${example}` })
+    .int(`${name} must be a whole number, e.g. ${name}=${example}`)
+    .min(min, `${name} must be at least ${min}, e.g. ${name}=${example}`);
+
+export const ConfigSchema = z.object({
+  DISCORD_TOKEN: z.string().optional(),
+  DISCORD_API_URL: z
+    .url({ error: "DISCORD_API_URL must be an http(s) URL, e.g. http://127.0.0.1:3000/api" })
+    .optional(),
+  DISCORD_GUILD_ID: snowflake("DISCORD_GUILD_ID").optional(),
+  BRIEFING_CHANNEL_ID: snowflake("BRIEFING_CHANNEL_ID").optional(),
+  ALERT_USER_ID: snowflake("ALERT_USER_ID").optional(),
+  ADMIN_USER_IDS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(",")
+        .map((id) => id.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(
+            /^\d{17,20}$/,
+            "ADMIN_USER_IDS must be a comma list of Discord ids, e.g. 123456789012345678,234567890123456789",
+          ),
+      ),
+    )
+    .default([]),
+  DATA_DIR: z.string().default("./data"),
+  DEFAULT_TIMEZONE: z
+    .string()
+    .refine(isValidTimeZone, {
+      error: (i) => `DEFAULT_TIMEZONE: ${timeZoneProblem(String(i.input))}`,
+    })
+    .default(systemTimeZone),
+  MIN_INTERVAL_SECONDS: wholeNumber("MIN_INTERVAL_SECONDS", 1, 60).default(60),
+  CATCH_UP_WINDOW_MINUTES: wholeNumber("CATCH_UP_WINDOW_MINUTES", 0, 60).default(60),
+  LOG_LEVEL: z
+    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
+      error: "LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent",
+    })
+    .default("info"),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Parses the environment; throws ConfigError with one line naming the variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const present: Record<string, string> = {};
+  for (const key of Object.keys(ConfigSchema.shape)) {
+    const value = env[key]?.trim();
+    if (value) present[key] = value;
+  }
+  const parsed = ConfigSchema.safeParse(present);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const variable = String(issue?.path[0] ?? "configuration");
+  const message = issue?.message ?? "invalid";
+  throw new ConfigError(
+    `Invalid configuration: ${message.startsWith(variable) ? message : `${variable}: ${message}`}`,
+  );
+}

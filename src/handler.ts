@@ -1,0 +1,96 @@
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { z } from "zod";
+import type { Clock } from "./clock.ts";
+import { NotFoundError, ValidationError } from "./errors.ts";
+import type { Execution, Trigger } from "./execution-log.ts";
+import type { Logger } from "./logger.ts";
+import type { Goal, Reminder, Task } from "./model.ts";
+
+/** What a handler may read; it never writes or posts by itself. */
+export interface ReadAccess {
+  tasks(): readonly Task[];
+  goals(): readonly Goal[];
+  reminders(): readonly Reminder[];
+  executionsSince(ms: number): Promise<Execution[]>;
+}
+
+export interface HandlerContext<Options = Record<string, unknown>> {
+  task: Task;
+  options: Options;
+  log: Logger;
+  clock: Clock;
+  signal: AbortSignal;
+  /** The instant this run was due (a manual run: when it was asked for). */
+  scheduledFor: Date;
+  /** The last successful run before this one, so a digest can cover a gap. */
+  lastSuccessAt: Date | null;
+  trigger: Trigger;
+  attempt: number;
+  data: ReadAccess;
+}
+
+/** Markdown to save and post; nothing (or "") means there is nothing new to post. */
+export type HandlerOutput = string | null | undefined;
+
+export interface Handler<S extends z.ZodType = z.ZodType> {
+  name: string;
+  description: string;
+  options: S;
+  run(ctx: HandlerContext<z.output<S>>): Promise<HandlerOutput> | HandlerOutput;
+}
+
+export function defineHandler<S extends z.ZodType>(handler: Handler<S>): Handler<S> {
+  return handler;
+}
+
+export class HandlerRegistry {
+  readonly #byName = new Map<string, Handler>();
+
+  constructor(handlers: Handler[]) {
+    for (const h of handlers) {
+      if (this.#byName.has(h.name)) throw new Error(`two handlers are named "${h.name}"`);
+      this.#byName.set(h.name, h);
+    }
+  }
+
+  names(): string[] {
+    return [...this.#byName.keys()].sort();
+  }
+
+  list(): Handler[] {
+    return this.names().map((n) => this.#byName.get(n) as Handler);
+  }
+
+  get(name: string): Handler {
+    const handler = this.#byName.get(name);
+    if (!handler) throw new NotFoundError("handler", name, `available: ${this.names().join(", ")}`);
+    return handler;
+  }
+
+  /** A task's options checked against its handler's own schema. */
+  parseOptions(name: string, options: unknown): Record<string, unknown> {
+    const parsed = this.get(name).options.safeParse(options ?? {});
+    if (parsed.success) return parsed.data as Record<string, unknown>;
+    const issue = parsed.error.issues[0];
+    const field = ["options", ...(issue?.path ?? [])].join(".");
+    throw new ValidationError(field, issue?.message ?? "invalid", undefined);
+  }
+}
+
+/**
+ * Every module in the handlers folder whose default export is a handler. The names come from our
+ * own folder listing, never from user input.
+ */
+export async function loadHandlers(dir: string): Promise<Handler[]> {
+  const files = (await readdir(dir)).filter((f) => /^[a-z0-9-]+\.(ts|js)$/.test(f)).sort();
+  const handlers: Handler[] = [];
+  for (const file of files) {
+    const mod = await import(pathToFileURL(join(dir, file)).href);
+    const h = mod.default as Handler | undefined;
+    if (h && typeof h.name === "string" && typeof h.run === "function" && h.options)
+      handlers.push(h);
+  }
+  return handlers;
+}

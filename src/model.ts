@@ -1,0 +1,69 @@
+import { z } from "zod";
+import { ScheduleSchema } from "./schedule.ts";
+
+// The stored shapes. Types come from these schemas; nothing is written twice.
+
+export const TASK_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+export const RETRY_CAP_SECONDS = 15 * 60;
+
+const isoInstant = z.iso.datetime({ offset: true });
+
+export const RetrySchema = z.object({
+  maxRetries: z.number().int().min(0).max(10).default(2),
+  delaySeconds: z.number().int().min(1).max(RETRY_CAP_SECONDS).default(30),
+  backoff: z.enum(["fixed", "exponential"]).default("exponential"),
+});
+
+export const RunStatusSchema = z.enum(["success", "failure", "timeout", "skipped"]);
+export type RunStatus = z.infer<typeof RunStatusSchema>;
+
+export const HistorySchema = z.object({
+  totalRuns: z.number().int().min(0).default(0),
+  successCount: z.number().int().min(0).default(0),
+  failureCount: z.number().int().min(0).default(0),
+  lastRunAt: isoInstant.nullable().default(null),
+  lastStatus: RunStatusSchema.nullable().default(null),
+  lastError: z.string().nullable().default(null),
+  lastDurationMs: z.number().min(0).nullable().default(null),
+  lastSuccessAt: isoInstant.nullable().default(null),
+});
+export type History = z.infer<typeof HistorySchema>;
+
+export const TaskSchema = z.object({
+  id: z.string().regex(TASK_ID),
+  name: z.string().min(1).max(100),
+  handler: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/),
+  schedule: ScheduleSchema,
+  timezone: z.string().min(1),
+  channelId: z.string().nullable().default(null),
+  options: z.record(z.string(), z.unknown()).default({}),
+  retry: RetrySchema.prefault({}),
+  timeoutSeconds: z.number().int().min(1).max(3600).default(120),
+  catchUp: z.enum(["once", "skip"]).default("once"),
+  maxRuns: z.number().int().min(1).nullable().default(null),
+  until: isoInstant.nullable().default(null),
+  skipNext: z.boolean().default(false),
+  enabled: z.boolean().default(true),
+  ownerId: z.string().nullable().default(null),
+  createdAt: isoInstant,
+  updatedAt: isoInstant,
+  history: HistorySchema.prefault({}),
+});
+export type Task = z.infer<typeof TaskSchema>;
+
+export const GoalSchema = z.object({
+  id: z.number().int().min(1),
+  text: z.string().min(1).max(500),
+  createdAt: isoInstant,
+  doneAt: isoInstant.nullable().default(null),
+});
+export type Goal = z.infer<typeof GoalSchema>;
+
+export const ReminderSchema = z.object({
+  id: z.number().int().min(1),
+  text: z.string().min(1).max(500),
+  due: z.iso.date().nullable().default(null),
+  createdAt: isoInstant,
+  doneAt: isoInstant.nullable().default(null),
+});
+export type Reminder = z.infer<typeof ReminderSchema>;

@@ -1,0 +1,32 @@
+import type { Task } from "../model.ts";
+
+// Where a run's results go. The file sink saves every output; the Discord channel and DM-alert
+// sinks plug in beside it. Sinks run in order, so the file sink, first, saves before anything
+// is posted.
+
+export interface RunOutput {
+  task: Task;
+  runId: string;
+  markdown: string;
+  scheduledFor: Date;
+  startedAt: Date;
+  attempt: number;
+}
+
+export interface RunFailure {
+  task: Task;
+  runId: string;
+  error: string;
+  attempts: number;
+  scheduledFor: Date;
+}
+
+export interface OutputSink {
+  readonly name: string;
+  /** Deliver an output; a throw fails the attempt, so retry and alerting apply. */
+  publish?(output: RunOutput, signal: AbortSignal): Promise<void>;
+  /** A run failed for good, the first time since the task last succeeded. */
+  alert?(failure: RunFailure): Promise<void>;
+  /** The task succeeded again after an alert. */
+  recovered?(task: Task, runId: string): Promise<void>;
+}

@@ -1,0 +1,259 @@
+import { type Clock, sleep } from "./clock.ts";
+import { AlreadyRunningError, errorText, NotFoundError, TimeoutError } from "./errors.ts";
+import { type ExecutionLog, runKey, type Trigger } from "./execution-log.ts";
+import type { HandlerContext, HandlerRegistry, ReadAccess } from "./handler.ts";
+import type { Logger } from "./logger.ts";
+import type { RunStatus, Task } from "./model.ts";
+import type { OutputSink } from "./outputs/sink.ts";
+import { retryDelayMs } from "./retry.ts";
+import type { Store } from "./store/store.ts";
+
+export interface RunRequest {
+  taskId: string;
+  trigger: Exclude<Trigger, "retry">;
+  scheduledFor: number;
+  /** Run the handler and return its output: nothing saved, posted, logged or counted. */
+  dryRun?: boolean;
+}
+
+export interface RunResult {
+  runId: string;
+  status: Exclude<RunStatus, "skipped">;
+  attempts: number;
+  output: string | null;
+  error: string | null;
+  durationMs: number;
+}
+
+export interface RunnerDeps {
+  store: Store;
+  handlers: HandlerRegistry;
+  executionLog: ExecutionLog;
+  sinks: OutputSink[];
+  clock: Clock;
+  log: Logger;
+  data: ReadAccess;
+  random?: () => number;
+}
+
+type AttemptOutcome = { status: RunResult["status"]; output: string | null; error: string | null };
+
+/** Runs a task: attempts with timeout and retry, one log line per attempt, outputs to sinks. */
+export class Runner {
+  readonly #running = new Map<string, Promise<RunResult>>();
+  readonly #stopping = new AbortController();
+
+  constructor(private readonly deps: RunnerDeps) {}
+
+  isRunning(taskId: string): boolean {
+    return this.#running.has(taskId);
+  }
+
+  run(req: RunRequest): Promise<RunResult> {
+    if (this.#running.has(req.taskId)) return Promise.reject(new AlreadyRunningError(req.taskId));
+    const task = this.deps.store.data.tasks.find((t) => t.id === req.taskId);
+    if (!task) return Promise.reject(new NotFoundError("task", req.taskId));
+    const run = this.#run(task, req).finally(() => this.#running.delete(req.taskId));
+    this.#running.set(req.taskId, run);
+    return run;
+  }
+
+  /** Stops retries and waits up to `graceMs` for attempts in progress, then aborts them. */
+  async stop(graceMs: number): Promise<void> {
+    const all = Promise.allSettled(this.#running.values());
+    const timer = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
+    this.#stopping.abort(new Error("Mission Control is shutting down"));
+    await Promise.race([all, timer]);
+  }
+
+  async #run(task: Task, req: RunRequest): Promise<RunResult> {
+    const { clock, log } = this.deps;
+    const runId = runKey(task.id, req.scheduledFor);
+    const started = clock.now();
+    const maxAttempts = req.dryRun ? 1 : 1 + task.retry.maxRetries;
+    let outcome: AttemptOutcome = { status: "failure", output: null, error: null };
+    let attempt = 0;
+    while (attempt < maxAttempts) {
+      attempt++;
+      const attemptStart = clock.now();
+      outcome = await this.#attempt(task, req, runId, attempt);
+      const durationMs = clock.now() - attemptStart;
+      log[outcome.status === "success" ? "info" : "warn"](
+        {
+          taskId: task.id,
+          runId,
+          attempt,
+          status: outcome.status,
+          durationMs,
+          err: outcome.error ?? undefined,
+        },
+        `task ${task.id} attempt ${attempt}: ${outcome.status}`,
+      );
+      if (req.dryRun) break;
+      await this.deps.executionLog
+        .append({
+          ts: new Date(clock.now()).toISOString(),
+          taskId: task.id,
+          runId,
+          scheduledFor: new Date(req.scheduledFor).toISOString(),
+          attempt,
+          trigger: attempt === 1 ? req.trigger : "retry",
+          status: outcome.status,
+          durationMs,
+          error: outcome.error,
+        })
+        .catch((err) =>
+          log.error({ err, taskId: task.id }, "could not append to the execution log"),
+        );
+      if (outcome.status === "success" || attempt >= maxAttempts) break;
+      try {
+        await sleep(
+          clock,
+          retryDelayMs(task.retry, attempt, this.deps.random ?? Math.random),
+          this.#stopping.signal,
+        );
+      } catch {
+        break; // shutting down: the retry is dropped, and the run ends with the last failure
+      }
+    }
+    const result: RunResult = {
+      runId,
+      attempts: attempt,
+      durationMs: clock.now() - started,
+      ...outcome,
+    };
+    if (!req.dryRun) await this.#record(task.id, result, started, req.scheduledFor);
+    return result;
+  }
+
+  async #attempt(
+    task: Task,
+    req: RunRequest,
+    runId: string,
+    attempt: number,
+  ): Promise<AttemptOutcome> {
+    const { clock, handlers, log } = this.deps;
+    const controller = new AbortController();
+    const onStop = () => controller.abort(this.#stopping.signal.reason);
+    this.#stopping.signal.addEventListener("abort", onStop, { once: true });
+    const timeout = clock.setTimeout(
+      () => controller.abort(new TimeoutError(task.timeoutSeconds)),
+      task.timeoutSeconds * 1000,
+    );
+    try {
+      const handler = handlers.get(task.handler);
+      const ctx: HandlerContext = {
+        task,
+        options: handlers.parseOptions(task.handler, task.options),
+        log: log.child({ taskId: task.id, runId, attempt }),
+        clock,
+        signal: controller.signal,
+        scheduledFor: new Date(req.scheduledFor),
+        lastSuccessAt: task.history.lastSuccessAt ? new Date(task.history.lastSuccessAt) : null,
+        trigger: attempt === 1 ? req.trigger : "retry",
+        attempt,
+        data: this.deps.data,
+      };
+      const output = await abortable(
+        Promise.resolve().then(() => handler.run(ctx)),
+        controller.signal,
+      );
+      const markdown = typeof output === "string" && output.trim() ? output : null;
+      if (markdown && !req.dryRun) {
+        for (const sink of this.deps.sinks) {
+          await sink.publish?.(
+            {
+              task,
+              runId,
+              markdown,
+              scheduledFor: ctx.scheduledFor,
+              startedAt: new Date(clock.now()),
+              attempt,
+            },
+            controller.signal,
+          );
+        }
+      }
+      return { status: "success", output: markdown, error: null };
+    } catch (err) {
+      const status = err instanceof TimeoutError ? "timeout" : "failure";
+      return { status, output: null, error: errorText(err).slice(0, 2000) };
+    } finally {
+      clock.clearTimeout(timeout);
+      this.#stopping.signal.removeEventListener("abort", onStop);
+    }
+  }
+
+  /** History counters, then an alert on the first failure of an incident, or a recovery note. */
+  async #record(
+    taskId: string,
+    result: RunResult,
+    startedMs: number,
+    scheduledFor: number,
+  ): Promise<void> {
+    const { store, log } = this.deps;
+    let before: Task | undefined;
+    try {
+      before = await store.update((db) => {
+        const task = db.tasks.find((t) => t.id === taskId);
+        if (!task) return undefined;
+        const previous = structuredClone(task);
+        const h = task.history;
+        h.totalRuns++;
+        if (result.status === "success") {
+          h.successCount++;
+          h.lastSuccessAt = new Date(startedMs).toISOString();
+        } else h.failureCount++;
+        h.lastRunAt = new Date(startedMs).toISOString();
+        h.lastStatus = result.status;
+        h.lastError = result.error;
+        h.lastDurationMs = result.durationMs;
+        return previous;
+      });
+    } catch (err) {
+      log.error(
+        { err, taskId },
+        "could not save the run's history; the execution log still has it",
+      );
+    }
+    if (!before) return;
+    const wasBroken =
+      before.history.lastStatus === "failure" || before.history.lastStatus === "timeout";
+    for (const sink of this.deps.sinks) {
+      try {
+        if (result.status !== "success" && !wasBroken) {
+          await sink.alert?.({
+            task: before,
+            runId: result.runId,
+            error: result.error ?? result.status,
+            attempts: result.attempts,
+            scheduledFor: new Date(scheduledFor),
+          });
+        } else if (result.status === "success" && wasBroken) {
+          await sink.recovered?.(before, result.runId);
+        }
+      } catch (err) {
+        log.error({ err, taskId, sink: sink.name }, "an alert could not be delivered");
+      }
+    }
+  }
+}
+
+/** Settles with the promise, or rejects with the signal's reason as soon as it aborts. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}

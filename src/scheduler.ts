@@ -1,0 +1,203 @@
+import { type Clock, MAX_TIMER_MS, type TimerHandle } from "./clock.ts";
+import { AlreadyRunningError } from "./errors.ts";
+import { type ExecutionLog, runKey } from "./execution-log.ts";
+import type { Logger } from "./logger.ts";
+import { MinHeap } from "./min-heap.ts";
+import type { Task } from "./model.ts";
+import type { Runner } from "./runner.ts";
+import { lastRunBetween, nextRunAfter } from "./schedule.ts";
+import type { Store } from "./store/store.ts";
+
+// One timer over every task's next instant, kept in a min-heap: croner answers "when next",
+// the scheduler decides "what now". A changed task gets a new slot; its old one is dropped
+// lazily when it reaches the top.
+
+export interface SchedulerDeps {
+  store: Store;
+  runner: Runner;
+  executionLog: ExecutionLog;
+  clock: Clock;
+  log: Logger;
+  catchUpWindowMinutes: number;
+}
+
+interface Slot {
+  at: number;
+  taskId: string;
+  seq: number;
+}
+
+/** When the task runs next after `afterMs`, or null: disabled, ended by maxRuns/until, or done. */
+export function nextRunOf(task: Task, afterMs: number): number | null {
+  if (!task.enabled) return null;
+  if (task.maxRuns !== null && task.history.totalRuns >= task.maxRuns) return null;
+  const next = nextRunAfter(task.schedule, task.timezone, afterMs);
+  if (next === null) return null;
+  if (task.until !== null && next > Date.parse(task.until)) return null;
+  return next;
+}
+
+export class Scheduler {
+  readonly #heap = new MinHeap<Slot>();
+  readonly #current = new Map<string, Slot>();
+  #seq = 0;
+  #timer: TimerHandle | null = null;
+  #armedAt = Number.POSITIVE_INFINITY;
+  #started = false;
+  readonly #inFlight = new Set<Promise<unknown>>();
+
+  constructor(private readonly deps: SchedulerDeps) {}
+
+  /** Schedules every enabled task, first making up runs missed while stopped. */
+  async start(): Promise<void> {
+    const { store, clock } = this.deps;
+    this.#started = true;
+    const now = clock.now();
+    await this.#catchUp(now);
+    for (const task of store.data.tasks) this.#place(task, now);
+    this.#arm();
+  }
+
+  /** Stops scheduling; runs already started go on (the runner bounds them on shutdown). */
+  stop(): void {
+    this.#started = false;
+    if (this.#timer) this.deps.clock.clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#armedAt = Number.POSITIVE_INFINITY;
+    this.#heap.clear();
+    this.#current.clear();
+  }
+
+  /** Re-reads one task after it was added, edited, enabled, disabled or deleted. */
+  sync(taskId: string): void {
+    if (!this.#started) return;
+    const task = this.deps.store.data.tasks.find((t) => t.id === taskId);
+    this.#current.delete(taskId);
+    if (task) this.#place(task, this.deps.clock.now());
+    this.#arm();
+  }
+
+  nextRun(taskId: string): number | null {
+    return this.#current.get(taskId)?.at ?? null;
+  }
+
+  /** Resolves when dispatched runs have settled (tests and shutdown). */
+  async idle(): Promise<void> {
+    while (this.#inFlight.size) await Promise.allSettled([...this.#inFlight]);
+  }
+
+  #place(task: Task, afterMs: number): void {
+    const at = nextRunOf(task, afterMs);
+    if (at === null) return;
+    const slot = { at, taskId: task.id, seq: ++this.#seq };
+    this.#current.set(task.id, slot);
+    this.#heap.push(slot);
+  }
+
+  #arm(): void {
+    let top = this.#heap.peek();
+    while (top && this.#current.get(top.taskId) !== top) {
+      this.#heap.pop();
+      top = this.#heap.peek();
+    }
+    const at = top?.at ?? Number.POSITIVE_INFINITY;
+    if (at === this.#armedAt) return;
+    if (this.#timer) this.deps.clock.clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#armedAt = at;
+    if (!top) return;
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, at - this.deps.clock.now()));
+    this.#timer = this.deps.clock.setTimeout(() => this.#fire(), delay);
+  }
+
+  #fire(): void {
+    this.#timer = null;
+    this.#armedAt = Number.POSITIVE_INFINITY;
+    const now = this.deps.clock.now();
+    for (let top = this.#heap.peek(); top && top.at <= now; top = this.#heap.peek()) {
+      this.#heap.pop();
+      if (this.#current.get(top.taskId) !== top) continue;
+      this.#current.delete(top.taskId);
+      this.#due(top.taskId, top.at, now);
+    }
+    this.#arm();
+  }
+
+  #due(taskId: string, at: number, now: number): void {
+    const task = this.deps.store.data.tasks.find((t) => t.id === taskId);
+    if (!task || nextRunOf(task, at - 1) !== at) return; // deleted, disabled or ended meanwhile
+    // The next slot counts from the later of the due instant and now, so a late timer
+    // (a busy event loop, a suspended laptop) fires once, not once per missed instant.
+    this.#place(task, Math.max(at, now));
+    if (task.skipNext) {
+      this.#track(
+        this.deps.store
+          .update((db) => {
+            const t = db.tasks.find((x) => x.id === taskId);
+            if (t) t.skipNext = false;
+          })
+          .then(() => this.#logSkip(task, at, "skipped once by request (skipNext)")),
+      );
+      return;
+    }
+    this.#dispatch(task, at, "schedule");
+  }
+
+  #dispatch(task: Task, at: number, trigger: "schedule" | "catch-up"): void {
+    const run = this.deps.runner
+      .run({ taskId: task.id, trigger, scheduledFor: at })
+      .catch((err) => {
+        if (err instanceof AlreadyRunningError) {
+          return this.#logSkip(task, at, "the previous run was still in progress");
+        }
+        this.deps.log.error({ err, taskId: task.id }, "a scheduled run could not start");
+      });
+    this.#track(run);
+  }
+
+  #track(p: Promise<unknown>): void {
+    const tracked = p
+      .catch((err) => this.deps.log.error({ err }, "scheduler bookkeeping failed"))
+      .finally(() => this.#inFlight.delete(tracked));
+    this.#inFlight.add(tracked);
+  }
+
+  async #logSkip(task: Task, at: number, reason: string): Promise<void> {
+    this.deps.log.info({ taskId: task.id, reason }, `task ${task.id}: run skipped`);
+    await this.deps.executionLog.append({
+      ts: new Date(this.deps.clock.now()).toISOString(),
+      taskId: task.id,
+      runId: runKey(task.id, at),
+      scheduledFor: new Date(at).toISOString(),
+      attempt: 0,
+      trigger: "schedule",
+      status: "skipped",
+      durationMs: 0,
+      error: reason,
+    });
+  }
+
+  /**
+   * A run missed while stopped, within the window, becomes one catch-up run (however many were
+   * missed) unless the task says `catchUp: skip`. A run already in the log is never repeated.
+   */
+  async #catchUp(now: number): Promise<void> {
+    const windowMs = this.deps.catchUpWindowMinutes * 60_000;
+    if (windowMs <= 0) return;
+    const seen = new Set(
+      (await this.deps.executionLog.since(now - windowMs - 60_000)).map((e) => e.runId),
+    );
+    for (const task of this.deps.store.data.tasks) {
+      if (task.catchUp !== "once" || !task.enabled) continue;
+      const since = Math.max(now - windowMs, Date.parse(task.updatedAt));
+      const missed = lastRunBetween(task.schedule, task.timezone, since, now);
+      if (missed === null || nextRunOf(task, missed - 1) !== missed) continue;
+      if (seen.has(runKey(task.id, missed))) continue;
+      this.deps.log.info(
+        { taskId: task.id, missed: new Date(missed).toISOString() },
+        "catching up a missed run",
+      );
+      this.#dispatch(task, missed, "catch-up");
+    }
+  }
+}

@@ -1,0 +1,13 @@
+import { z } from "zod";
+import { GoalSchema, ReminderSchema, TaskSchema } from "../model.ts";
+
+export const DbSchema = z.object({
+  // Checked against the code's own version by openStore, which migrates or refuses.
+  schemaVersion: z.number().int().min(1),
+  tasks: z.array(TaskSchema).default([]),
+  goals: z.array(GoalSchema).default([]),
+  reminders: z.array(ReminderSchema).default([]),
+  nextGoalId: z.number().int().min(1).default(1),
+  nextReminderId: z.number().int().min(1).default(1),
+});
+export type Db = z.infer<typeof DbSchema>;

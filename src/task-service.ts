@@ -1,0 +1,336 @@
+import type { Clock } from "./clock.ts";
+import { ConflictError, NotFoundError, ValidationError } from "./errors.ts";
+import type { Execution, ExecutionLog } from "./execution-log.ts";
+import type { HandlerRegistry } from "./handler.ts";
+import { type Goal, type Reminder, type Task, TaskSchema } from "./model.ts";
+import type { Runner, RunResult } from "./runner.ts";
+import { checkSchedule, dstNote, nextRuns } from "./schedule.ts";
+import { nextRunOf, type Scheduler } from "./scheduler.ts";
+import type { Store } from "./store/store.ts";
+import {
+  parseInput,
+  type TaskCreate,
+  TaskCreateSchema,
+  type TaskPatch,
+  TaskPatchSchema,
+} from "./task-input.ts";
+import { isValidTimeZone, timeZoneProblem } from "./timezone.ts";
+
+// The use cases. The CLI and the slash commands are thin adapters over this one service; neither
+// touches the store or the scheduler.
+
+export interface TaskServiceDeps {
+  store: Store;
+  handlers: HandlerRegistry;
+  scheduler: Scheduler;
+  runner: Runner;
+  executionLog: ExecutionLog;
+  clock: Clock;
+  defaultTimezone: string;
+  minIntervalSeconds: number;
+}
+
+export interface UpcomingRun {
+  at: Date;
+  /** Set when a daylight-saving change moves this run off its wall-clock time. */
+  dstNote: string | null;
+}
+
+export interface TaskHistoryReport {
+  task: Task;
+  recent: Execution[];
+  successRate: number | null;
+  p95DurationMs: number | null;
+  /** How late scheduled runs started (first attempts only), median and worst. */
+  latenessMs: { p50: number; max: number } | null;
+}
+
+const textRule = (field: string, example: string) => (raw: unknown) => {
+  const text = typeof raw === "string" ? raw.trim() : "";
+  if (!text) throw new ValidationError(field, "must not be empty", example);
+  if (text.length > 500) throw new ValidationError(field, "at most 500 characters", example);
+  return text;
+};
+const goalText = textRule("text", "Ship the v1 release");
+const reminderText = textRule("text", "Renew the domain");
+
+function dueDate(raw: string | null | undefined): string | null {
+  if (raw === undefined || raw === null || raw.trim() === "") return null;
+  const due = raw.trim();
+  const valid =
+    /^\d{4}-\d{2}-\d{2}$/.test(due) && new Date(`${due}T00:00:00Z`).toISOString().startsWith(due);
+  if (!valid)
+    throw new ValidationError("due", `"${raw}" is not a date; use YYYY-MM-DD`, "2026-12-24");
+  return due;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
+export class TaskService {
+  constructor(private readonly deps: TaskServiceDeps) {}
+
+  // ---- tasks
+
+  listTasks(filter: { enabled?: boolean } = {}): Task[] {
+    return this.deps.store.data.tasks.filter(
+      (t) => filter.enabled === undefined || t.enabled === filter.enabled,
+    );
+  }
+
+  getTask(id: string): Task {
+    const task = this.deps.store.data.tasks.find((t) => t.id === id);
+    if (!task) throw new NotFoundError("task", id, "list the tasks to see their ids");
+    return task;
+  }
+
+  handlerNames(): string[] {
+    return this.deps.handlers.names();
+  }
+
+  async addTask(raw: TaskCreate, ownerId: string | null = null): Promise<Task> {
+    const input = parseInput(TaskCreateSchema, raw);
+    const now = new Date(this.deps.clock.now()).toISOString();
+    const task = this.#validated({
+      id: input.id,
+      name: input.name ?? input.id,
+      handler: input.handler,
+      schedule: input.schedule,
+      timezone: input.timezone ?? this.deps.defaultTimezone,
+      channelId: input.channelId ?? null,
+      options: input.options ?? {},
+      retry: {
+        maxRetries: input.retries ?? 2,
+        delaySeconds: input.retryDelaySeconds ?? 30,
+        backoff: input.backoff ?? "exponential",
+      },
+      timeoutSeconds: input.timeoutSeconds ?? 120,
+      catchUp: input.catchUp ?? "once",
+      maxRuns: input.maxRuns ?? null,
+      until: input.until ?? null,
+      skipNext: false,
+      enabled: input.enabled ?? true,
+      ownerId: input.ownerId ?? ownerId,
+      createdAt: now,
+      updatedAt: now,
+    });
+    await this.deps.store.update((db) => {
+      if (db.tasks.some((t) => t.id === task.id)) {
+        throw new ConflictError(
+          `a task with id "${task.id}" already exists; pick another id or edit it`,
+        );
+      }
+      db.tasks.push(task);
+    });
+    this.deps.scheduler.sync(task.id);
+    return task;
+  }
+
+  async editTask(id: string, raw: TaskPatch): Promise<Task> {
+    const patch = parseInput(TaskPatchSchema, raw);
+    const current = this.getTask(id);
+    const next = this.#validated({
+      ...current,
+      name: patch.name ?? current.name,
+      handler: patch.handler ?? current.handler,
+      schedule: patch.schedule ?? current.schedule,
+      timezone: patch.timezone ?? current.timezone,
+      channelId: patch.channelId === undefined ? current.channelId : patch.channelId,
+      options: patch.options ?? current.options,
+      retry: {
+        maxRetries: patch.retries ?? current.retry.maxRetries,
+        delaySeconds: patch.retryDelaySeconds ?? current.retry.delaySeconds,
+        backoff: patch.backoff ?? current.retry.backoff,
+      },
+      timeoutSeconds: patch.timeoutSeconds ?? current.timeoutSeconds,
+      catchUp: patch.catchUp ?? current.catchUp,
+      maxRuns: patch.maxRuns === undefined ? current.maxRuns : patch.maxRuns,
+      until: patch.until === undefined ? current.until : patch.until,
+      enabled: patch.enabled ?? current.enabled,
+      ownerId: patch.ownerId === undefined ? current.ownerId : patch.ownerId,
+      updatedAt: new Date(this.deps.clock.now()).toISOString(),
+    });
+    return this.#replace(id, (t) => Object.assign(t, { ...next, history: t.history }));
+  }
+
+  async setEnabled(id: string, enabled: boolean): Promise<Task> {
+    this.getTask(id);
+    const updatedAt = new Date(this.deps.clock.now()).toISOString();
+    return this.#replace(id, (t) => Object.assign(t, { enabled, updatedAt }));
+  }
+
+  /** The next scheduled run is skipped once; later runs go on as usual. */
+  async skipNext(id: string): Promise<Task> {
+    const task = this.getTask(id);
+    if (!task.enabled)
+      throw new ConflictError(`task "${id}" is disabled; there is no next run to skip`);
+    return this.#replace(id, (t) => Object.assign(t, { skipNext: true }));
+  }
+
+  async deleteTask(id: string): Promise<Task> {
+    const task = this.getTask(id);
+    await this.deps.store.update((db) => {
+      db.tasks = db.tasks.filter((t) => t.id !== id);
+    });
+    this.deps.scheduler.sync(id);
+    return task;
+  }
+
+  /** Runs the task now (trigger `manual`); refused while a run of it is in progress. */
+  async runNow(id: string, { dryRun = false } = {}): Promise<RunResult> {
+    this.getTask(id);
+    return this.deps.runner.run({
+      taskId: id,
+      trigger: "manual",
+      scheduledFor: this.deps.clock.now(),
+      dryRun,
+    });
+  }
+
+  nextRun(id: string): Date | null {
+    const at =
+      this.deps.scheduler.nextRun(id) ?? nextRunOf(this.getTask(id), this.deps.clock.now());
+    return at === null ? null : new Date(at);
+  }
+
+  upcomingRuns(id: string, count = 3): UpcomingRun[] {
+    const task = this.getTask(id);
+    if (!task.enabled) return [];
+    return nextRuns(task.schedule, task.timezone, this.deps.clock.now(), count)
+      .filter((at) => task.until === null || at <= Date.parse(task.until))
+      .map((at) => ({ at: new Date(at), dstNote: dstNote(task.schedule, task.timezone, at) }));
+  }
+
+  async history(id: string, limit = 10): Promise<TaskHistoryReport> {
+    const task = this.getTask(id);
+    const recent = await this.deps.executionLog.recent(id, Math.max(1, Math.min(limit, 1000)));
+    const attempts = await this.deps.executionLog.recent(id, 500);
+    const durations = attempts
+      .filter((e) => e.status !== "skipped")
+      .map((e) => e.durationMs)
+      .sort((a, b) => a - b);
+    const lateness = attempts
+      .filter((e) => e.trigger === "schedule" && e.attempt === 1)
+      .map((e) => Math.max(0, Date.parse(e.ts) - e.durationMs - Date.parse(e.scheduledFor)))
+      .sort((a, b) => a - b);
+    const h = task.history;
+    return {
+      task,
+      recent,
+      successRate: h.totalRuns ? h.successCount / h.totalRuns : null,
+      p95DurationMs: durations.length ? percentile(durations, 95) : null,
+      latenessMs: lateness.length
+        ? { p50: percentile(lateness, 50), max: lateness.at(-1) as number }
+        : null,
+    };
+  }
+
+  #validated(candidate: Omit<Task, "history"> & { history?: Task["history"] }): Task {
+    const { handlers, clock, minIntervalSeconds } = this.deps;
+    if (!handlers.names().includes(candidate.handler)) {
+      throw new ValidationError(
+        "handler",
+        `no handler "${candidate.handler}"; available: ${handlers.names().join(", ")}`,
+        "test",
+      );
+    }
+    if (!isValidTimeZone(candidate.timezone)) {
+      throw new ValidationError("timezone", timeZoneProblem(candidate.timezone));
+    }
+    checkSchedule(candidate.schedule, candidate.timezone, { now: clock.now(), minIntervalSeconds });
+    const options = handlers.parseOptions(candidate.handler, candidate.options);
+    return TaskSchema.parse({ ...candidate, options });
+  }
+
+  async #replace(id: string, change: (t: Task) => void): Promise<Task> {
+    const updated = await this.deps.store.update((db) => {
+      const task = db.tasks.find((t) => t.id === id);
+      if (!task) throw new NotFoundError("task", id);
+      change(task);
+      return task;
+    });
+    this.deps.scheduler.sync(id);
+    return updated;
+  }
+
+  // ---- goals
+
+  listGoals({ includeDone = false } = {}): Goal[] {
+    return this.deps.store.data.goals.filter((g) => includeDone || g.doneAt === null);
+  }
+
+  async addGoal(text: string): Promise<Goal> {
+    const clean = goalText(text);
+    return this.deps.store.update((db) => {
+      const goal: Goal = {
+        id: db.nextGoalId++,
+        text: clean,
+        createdAt: new Date(this.deps.clock.now()).toISOString(),
+        doneAt: null,
+      };
+      db.goals.push(goal);
+      return goal;
+    });
+  }
+
+  async completeGoal(id: number): Promise<Goal> {
+    return this.deps.store.update((db) => {
+      const goal = db.goals.find((g) => g.id === id);
+      if (!goal) throw new NotFoundError("goal", id, "list the goals to see their ids");
+      goal.doneAt ??= new Date(this.deps.clock.now()).toISOString();
+      return goal;
+    });
+  }
+
+  async removeGoal(id: number): Promise<Goal> {
+    return this.deps.store.update((db) => {
+      const goal = db.goals.find((g) => g.id === id);
+      if (!goal) throw new NotFoundError("goal", id, "list the goals to see their ids");
+      db.goals = db.goals.filter((g) => g.id !== id);
+      return goal;
+    });
+  }
+
+  // ---- reminders
+
+  listReminders({ includeDone = false } = {}): Reminder[] {
+    return this.deps.store.data.reminders
+      .filter((r) => includeDone || r.doneAt === null)
+      .sort((a, b) => (a.due ?? "9999").localeCompare(b.due ?? "9999") || a.id - b.id);
+  }
+
+  async addReminder(text: string, due?: string | null): Promise<Reminder> {
+    const clean = reminderText(text);
+    const date = dueDate(due);
+    return this.deps.store.update((db) => {
+      const reminder: Reminder = {
+        id: db.nextReminderId++,
+        text: clean,
+        due: date,
+        createdAt: new Date(this.deps.clock.now()).toISOString(),
+        doneAt: null,
+      };
+      db.reminders.push(reminder);
+      return reminder;
+    });
+  }
+
+  async completeReminder(id: number): Promise<Reminder> {
+    return this.deps.store.update((db) => {
+      const reminder = db.reminders.find((r) => r.id === id);
+      if (!reminder) throw new NotFoundError("reminder", id, "list the reminders to see their ids");
+      reminder.doneAt ??= new Date(this.deps.clock.now()).toISOString();
+      return reminder;
+    });
+  }
+
+  async removeReminder(id: number): Promise<Reminder> {
+    return this.deps.store.update((db) => {
+      const reminder = db.reminders.find((r) => r.id === id);
+      if (!reminder) throw new NotFoundError("reminder", id, "list the reminders to see their ids");
+      db.reminders = db.reminders.filter((r) => r.id !== id);
+      return reminder;
+    });
+  }
+}

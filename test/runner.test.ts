@@ -1,0 +1,234 @@
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { AlreadyRunningError } from "../src/errors.ts";
+import type { Execution } from "../src/execution-log.ts";
+import type { OutputSink, RunFailure } from "../src/outputs/sink.ts";
+import { makeWorld, scriptedHandler, type World } from "./support/world.ts";
+
+const T0 = "2026-11-26T08:00:00.000Z";
+let world: World;
+afterEach(() => world?.close());
+
+const readLog = async (w: World): Promise<Execution[]> =>
+  (await readFile(join(w.dataDir, "logs", "executions.jsonl"), "utf8").catch(() => ""))
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+
+/**
+ * Plays out a run's retries: each time attempt `n` is logged and the runner sleeps (its one
+ * timer), the clock jumps to the end of that sleep.
+ */
+async function playRetries<T>(w: World, done: Promise<T>, retries: number): Promise<T> {
+  for (let n = 1; n <= retries; n++) {
+    await vi.waitFor(async () => {
+      expect(await readLog(w)).toHaveLength(n);
+      expect(w.clock.pending).toBe(1);
+    });
+    await w.clock.advanceTo(w.clock.nextAt() as number);
+  }
+  return done;
+}
+
+describe("runner", () => {
+  it("retries with exponential backoff on the injected clock, then records the run", async () => {
+    const flaky = scriptedHandler("flaky", [
+      () => {
+        throw new Error("boom 1");
+      },
+      () => {
+        throw "boom 2"; // not an Error: still a clear message
+      },
+      () => "third time lucky",
+    ]);
+    world = await makeWorld({ autoStart: false, start: T0, handlers: [flaky] });
+    const { service } = world.app;
+    await service.addTask({
+      id: "flaky",
+      handler: "flaky",
+      schedule: "daily 09:00",
+      retries: 3,
+      retryDelaySeconds: 30,
+    });
+    const result = await playRetries(world, service.runNow("flaky"), 2);
+
+    expect(result).toMatchObject({ status: "success", attempts: 3, output: "third time lucky" });
+    // random() = 0.5 makes the ±20% jitter neutral: 30 s, then 60 s.
+    expect(flaky.startedAt).toEqual([0, 30_000, 90_000]);
+    expect(flaky.calls.map((c) => c.trigger)).toEqual(["manual", "retry", "retry"]);
+
+    const log = await readLog(world);
+    expect(log.map((e) => [e.attempt, e.trigger, e.status, e.error])).toEqual([
+      [1, "manual", "failure", "boom 1"],
+      [2, "retry", "failure", "boom 2"],
+      [3, "retry", "success", null],
+    ]);
+    expect(new Set(log.map((e) => e.runId))).toEqual(new Set([`flaky@${T0}`]));
+    expect(log.every((e) => e.scheduledFor === T0)).toBe(true);
+
+    const h = service.getTask("flaky").history;
+    expect(h).toMatchObject({
+      totalRuns: 1,
+      successCount: 1,
+      failureCount: 0,
+      lastStatus: "success",
+      lastError: null,
+    });
+    expect(h.lastDurationMs).toBe(90_000);
+  });
+
+  it("gives up after 1 + maxRetries attempts and counts a failure", async () => {
+    const broken = scriptedHandler("broken", [
+      () => {
+        throw new Error("always");
+      },
+    ]);
+    world = await makeWorld({ autoStart: false, start: T0, handlers: [broken] });
+    await world.app.service.addTask({
+      id: "b",
+      handler: "broken",
+      schedule: "daily 09:00",
+      retries: 2,
+      backoff: "fixed",
+    });
+    const result = await playRetries(world, world.app.service.runNow("b"), 2);
+    expect(result).toMatchObject({ status: "failure", attempts: 3, error: "always" });
+    expect(broken.startedAt).toEqual([0, 30_000, 60_000]);
+    expect(world.app.service.getTask("b").history).toMatchObject({
+      totalRuns: 1,
+      failureCount: 1,
+      lastStatus: "failure",
+      lastError: "always",
+    });
+  });
+
+  it("aborts an attempt that hangs past its timeout and counts it as a timeout", async () => {
+    let aborted: unknown = null;
+    const hang = scriptedHandler("hang", [
+      (ctx) =>
+        new Promise((_, reject) => {
+          ctx.signal.addEventListener("abort", () => {
+            aborted = ctx.signal.reason;
+            reject(ctx.signal.reason);
+          });
+        }),
+    ]);
+    world = await makeWorld({ autoStart: false, start: T0, handlers: [hang] });
+    await world.app.service.addTask({
+      id: "h",
+      handler: "hang",
+      schedule: "daily 09:00",
+      retries: 0,
+      timeoutSeconds: 5,
+    });
+    const run = world.app.service.runNow("h");
+    await vi.waitFor(() => expect(hang.calls).toHaveLength(1));
+    await world.clock.advance(5_000);
+    const result = await run;
+    expect(result).toMatchObject({ status: "timeout", attempts: 1, error: "timed out after 5s" });
+    expect(aborted).toBeInstanceOf(Error);
+    expect(world.clock.now() - Date.parse(T0)).toBe(5_000);
+    expect((await readLog(world))[0]).toMatchObject({ status: "timeout", durationMs: 5_000 });
+  });
+
+  it("saves the output as markdown before any sink posts it", async () => {
+    const seen: string[] = [];
+    const poster: OutputSink = {
+      name: "poster",
+      async publish(out) {
+        const dir = join(world.dataDir, "outputs", out.task.id);
+        const files = await readdir(dir);
+        seen.push(await readFile(join(dir, files[0] as string), "utf8"));
+      },
+    };
+    world = await makeWorld({ autoStart: false, start: T0, sinks: [poster] });
+    await world.app.service.addTask({
+      id: "t",
+      handler: "test",
+      schedule: "daily 09:00",
+      options: { message: "hello" },
+    });
+    const result = await world.app.service.runNow("t");
+    expect(result.status).toBe("success");
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toContain("hello");
+    expect(seen[0]).toContain("**t** ran (manual, attempt 1)");
+  });
+
+  it("a sink that refuses fails the attempt, so the run is retried", async () => {
+    let refusals = 1;
+    const poster: OutputSink = {
+      name: "poster",
+      async publish() {
+        if (refusals-- > 0) throw new Error("Missing Permissions");
+      },
+    };
+    world = await makeWorld({ autoStart: false, start: T0, sinks: [poster] });
+    await world.app.service.addTask({ id: "t", handler: "test", schedule: "daily 09:00" });
+    const result = await playRetries(world, world.app.service.runNow("t"), 1);
+    expect(result).toMatchObject({ status: "success", attempts: 2 });
+    expect((await readLog(world)).map((e) => e.error)).toEqual(["Missing Permissions", null]);
+    // Both attempts' outputs were kept on disk.
+    expect(await readdir(join(world.dataDir, "outputs", "t"))).toHaveLength(2);
+  });
+
+  it("alerts once per incident and says when the task recovers", async () => {
+    let failing = true;
+    const h = scriptedHandler("h", [
+      () => {
+        if (failing) throw new Error("down");
+        return "up";
+      },
+    ]);
+    const alerts: RunFailure[] = [];
+    const recovered: string[] = [];
+    const alerter: OutputSink = {
+      name: "alerts",
+      alert: async (f) => void alerts.push(f),
+      recovered: async (task) => void recovered.push(task.id),
+    };
+    world = await makeWorld({ autoStart: false, start: T0, handlers: [h], sinks: [alerter] });
+    await world.app.service.addTask({ id: "x", handler: "h", schedule: "daily 09:00", retries: 0 });
+    await world.app.service.runNow("x");
+    await world.app.service.runNow("x");
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ error: "down", attempts: 1 });
+    failing = false;
+    await world.app.service.runNow("x");
+    expect(recovered).toEqual(["x"]);
+    failing = true;
+    await world.app.service.runNow("x");
+    expect(alerts).toHaveLength(2);
+  });
+
+  it("refuses a second run of a task while one is in progress", async () => {
+    let release: () => void = () => {};
+    const slow = scriptedHandler("slow", [
+      () => new Promise<string>((r) => (release = () => r("done"))),
+    ]);
+    world = await makeWorld({ autoStart: false, start: T0, handlers: [slow] });
+    await world.app.service.addTask({ id: "s", handler: "slow", schedule: "daily 09:00" });
+    const first = world.app.service.runNow("s");
+    await expect(world.app.service.runNow("s")).rejects.toBeInstanceOf(AlreadyRunningError);
+    await vi.waitFor(() => expect(slow.calls).toHaveLength(1));
+    release();
+    expect((await first).status).toBe("success");
+    expect(slow.calls).toHaveLength(1);
+  });
+
+  it("passes lastSuccessAt so a digest can cover the gap, and a dry run counts nothing", async () => {
+    const h = scriptedHandler("digest", [
+      (ctx) => `since ${ctx.lastSuccessAt?.toISOString() ?? "ever"}`,
+    ]);
+    world = await makeWorld({ autoStart: false, start: T0, handlers: [h] });
+    await world.app.service.addTask({ id: "d", handler: "digest", schedule: "daily 09:00" });
+    expect((await world.app.service.runNow("d")).output).toBe("since ever");
+    await world.clock.advance(3_600_000);
+    const dry = await world.app.service.runNow("d", { dryRun: true });
+    expect(dry.output).toBe(`since ${T0}`);
+    expect(world.app.service.getTask("d").history.totalRuns).toBe(1);
+    expect(await readLog(world)).toHaveLength(1);
+    expect(await readdir(join(world.dataDir, "outputs", "d"))).toHaveLength(1);
+  });
+});

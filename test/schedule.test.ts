@@ -1,0 +1,203 @@
+import { describe, expect, it } from "vitest";
+import { ValidationError } from "../src/errors.ts";
+import {
+  checkSchedule,
+  dstNote,
+  formatSchedule,
+  lastRunBetween,
+  nextRunAfter,
+  nextRuns,
+  parseSchedule,
+} from "../src/schedule.ts";
+
+const iso = (ms: number[]) => ms.map((m) => new Date(m).toISOString());
+
+function rejection(fn: () => unknown): ValidationError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ValidationError);
+    return err as ValidationError;
+  }
+  throw new Error("expected a ValidationError");
+}
+
+describe("parseSchedule / formatSchedule", () => {
+  it.each([
+    ["daily 09:00", { type: "daily", time: "09:00" }],
+    ["weekly mon,fri 17:00", { type: "weekly", days: ["mon", "fri"], time: "17:00" }],
+    ["every 30m", { type: "interval", every: 30, unit: "minutes" }],
+    ["every 2h", { type: "interval", every: 2, unit: "hours" }],
+    ["every 45s", { type: "interval", every: 45, unit: "seconds" }],
+    ["once 2026-12-01 09:00", { type: "once", at: "2026-12-01T09:00" }],
+    ["cron 0 9 * * 1-5", { type: "cron", expression: "0 9 * * 1-5" }],
+  ])("%s round-trips", (text, structured) => {
+    expect(parseSchedule(text)).toEqual(structured);
+    expect(formatSchedule(parseSchedule(text))).toBe(text);
+  });
+
+  it("accepts friendly variants and normalises them", () => {
+    expect(parseSchedule("  Daily   9:05 ")).toEqual({ type: "daily", time: "09:05" });
+    expect(parseSchedule("weekly friday,Mon 7:30")).toEqual({
+      type: "weekly",
+      days: ["mon", "fri"],
+      time: "07:30",
+    });
+    expect(parseSchedule("weekly mon-fri 08:00")).toMatchObject({
+      days: ["mon", "tue", "wed", "thu", "fri"],
+    });
+    expect(parseSchedule("every 90 minutes")).toEqual({
+      type: "interval",
+      every: 90,
+      unit: "minutes",
+    });
+    expect(parseSchedule("every 1d")).toEqual({ type: "interval", every: 24, unit: "hours" });
+    expect(parseSchedule("*/5 * * * *")).toEqual({ type: "cron", expression: "*/5 * * * *" });
+    expect(parseSchedule("0 */10 * * * *")).toEqual({ type: "cron", expression: "0 */10 * * * *" });
+  });
+
+  it.each([
+    ["daily 25:00", /not a time of day.*00-23/, "daily 09:00"],
+    ["daily 9", /not a time of day/, "daily 09:00"],
+    ["weekly funday 10:00", /"funday" is not a day; use mon, tue/, "weekly mon,fri 17:00"],
+    ["weekly 10:00", /weekly takes days then a time/, "weekly mon,fri 17:00"],
+    ["every 0m", /at least 1/, "every 30m"],
+    ["every 5 fortnights", /not an interval/, "every 30m"],
+    ["once 2026-02-30 09:00", /not a date and time/, "once 2026-12-01 09:00"],
+    ["cron 61 * * * *", /not a valid cron expression.*minute/, "cron 0 9 * * 1-5"],
+    ["cron * * *", /5 or 6 fields/, "cron 0 9 * * 1-5"],
+    ["hourly", /"hourly" is not a schedule kind/, "daily 09:00"],
+    ["", /is empty/, "daily 09:00"],
+  ])("refuses %j with a message and an example", (text, problem, example) => {
+    const err = rejection(() => parseSchedule(text));
+    expect(err.field).toBe("schedule");
+    expect(err.message).toMatch(problem);
+    expect(err.message).toContain(example);
+  });
+});
+
+describe("checkSchedule", () => {
+  const now = Date.parse("2026-11-26T12:00:00Z");
+
+  it("refuses a once in the past, naming the zone", () => {
+    const err = rejection(() =>
+      checkSchedule(parseSchedule("once 2026-11-26 09:00"), "Europe/Paris", {
+        now,
+        minIntervalSeconds: 60,
+      }),
+    );
+    expect(err.message).toMatch(/2026-11-26 09:00 in Europe\/Paris is in the past/);
+    expect(() =>
+      checkSchedule(parseSchedule("once 2026-11-26 14:00"), "Europe/Paris", {
+        now,
+        minIntervalSeconds: 60,
+      }),
+    ).not.toThrow();
+  });
+
+  it("enforces MIN_INTERVAL_SECONDS on intervals and on cron", () => {
+    expect(() =>
+      checkSchedule(parseSchedule("every 45s"), "UTC", { now, minIntervalSeconds: 60 }),
+    ).toThrow(/more often than the minimum of 60s/);
+    expect(() =>
+      checkSchedule(parseSchedule("every 45s"), "UTC", { now, minIntervalSeconds: 30 }),
+    ).not.toThrow();
+    expect(() =>
+      checkSchedule(parseSchedule("* * * * * *"), "UTC", { now, minIntervalSeconds: 60 }),
+    ).toThrow(/1s apart/);
+    expect(() =>
+      checkSchedule(parseSchedule("*/5 * * * *"), "UTC", { now, minIntervalSeconds: 60 }),
+    ).not.toThrow();
+  });
+});
+
+describe("next runs (croner's maths, pure)", () => {
+  it("daily in the task's zone", () => {
+    const runs = nextRuns(
+      parseSchedule("daily 08:00"),
+      "America/New_York",
+      Date.parse("2026-11-26T12:00:00Z"),
+      3,
+    );
+    expect(iso(runs)).toEqual([
+      "2026-11-26T13:00:00.000Z",
+      "2026-11-27T13:00:00.000Z",
+      "2026-11-28T13:00:00.000Z",
+    ]);
+  });
+
+  it("weekly on the given days", () => {
+    // 2026-11-26 is a Thursday.
+    const runs = nextRuns(
+      parseSchedule("weekly mon,fri 17:00"),
+      "UTC",
+      Date.parse("2026-11-26T00:00:00Z"),
+      3,
+    );
+    expect(iso(runs)).toEqual([
+      "2026-11-27T17:00:00.000Z",
+      "2026-11-30T17:00:00.000Z",
+      "2026-12-04T17:00:00.000Z",
+    ]);
+  });
+
+  it("intervals aligned to the clock, strictly after the reference", () => {
+    const s = parseSchedule("every 30m");
+    expect(
+      new Date(nextRunAfter(s, "UTC", Date.parse("2026-11-26T10:29:59Z")) as number).toISOString(),
+    ).toBe("2026-11-26T10:30:00.000Z");
+    expect(
+      new Date(nextRunAfter(s, "UTC", Date.parse("2026-11-26T10:30:00Z")) as number).toISOString(),
+    ).toBe("2026-11-26T11:00:00.000Z");
+  });
+
+  it("once runs once, in its zone", () => {
+    const s = parseSchedule("once 2026-12-01 09:00");
+    const at = nextRunAfter(s, "Europe/Paris", Date.parse("2026-11-26T00:00:00Z"));
+    expect(new Date(at as number).toISOString()).toBe("2026-12-01T08:00:00.000Z");
+    expect(nextRunAfter(s, "Europe/Paris", at as number)).toBeNull();
+  });
+
+  it("finds the latest run missed in a window", () => {
+    const s = parseSchedule("every 15m");
+    const last = lastRunBetween(
+      s,
+      "UTC",
+      Date.parse("2026-11-26T09:00:00Z"),
+      Date.parse("2026-11-26T09:50:00Z"),
+    );
+    expect(new Date(last as number).toISOString()).toBe("2026-11-26T09:45:00.000Z");
+    expect(
+      lastRunBetween(
+        s,
+        "UTC",
+        Date.parse("2026-11-26T09:46:00Z"),
+        Date.parse("2026-11-26T09:50:00Z"),
+      ),
+    ).toBeNull();
+  });
+});
+
+describe("daylight saving time (daily 02:30 in Europe/Berlin)", () => {
+  const s = parseSchedule("daily 02:30");
+  const zone = "Europe/Berlin";
+
+  it("runs once on the day 02:30 does not exist, moved and flagged", () => {
+    // 2026-03-29: clocks jump from 02:00 to 03:00.
+    const runs = nextRuns(s, zone, Date.parse("2026-03-27T12:00:00Z"), 3);
+    expect(iso(runs)).toEqual([
+      "2026-03-28T01:30:00.000Z",
+      "2026-03-29T01:00:00.000Z",
+      "2026-03-30T00:30:00.000Z",
+    ]);
+    expect(dstNote(s, zone, runs[0] as number)).toBeNull();
+    expect(dstNote(s, zone, runs[1] as number)).toMatch(/moved from 02:30 to 03:00/);
+    expect(dstNote(s, zone, runs[2] as number)).toBeNull();
+  });
+
+  it("runs once on the day 02:30 happens twice", () => {
+    // 2026-10-25: clocks fall back from 03:00 to 02:00, so 02:30 comes twice.
+    const runs = nextRuns(s, zone, Date.parse("2026-10-24T12:00:00Z"), 2);
+    expect(iso(runs)).toEqual(["2026-10-25T00:30:00.000Z", "2026-10-26T01:30:00.000Z"]);
+  });
+});

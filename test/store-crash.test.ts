@@ -1,0 +1,62 @@
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { openStore } from "../src/store/store.ts";
+import { tempDir } from "./support/world.ts";
+
+const ROUNDS = 5;
+
+/** Starts the burst writer, kills it with SIGKILL after `afterAcks` acknowledgements. */
+function burstAndKill(dataDir: string, afterAcks: number): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", join(__dirname, "support", "write-burst.ts"), dataDir],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    const acked: number[] = [];
+    let buffer = "";
+    child.stdout.on("data", (chunk) => {
+      buffer += chunk;
+      const lines = buffer.split("\n");
+      buffer = lines.pop() ?? "";
+      for (const line of lines) {
+        const m = /^ack (\d+)$/.exec(line);
+        if (m) acked.push(Number(m[1]));
+        if (acked.length >= afterAcks && !child.killed) child.kill("SIGKILL");
+      }
+    });
+    child.on("error", reject);
+    child.on("exit", (_code, signal) =>
+      signal === "SIGKILL"
+        ? resolve(acked)
+        : reject(new Error(`writer exited without being killed (${signal})`)),
+    );
+  });
+}
+
+describe("store under kill -9", () => {
+  it(`keeps db.json valid with every acknowledged change, over ${ROUNDS} kills mid-burst`, async () => {
+    const dir = await tempDir();
+    try {
+      const acknowledged = new Set<number>();
+      for (let round = 0; round < ROUNDS; round++) {
+        const acks = await burstAndKill(dir.path, 20 + Math.floor(Math.random() * 200));
+        for (const id of acks) acknowledged.add(id);
+        // A valid file after every kill; the dead writer's lock is stale and taken over.
+        JSON.parse(await readFile(join(dir.path, "db.json"), "utf8"));
+        const store = await openStore({ dataDir: dir.path });
+        const stored = new Set(store.data.goals.map((g) => g.id));
+        await store.close();
+        const lost = [...acknowledged].filter((id) => !stored.has(id));
+        expect(lost, `round ${round}: acknowledged but lost`).toEqual([]);
+      }
+      expect(acknowledged.size).toBeGreaterThan(ROUNDS * 20);
+    } finally {
+      await dir.remove();
+    }
+  }, 120_000);
+});
