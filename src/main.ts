@@ -23,6 +23,8 @@ async function main(): Promise<void> {
     handlers: await loadHandlers(join(root, "handlers")),
   });
 
+  // A stray promise in a handler must not take every other task down with it.
+  process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection (ignored)"));
   // The scheduler's timer may be absent (no tasks) or far off; the process stays up regardless.
   const keepAlive = setInterval(() => {}, 1 << 30);
   let stopping = false;

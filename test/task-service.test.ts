@@ -1,3 +1,5 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConflictError, NotFoundError, ValidationError } from "../src/errors.ts";
 import { makeWorld, type World } from "./support/world.ts";
@@ -45,6 +47,22 @@ describe("task service: tasks", () => {
       "2026-11-28T07:00:00.000Z",
       "2026-11-29T07:00:00.000Z",
     ]);
+  });
+
+  it("takes 1,000 concurrent adds, each durable, none lost, duplicates refused", async () => {
+    const ids = Array.from({ length: 1000 }, (_, i) => `task-${i % 990}`);
+    const results = await Promise.allSettled(
+      ids.map((id) => w.app.service.addTask({ id, handler: "test", schedule: "every 1h" })),
+    );
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(990);
+    const refused = results.filter((r) => r.status === "rejected");
+    expect(refused).toHaveLength(10);
+    expect(refused.every((r) => (r as PromiseRejectedResult).reason instanceof ConflictError)).toBe(
+      true,
+    );
+    const disk = JSON.parse(await readFile(join(w.dataDir, "db.json"), "utf8"));
+    expect(new Set(disk.tasks.map((t: { id: string }) => t.id)).size).toBe(990);
+    expect(w.app.service.nextRun("task-989")?.toISOString()).toBe("2026-11-26T13:00:00.000Z");
   });
 
   it("refuses a duplicate id and stores nothing", async () => {
