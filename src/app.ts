@@ -27,6 +27,8 @@ export interface AppOptions {
   sinks?: OutputSink[];
   random?: () => number;
   fs?: StoreFs;
+  /** The Discord gateway's ping in ms, once connected. */
+  gatewayPing?: () => number | null;
 }
 
 export interface App {
@@ -43,6 +45,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const { config, log } = opts;
   const clock = opts.clock ?? systemClock;
   const dataDir = config.DATA_DIR;
+  const startedAt = clock.now();
   const store = await openStore({ dataDir, fs: opts.fs, now: () => clock.now() });
   const executionLog = new ExecutionLog(join(dataDir, "logs", "executions.jsonl"));
   const handlers = new HandlerRegistry(opts.handlers);
@@ -51,6 +54,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     goals: () => store.data.goals,
     reminders: () => store.data.reminders,
     executionsSince: (ms) => executionLog.since(ms),
+    runtime: () => ({ startedAt, gatewayPingMs: opts.gatewayPing?.() ?? null }),
   };
   const runner = new Runner({
     store,

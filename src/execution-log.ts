@@ -28,6 +28,7 @@ export function runKey(taskId: string, scheduledForMs: number): string {
 }
 
 const CHUNK = 64 * 1024;
+const SLACK_MS = 10 * 60_000;
 
 export class ExecutionLog {
   #queue: Promise<void> = Promise.resolve();
@@ -113,8 +114,10 @@ export class ExecutionLog {
   async since(sinceMs: number): Promise<Execution[]> {
     const found: Execution[] = [];
     await this.readBackwards((e) => {
-      if (Date.parse(e.ts) < sinceMs) return false;
-      found.push(e);
+      const ts = Date.parse(e.ts);
+      // Lines are appended in time order, give or take a clock adjustment: read a little past.
+      if (ts < sinceMs - SLACK_MS) return false;
+      if (ts >= sinceMs) found.push(e);
       return true;
     });
     return found.reverse();

@@ -14,6 +14,8 @@ export interface ReadAccess {
   goals(): readonly Goal[];
   reminders(): readonly Reminder[];
   executionsSince(ms: number): Promise<Execution[]>;
+  /** When this process started, and the Discord gateway's ping (null when headless). */
+  runtime(): { startedAt: number; gatewayPingMs: number | null };
 }
 
 export interface HandlerContext<Options = Record<string, unknown>> {
@@ -31,8 +33,14 @@ export interface HandlerContext<Options = Record<string, unknown>> {
   data: ReadAccess;
 }
 
-/** Markdown to save and post; nothing (or "") means there is nothing new to post. */
-export type HandlerOutput = string | null | undefined;
+/**
+ * Markdown to save and post; nothing (or "") means there is nothing new to post. `saveAs` names
+ * the file under DATA_DIR instead of outputs/<task-id>/ (the briefing keeps briefings/<date>.md).
+ */
+export type HandlerOutput = string | { markdown: string; saveAs?: string } | null | undefined;
+
+/** Where a handler may ask its output to be saved: one level under DATA_DIR, a .md file. */
+export const SAVE_AS = /^(briefings|reviews|outputs)\/[A-Za-z0-9][A-Za-z0-9._-]{0,100}\.md$/;
 
 export interface Handler<S extends z.ZodType = z.ZodType> {
   name: string;

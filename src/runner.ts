@@ -1,7 +1,13 @@
 import { type Clock, sleep } from "./clock.ts";
 import { AlreadyRunningError, errorText, NotFoundError, TimeoutError } from "./errors.ts";
 import { type ExecutionLog, runKey, type Trigger } from "./execution-log.ts";
-import type { HandlerContext, HandlerRegistry, ReadAccess } from "./handler.ts";
+import {
+  type HandlerContext,
+  type HandlerOutput,
+  type HandlerRegistry,
+  type ReadAccess,
+  SAVE_AS,
+} from "./handler.ts";
 import type { Logger } from "./logger.ts";
 import type { RunStatus, Task } from "./model.ts";
 import type { OutputSink } from "./outputs/sink.ts";
@@ -158,7 +164,7 @@ export class Runner {
         Promise.resolve().then(() => handler.run(ctx)),
         controller.signal,
       );
-      const markdown = typeof output === "string" && output.trim() ? output : null;
+      const { markdown, saveAs } = normalizeOutput(output);
       if (markdown && !req.dryRun) {
         for (const sink of this.deps.sinks) {
           await sink.publish?.(
@@ -166,6 +172,7 @@ export class Runner {
               task,
               runId,
               markdown,
+              saveAs,
               scheduledFor: ctx.scheduledFor,
               startedAt: new Date(clock.now()),
               attempt,
@@ -237,6 +244,16 @@ export class Runner {
       }
     }
   }
+}
+
+function normalizeOutput(output: HandlerOutput): { markdown: string | null; saveAs?: string } {
+  if (typeof output === "string") return { markdown: output.trim() ? output : null };
+  if (output && typeof output === "object" && typeof output.markdown === "string") {
+    const saveAs =
+      typeof output.saveAs === "string" && SAVE_AS.test(output.saveAs) ? output.saveAs : undefined;
+    return { markdown: output.markdown.trim() ? output.markdown : null, saveAs };
+  }
+  return { markdown: null };
 }
 
 /** Settles with the promise, or rejects with the signal's reason as soon as it aborts. */

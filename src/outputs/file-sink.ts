@@ -1,9 +1,13 @@
 import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { OutputSink, RunOutput } from "./sink.ts";
 
-/** data/outputs/<task-id>/<timestamp>.md — the output kept whatever happens to the post. */
+/**
+ * data/outputs/<task-id>/<timestamp>.md, or the handler's own saveAs (briefings/<date>.md): the
+ * output kept whatever happens to the post.
+ */
 export function outputPath(dataDir: string, output: RunOutput): string {
+  if (output.saveAs) return join(dataDir, output.saveAs);
   const stamp = output.startedAt.toISOString().replace(/[:.]/g, "-");
   return join(dataDir, "outputs", output.task.id, `${stamp}-a${output.attempt}.md`);
 }
@@ -13,7 +17,7 @@ export function createFileSink(dataDir: string): OutputSink {
     name: "file",
     async publish(output) {
       const path = outputPath(dataDir, output);
-      await mkdir(join(dataDir, "outputs", output.task.id), { recursive: true });
+      await mkdir(dirname(path), { recursive: true });
       await writeFile(
         path,
         output.markdown.endsWith("\n") ? output.markdown : `${output.markdown}\n`,

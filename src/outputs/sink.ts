@@ -8,6 +8,8 @@ export interface RunOutput {
   task: Task;
   runId: string;
   markdown: string;
+  /** A path under DATA_DIR the handler asked for (checked against SAVE_AS), else outputs/<id>/. */
+  saveAs?: string;
   scheduledFor: Date;
   startedAt: Date;
   attempt: number;

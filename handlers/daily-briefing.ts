@@ -1,0 +1,71 @@
+import { z } from "zod";
+import { activityLines, longDate, plural, summarizeActivity } from "../src/activity.ts";
+import { defineHandler } from "../src/handler.ts";
+import { zonedParts } from "../src/timezone.ts";
+
+const DAY_MS = 86_400_000;
+
+function addDays(ymd: string, days: number): string {
+  return new Date(Date.parse(`${ymd}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+}
+
+export default defineHandler({
+  name: "daily-briefing",
+  description: "Goals, reminders due or overdue, and the last day's task activity",
+  options: z.object({
+    upcomingDays: z
+      .number("options.upcomingDays: a whole number of days from 0 to 30 — e.g. 7")
+      .int()
+      .min(0)
+      .max(30)
+      .default(7),
+  }),
+  async run({ task, options, clock, scheduledFor, lastSuccessAt, data }) {
+    const zone = task.timezone;
+    const at = scheduledFor.getTime();
+    const today = zonedParts(at, zone).date;
+    // The last day, or back to the last briefing if one was missed: a gap is covered, not lost.
+    const since = Math.min(at - DAY_MS, lastSuccessAt?.getTime() ?? Number.POSITIVE_INFINITY);
+    const lines = [`# ☀️ Daily briefing — ${longDate(at, zone)}`, ""];
+
+    const goals = data.goals().filter((g) => g.doneAt === null);
+    lines.push("## 🎯 Goals");
+    if (goals.length) for (const g of goals) lines.push(`- ${g.text} \`#${g.id}\``);
+    else lines.push("_No active goals. Add one with `/goal add`._");
+    lines.push("");
+
+    const open = data.reminders().filter((r) => r.doneAt === null);
+    const horizon = addDays(today, options.upcomingDays);
+    const overdue = open.filter((r) => r.due !== null && r.due < today);
+    const dueToday = open.filter((r) => r.due === today);
+    const upcoming = open.filter((r) => r.due !== null && r.due > today && r.due <= horizon);
+    const undated = open.filter((r) => r.due === null);
+    const byDue = (a: { due: string | null }, b: { due: string | null }) =>
+      (a.due ?? "").localeCompare(b.due ?? "");
+    lines.push("## ⏰ Reminders");
+    for (const r of overdue.sort(byDue))
+      lines.push(`- **Overdue** (due ${r.due}): ${r.text} \`#${r.id}\``);
+    for (const r of dueToday) lines.push(`- **Today**: ${r.text} \`#${r.id}\``);
+    for (const r of upcoming.sort(byDue)) lines.push(`- ${r.due}: ${r.text} \`#${r.id}\``);
+    for (const r of undated) lines.push(`- ${r.text} \`#${r.id}\``);
+    if (!open.length) lines.push("_Nothing due. Add one with `/reminder add`._");
+    lines.push("");
+
+    const activity = summarizeActivity(await data.executionsSince(since)).filter(
+      (a) => a.taskId !== task.id,
+    );
+    const hours = Math.round((clock.now() - since) / 3_600_000);
+    lines.push(hours > 24 ? `## 📊 Activity (last ${hours} h)` : "## 📊 Last 24 hours");
+    if (activity.length) {
+      const runs = activity.reduce((n, a) => n + a.runs, 0);
+      const failed = activity.reduce((n, a) => n + a.failed, 0);
+      lines.push(
+        `${plural(runs, "run")} across ${plural(activity.length, "task")}${failed ? ` — **${failed} failed**` : ", all good"}.`,
+      );
+      lines.push(...activityLines(activity));
+    } else {
+      lines.push("_No task runs._");
+    }
+    return { markdown: lines.join("\n"), saveAs: `briefings/${today}.md` };
+  },
+});
