@@ -2,16 +2,17 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createApp } from "./app.ts";
+import { taskList } from "./cli/format.ts";
 import { loadConfig } from "./config.ts";
 import { StartupError } from "./errors.ts";
 import { loadHandlers } from "./handler.ts";
 import { createLogger } from "./logger.ts";
-import { formatSchedule } from "./schedule.ts";
-import { formatInZone } from "./timezone.ts";
+import { addStarterTasks } from "./starter-tasks.ts";
 
 // `npm start`: the process. Everything it runs is built by createApp.
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const say = (line: string) => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<void> {
   if (existsSync(".env")) process.loadEnvFile(".env");
@@ -39,26 +40,22 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
 
+  if (app.store.created) await addStarterTasks(app.service, config.ALERT_USER_ID ?? null);
   await app.scheduler.start();
   if (!config.DISCORD_TOKEN) {
-    log.info(
-      "headless mode (no DISCORD_TOKEN): tasks run on schedule; outputs go to files and the log",
+    say(
+      `Mission Control is running headless (no DISCORD_TOKEN): tasks run on schedule; outputs go to ${join(config.DATA_DIR, "outputs")} and the log.`,
     );
   }
-  for (const task of app.service.listTasks()) {
-    const next = app.service.nextRun(task.id);
-    log.info(
-      { taskId: task.id, schedule: formatSchedule(task.schedule), enabled: task.enabled },
-      `task ${task.id}: ${formatSchedule(task.schedule)} — next run ${next ? formatInZone(next.getTime(), task.timezone) : "none"}`,
+  if (app.store.created) {
+    say(
+      `Created ${app.store.file} with the starter tasks. Change them with the CLI, e.g. npm run cli -- tasks edit daily-briefing --schedule "daily 07:30"`,
     );
   }
+  say(taskList(app.service.listTasks(), (id) => app.service.nextRun(id)));
 }
 
 main().catch((err) => {
-  if (err instanceof StartupError) {
-    console.error(err.message);
-  } else {
-    console.error(err);
-  }
+  console.error(err instanceof StartupError ? err.message : err);
   process.exit(1);
 });

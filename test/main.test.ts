@@ -1,7 +1,8 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type Proc, startMain } from "./support/process.ts";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { cli, type Proc, ROOT, startMain } from "./support/process.ts";
 import { tempDir } from "./support/world.ts";
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -25,7 +26,7 @@ afterEach(async () => {
 describe("npm start (the process)", () => {
   it("runs headless without a token, refuses a second instance, and exits 0 on SIGTERM", async () => {
     const first = start();
-    await first.waitFor(/headless mode/);
+    await first.waitFor(/running headless/);
     const second = start();
     const { code } = await second.exited;
     expect(code).toBe(1);
@@ -37,7 +38,85 @@ describe("npm start (the process)", () => {
     expect(await first.exited).toEqual({ code: 0, signal: null });
     // The lock went with it: a new start works.
     const third = start();
-    await third.waitFor(/headless mode/);
+    await third.waitFor(/running headless/);
+  });
+
+  it("creates the starter tasks on a fresh data dir, owned by ALERT_USER_ID", async () => {
+    const p = start({ ALERT_USER_ID: "123456789012345678" });
+    await p.waitFor(/weekly-review/);
+    expect(p.output()).toContain("Created");
+    expect(p.output()).toMatch(/daily-briefing\s+daily-briefing\s+daily 08:00\s+yes/);
+    expect(p.output()).toMatch(/health-check\s+health-check\s+every 1h\s+no\s+—/);
+    expect(p.output()).toMatch(/weekly-review\s+weekly-review\s+weekly fri 17:00\s+yes/);
+    p.child.kill("SIGTERM");
+    expect((await p.exited).code).toBe(0);
+    const db = JSON.parse(await readFile(join(dir.path, "data", "db.json"), "utf8"));
+    expect(db.tasks.map((t: { id: string; ownerId: string }) => [t.id, t.ownerId])).toEqual([
+      ["daily-briefing", "123456789012345678"],
+      ["health-check", "123456789012345678"],
+      ["weekly-review", "123456789012345678"],
+    ]);
+    // A second start does not add them again.
+    const again = start();
+    await again.waitFor(/weekly-review/);
+    expect(again.output()).not.toContain("Created");
+  });
+
+  it("runs a short schedule for real in headless mode, saving each output", async () => {
+    const data = join(dir.path, "data");
+    const add = await cli(
+      dir.path,
+      { DATA_DIR: data, MIN_INTERVAL_SECONDS: "1" },
+      "tasks",
+      "add",
+      "tick",
+      "--handler",
+      "test",
+      "--schedule",
+      "every 1s",
+    );
+    expect(add.code).toBe(0);
+    const p = start({ MIN_INTERVAL_SECONDS: "1" });
+    await p.waitFor(/task tick attempt 1: success[\s\S]*task tick attempt 1: success/, 20_000);
+    p.child.kill("SIGTERM");
+    expect((await p.exited).code).toBe(0);
+    const outputs = await readdir(join(data, "outputs", "tick"));
+    expect(outputs.length).toBeGreaterThanOrEqual(2);
+    const log = (await readFile(join(data, "logs", "executions.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(
+      log.every(
+        (e: { trigger: string; status: string }) =>
+          e.trigger === "schedule" && e.status === "success",
+      ),
+    ).toBe(true);
+  });
+
+  it("npm start itself exits 0 on SIGTERM", async () => {
+    const child = spawn("npm", ["start", "--silent"], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "",
+        DATA_DIR: join(dir.path, "npm-data"),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (c) => {
+      out += c;
+    });
+    await vi.waitFor(() => expect(out).toContain("weekly-review"), {
+      timeout: 15_000,
+      interval: 100,
+    });
+    const exited = new Promise((resolve) =>
+      child.on("exit", (code, signal) => resolve({ code, signal })),
+    );
+    child.kill("SIGTERM");
+    expect(await exited).toEqual({ code: 0, signal: null });
   });
 
   it("stops on a bad setting with one line naming the variable", async () => {
@@ -50,7 +129,7 @@ describe("npm start (the process)", () => {
 
   it("refuses a corrupt db.json and leaves it untouched", async () => {
     const ok = start();
-    await ok.waitFor(/headless mode/);
+    await ok.waitFor(/running headless/);
     ok.child.kill("SIGTERM");
     await ok.exited;
     const file = join(dir.path, "data", "db.json");

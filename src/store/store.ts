@@ -21,6 +21,8 @@ export interface Store {
   /** The current state. Read freely; change it only inside `update`. */
   readonly data: Db;
   readonly file: string;
+  /** True when this open created db.json: a fresh data dir. */
+  readonly created: boolean;
   /**
    * Applies `fn` now, in call order, and resolves once the change is durable on disk. Changes
    * that arrive while a write is in flight share the next write. `fn` must check its input
@@ -110,7 +112,7 @@ export async function openStore({
       await backup(fs, file, backups, found, now());
       if (found < version) await durable.write(serialize(db));
     }
-    return new LowStore(file, durable, db, lock.release);
+    return new LowStore(file, durable, db, text === null, lock.release);
   } catch (err) {
     await lock.release();
     throw err;
@@ -159,6 +161,7 @@ class LowStore implements Store {
     readonly file: string,
     durable: DurableFile,
     initial: Db,
+    readonly created: boolean,
     private readonly releaseLock: () => Promise<void>,
   ) {
     this.#low = new Low<Db>(

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 
-const ROOT = join(__dirname, "..", "..");
+export const ROOT = join(__dirname, "..", "..");
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 
 export interface Proc {
@@ -56,4 +56,35 @@ export function startMain(cwd: string, env: Record<string, string>): Proc {
       });
     },
   };
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI as a user would, in `cwd`, with only PATH and the given environment. */
+export function cli(
+  cwd: string,
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", TSX, join(ROOT, "src", "cli.ts"), ...args], {
+      cwd,
+      env: { PATH: process.env.PATH ?? "", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c) => {
+      stdout += c;
+    });
+    child.stderr.on("data", (c) => {
+      stderr += c;
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
 }

@@ -1,0 +1,132 @@
+import { plural } from "../activity.ts";
+import type { Execution } from "../execution-log.ts";
+import type { Goal, Reminder, Task } from "../model.ts";
+import { formatSchedule } from "../schedule.ts";
+import type { TaskHistoryReport, UpcomingRun } from "../task-service.ts";
+import { formatInZone } from "../timezone.ts";
+
+// Plain-text views for the terminal. Times are shown in each task's own zone.
+
+/** Left-aligned columns, two spaces apart; the last column is not padded. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join("\n");
+}
+
+const when = (iso: string | null, zone: string) =>
+  iso ? formatInZone(Date.parse(iso), zone) : "—";
+
+export function taskList(tasks: Task[], nextRun: (id: string) => Date | null): string {
+  if (!tasks.length)
+    return 'No tasks yet. Add one: mission-control tasks add <id> --handler test --schedule "daily 09:00"';
+  return table(
+    ["ID", "HANDLER", "SCHEDULE", "ENABLED", "NEXT RUN"],
+    tasks.map((t) => {
+      const next = nextRun(t.id);
+      return [
+        t.id,
+        t.handler,
+        formatSchedule(t.schedule),
+        t.enabled ? "yes" : "no",
+        next ? formatInZone(next.getTime(), t.timezone) : "—",
+      ];
+    }),
+  );
+}
+
+export function statusView(tasks: Task[], nextRun: (id: string) => Date | null): string {
+  if (!tasks.length) return "No tasks yet.";
+  const failing = tasks.filter(
+    (t) => t.enabled && (t.history.lastStatus === "failure" || t.history.lastStatus === "timeout"),
+  );
+  const head = `${plural(tasks.length, "task")}, ${tasks.filter((t) => t.enabled).length} enabled, ${failing.length} failing`;
+  const rows = tasks.map((t) => {
+    const next = nextRun(t.id);
+    const h = t.history;
+    const last = h.lastStatus ? `${h.lastStatus} ${when(h.lastRunAt, t.timezone)}` : "never run";
+    return [
+      t.id,
+      t.enabled ? formatSchedule(t.schedule) : `${formatSchedule(t.schedule)} (disabled)`,
+      next ? formatInZone(next.getTime(), t.timezone) : "—",
+      last,
+      h.lastStatus === "failure" || h.lastStatus === "timeout"
+        ? (h.lastError ?? "").slice(0, 80)
+        : "",
+    ];
+  });
+  return `${head}\n\n${table(["ID", "SCHEDULE", "NEXT RUN", "LAST RESULT", "LAST ERROR"], rows)}`;
+}
+
+export function upcomingLines(task: Task, runs: UpcomingRun[]): string[] {
+  if (!runs.length) return ["  (no upcoming runs)"];
+  return runs.map(
+    (r) => `  ${formatInZone(r.at.getTime(), task.timezone)}${r.dstNote ? `  ⚠ ${r.dstNote}` : ""}`,
+  );
+}
+
+export function taskDetails(task: Task, upcoming: UpcomingRun[]): string {
+  const h = task.history;
+  const lines = [
+    `${task.id} — ${task.name}`,
+    `  handler:   ${task.handler}`,
+    `  schedule:  ${formatSchedule(task.schedule)} (${task.timezone})`,
+    `  enabled:   ${task.enabled ? "yes" : "no"}${task.skipNext ? " (next run will be skipped)" : ""}`,
+    `  channel:   ${task.channelId ?? "default (BRIEFING_CHANNEL_ID)"}`,
+    `  retries:   ${task.retry.maxRetries} × ${task.retry.delaySeconds}s ${task.retry.backoff}; timeout ${task.timeoutSeconds}s; catch-up ${task.catchUp}`,
+  ];
+  if (task.maxRuns !== null || task.until !== null) {
+    lines.push(
+      `  ends:      ${[task.maxRuns !== null && `after ${task.maxRuns} runs`, task.until && `at ${task.until}`].filter(Boolean).join(", ")}`,
+    );
+  }
+  if (Object.keys(task.options).length) lines.push(`  options:   ${JSON.stringify(task.options)}`);
+  lines.push(
+    `  runs:      ${h.totalRuns} (${h.successCount} ok, ${h.failureCount} failed); last ${h.lastStatus ?? "never"} ${when(h.lastRunAt, task.timezone)}`,
+  );
+  if (h.lastError) lines.push(`  last error: ${h.lastError}`);
+  lines.push("  next runs:", ...upcomingLines(task, upcoming).map((l) => `  ${l}`));
+  return lines.join("\n");
+}
+
+export function historyView(report: TaskHistoryReport): string {
+  const { task } = report;
+  const pct = report.successRate === null ? "—" : `${Math.round(report.successRate * 100)}%`;
+  const lines = [
+    `${task.id}: ${plural(task.history.totalRuns, "run")}, ${pct} successful`,
+    `  p95 duration: ${report.p95DurationMs === null ? "—" : `${report.p95DurationMs} ms`}`,
+    `  lateness:     ${report.latenessMs ? `median ${report.latenessMs.p50} ms, worst ${report.latenessMs.max} ms` : "—"}`,
+  ];
+  if (task.history.lastError) lines.push(`  last error:   ${task.history.lastError}`);
+  lines.push("");
+  if (!report.recent.length) return [...lines, "No attempts logged yet."].join("\n");
+  lines.push(
+    table(
+      ["WHEN", "TRIGGER", "ATTEMPT", "STATUS", "MS", "ERROR"],
+      report.recent.map((e: Execution) => [
+        formatInZone(Date.parse(e.ts), task.timezone),
+        e.trigger,
+        String(e.attempt),
+        e.status,
+        String(e.durationMs),
+        (e.error ?? "").slice(0, 60),
+      ]),
+    ),
+  );
+  return lines.join("\n");
+}
+
+export function goalList(goals: Goal[]): string {
+  if (!goals.length) return 'No active goals. Add one: mission-control goals add "Ship v1"';
+  return goals.map((g) => `#${g.id}  ${g.doneAt ? "✓ " : ""}${g.text}`).join("\n");
+}
+
+export function reminderList(reminders: Reminder[]): string {
+  if (!reminders.length)
+    return 'No open reminders. Add one: mission-control reminders add "Renew the domain" --due 2026-12-24';
+  return reminders.map((r) => `#${r.id}  ${r.due ? `${r.due}  ` : ""}${r.text}`).join("\n");
+}

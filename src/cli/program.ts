@@ -1,0 +1,389 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Command, CommanderError, Option } from "commander";
+import { pino } from "pino";
+import { type App, createApp } from "../app.ts";
+import { loadConfig } from "../config.ts";
+import { MissionControlError } from "../errors.ts";
+import { loadHandlers } from "../handler.ts";
+import { createLogger } from "../logger.ts";
+import { convertPrototype } from "../prototype-import.ts";
+import { formatSchedule } from "../schedule.ts";
+import type { TaskPatch } from "../task-input.ts";
+import { formatInZone } from "../timezone.ts";
+import {
+  goalList,
+  historyView,
+  reminderList,
+  statusView,
+  taskDetails,
+  taskList,
+  upcomingLines,
+} from "./format.ts";
+
+// `mission-control <command>`: the CLI, a thin adapter over the task service. It opens the
+// store itself, so it works while the bot is stopped; the running bot holds the lock.
+
+export interface CliIo {
+  env: Record<string, string | undefined>;
+  out(text: string): void;
+  err(text: string): void;
+  handlersDir: string;
+}
+
+interface TaskFlags {
+  name?: string;
+  handler?: string;
+  schedule?: string;
+  timezone?: string;
+  channel?: string;
+  retries?: string;
+  retryDelay?: string;
+  backoff?: "fixed" | "exponential";
+  timeout?: string;
+  catchUp?: "once" | "skip";
+  maxRuns?: string;
+  until?: string;
+  message?: string;
+  option?: string[];
+  enabled?: boolean;
+}
+
+/** Numbers stay as typed when they are not numbers, so the service names the field. */
+const number = (v: string | undefined) =>
+  v === undefined ? undefined : /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : (v as never);
+
+function optionValue(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** Flags -> a patch, naming only what was given. */
+function patchFrom(flags: TaskFlags, base: Record<string, unknown> = {}): TaskPatch {
+  const options: Record<string, unknown> = { ...base };
+  let optionsGiven = false;
+  for (const pair of flags.option ?? []) {
+    const eq = pair.indexOf("=");
+    if (eq < 1)
+      throw new MissionControlError(
+        `--option: write key=value, e.g. --option upcomingDays=3 (got "${pair}")`,
+      );
+    options[pair.slice(0, eq)] = optionValue(pair.slice(eq + 1));
+    optionsGiven = true;
+  }
+  if (flags.message !== undefined) {
+    options.message = flags.message;
+    optionsGiven = true;
+  }
+  const patch: TaskPatch = {
+    name: flags.name,
+    handler: flags.handler,
+    schedule: flags.schedule,
+    timezone: flags.timezone,
+    channelId:
+      flags.channel === undefined
+        ? undefined
+        : flags.channel === "" || flags.channel === "default"
+          ? null
+          : flags.channel,
+    retries: number(flags.retries),
+    retryDelaySeconds: number(flags.retryDelay),
+    backoff: flags.backoff,
+    timeoutSeconds: number(flags.timeout),
+    catchUp: flags.catchUp,
+    maxRuns: number(flags.maxRuns),
+    until: flags.until,
+    enabled: flags.enabled,
+    options: optionsGiven ? options : undefined,
+  };
+  return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as TaskPatch;
+}
+
+function taskFlags(cmd: Command, forEdit: boolean): Command {
+  if (!forEdit) {
+    cmd.requiredOption("--handler <name>", "handler to run (see `mission-control handlers`)");
+    cmd.requiredOption(
+      "--schedule <text>",
+      'when: "daily 09:00", "weekly mon,fri 17:00", "every 30m", "once 2026-12-01 09:00", "cron 0 9 * * 1-5"',
+    );
+  } else {
+    cmd.option("--handler <name>", "handler to run");
+    cmd.option("--schedule <text>", "new schedule");
+  }
+  return cmd
+    .option("--name <text>", "display name")
+    .option("--timezone <zone>", "IANA time zone, e.g. Europe/Paris")
+    .option("--channel <id>", 'Discord channel id for outputs ("default" for BRIEFING_CHANNEL_ID)')
+    .option("--retries <n>", "retries after a failed attempt (0-10)")
+    .option("--retry-delay <seconds>", "first retry delay in seconds (1-900)")
+    .addOption(new Option("--backoff <kind>", "retry backoff").choices(["fixed", "exponential"]))
+    .option("--timeout <seconds>", "timeout of one attempt (1-3600)")
+    .addOption(
+      new Option("--catch-up <mode>", "a run missed while stopped: once or skip").choices([
+        "once",
+        "skip",
+      ]),
+    )
+    .option("--max-runs <n>", "stop after this many runs")
+    .option("--until <iso>", "stop after this instant, e.g. 2026-12-31T23:59:00Z")
+    .option("--message <text>", "options.message (for the message handler)")
+    .option(
+      "--option <key=value>",
+      "a handler option (repeatable; values are JSON when they parse)",
+      (v, all: string[] = []) => [...all, v],
+    );
+}
+
+export function buildProgram(io: CliIo): { program: Command; close(): Promise<void> } {
+  let app: App | undefined;
+  const open = async (): Promise<App> => {
+    if (app) return app;
+    const config = loadConfig(io.env);
+    const level = ["debug", "trace"].includes(config.LOG_LEVEL) ? config.LOG_LEVEL : "warn";
+    const log = createLogger(level, pino.destination(2));
+    app = await createApp({ config, log, handlers: await loadHandlers(io.handlersDir) });
+    return app;
+  };
+  const service = async () => (await open()).service;
+  const next = (s: Awaited<ReturnType<typeof service>>) => (id: string) => s.nextRun(id);
+
+  const program = new Command("mission-control")
+    .description("Manage Mission Control's scheduled tasks, goals and reminders from the terminal")
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+
+  const tasks = program
+    .command("tasks")
+    .alias("task")
+    .description("list, add, edit, enable, disable, delete tasks");
+  tasks
+    .command("list")
+    .description("every task with its next run")
+    .option("--enabled", "only enabled tasks")
+    .action(async (o: { enabled?: boolean }) => {
+      const s = await service();
+      io.out(taskList(s.listTasks(o.enabled ? { enabled: true } : {}), next(s)));
+    });
+  tasks
+    .command("show <id>")
+    .description("one task in full, with its next three runs")
+    .action(async (id: string) => {
+      const s = await service();
+      io.out(taskDetails(s.getTask(id), s.upcomingRuns(id, 3)));
+    });
+  taskFlags(tasks.command("add <id>").description("add a task"), false).action(
+    async (id: string, flags: TaskFlags) => {
+      const s = await service();
+      const task = await s.addTask({ id, ...patchFrom(flags) } as never);
+      io.out(
+        `Added ${task.id}: ${task.handler}, ${formatSchedule(task.schedule)} (${task.timezone}). Next runs:`,
+      );
+      io.out(upcomingLines(task, s.upcomingRuns(task.id, 3)).join("\n"));
+    },
+  );
+  taskFlags(
+    tasks.command("edit <id>").description("change a task; only the flags given change"),
+    true,
+  )
+    .option("--enable", "enable it")
+    .option("--disable", "disable it")
+    .action(async (id: string, flags: TaskFlags & { enable?: boolean; disable?: boolean }) => {
+      const s = await service();
+      if (flags.enable) flags.enabled = true;
+      if (flags.disable) flags.enabled = false;
+      const patch = patchFrom(flags, s.getTask(id).options);
+      if (!Object.keys(patch).length)
+        throw new MissionControlError(
+          'nothing to change: give at least one flag, e.g. --schedule "daily 10:00"',
+        );
+      const task = await s.editTask(id, patch);
+      io.out(`Updated ${task.id}: ${formatSchedule(task.schedule)} (${task.timezone}). Next runs:`);
+      io.out(upcomingLines(task, s.upcomingRuns(task.id, 3)).join("\n"));
+    });
+  for (const [verb, enabled] of [
+    ["enable", true],
+    ["disable", false],
+  ] as const) {
+    tasks
+      .command(`${verb} <id>`)
+      .description(`${verb} a task`)
+      .action(async (id: string) => {
+        const s = await service();
+        await s.setEnabled(id, enabled);
+        const n = s.nextRun(id);
+        io.out(
+          `${enabled ? "Enabled" : "Disabled"} ${id}.${n ? ` Next run: ${formatInZone(n.getTime(), s.getTask(id).timezone)}` : ""}`,
+        );
+      });
+  }
+  tasks
+    .command("delete <id>")
+    .description("delete a task (its log lines and outputs stay)")
+    .action(async (id: string) => {
+      await (await service()).deleteTask(id);
+      io.out(`Deleted ${id}.`);
+    });
+  tasks
+    .command("skip <id>")
+    .description("skip the next scheduled run only")
+    .action(async (id: string) => {
+      const s = await service();
+      const nextAt = s.nextRun(id);
+      await s.skipNext(id);
+      io.out(
+        `The next run of ${id}${nextAt ? ` (${formatInZone(nextAt.getTime(), s.getTask(id).timezone)})` : ""} will be skipped.`,
+      );
+    });
+
+  program
+    .command("run <id>")
+    .description("run a task now (retries apply); prints its output")
+    .option("--dry-run", "show the output only: nothing saved, posted, logged or counted")
+    .action(async (id: string, o: { dryRun?: boolean }) => {
+      const s = await service();
+      const result = await s.runNow(id, { dryRun: o.dryRun });
+      if (result.output) io.out(result.output);
+      const note = `${id}: ${result.status} after ${result.attempts} attempt${result.attempts === 1 ? "" : "s"} in ${result.durationMs} ms`;
+      if (result.status === "success") io.out(`\n${note}${result.output ? "" : " (no output)"}`);
+      else throw new MissionControlError(`${note}: ${result.error}`);
+    });
+  program
+    .command("history <id>")
+    .description("success rate, lateness, p95 duration and recent attempts")
+    .option("--limit <n>", "attempts to show", "10")
+    .action(async (id: string, o: { limit: string }) => {
+      const limit = Number(o.limit);
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new MissionControlError("--limit: a whole number of at least 1, e.g. --limit 20");
+      io.out(historyView(await (await service()).history(id, limit)));
+    });
+  program
+    .command("status")
+    .description("every task with its next run and last result")
+    .action(async () => {
+      const s = await service();
+      io.out(statusView(s.listTasks(), next(s)));
+    });
+  program
+    .command("handlers")
+    .description("the handlers a task can use")
+    .action(async () => {
+      const handlers = await loadHandlers(io.handlersDir);
+      io.out(handlers.map((h) => `${h.name.padEnd(16)}${h.description}`).join("\n"));
+    });
+
+  const goals = program
+    .command("goals")
+    .alias("goal")
+    .description("goals shown in the daily briefing");
+  goals
+    .command("list")
+    .option("--all", "include done goals")
+    .action(async (o: { all?: boolean }) =>
+      io.out(goalList((await service()).listGoals({ includeDone: o.all }))),
+    );
+  goals.command("add <text...>").action(async (words: string[]) => {
+    const g = await (await service()).addGoal(words.join(" "));
+    io.out(`Added goal #${g.id}: ${g.text}`);
+  });
+  goals.command("done <id>").action(async (id: string) => {
+    const g = await (await service()).completeGoal(numericId("goal", id));
+    io.out(`Done: #${g.id} ${g.text}`);
+  });
+  goals.command("remove <id>").action(async (id: string) => {
+    const g = await (await service()).removeGoal(numericId("goal", id));
+    io.out(`Removed goal #${g.id}: ${g.text}`);
+  });
+
+  const reminders = program
+    .command("reminders")
+    .alias("reminder")
+    .description("reminders, optionally with a due date");
+  reminders
+    .command("list")
+    .option("--all", "include done reminders")
+    .action(async (o: { all?: boolean }) =>
+      io.out(reminderList((await service()).listReminders({ includeDone: o.all }))),
+    );
+  reminders
+    .command("add <text...>")
+    .option("--due <date>", "due date, YYYY-MM-DD")
+    .action(async (words: string[], o: { due?: string }) => {
+      const r = await (await service()).addReminder(words.join(" "), o.due);
+      io.out(`Added reminder #${r.id}${r.due ? ` (due ${r.due})` : ""}: ${r.text}`);
+    });
+  reminders.command("done <id>").action(async (id: string) => {
+    const r = await (await service()).completeReminder(numericId("reminder", id));
+    io.out(`Done: #${r.id} ${r.text}`);
+  });
+  reminders.command("remove <id>").action(async (id: string) => {
+    const r = await (await service()).removeReminder(numericId("reminder", id));
+    io.out(`Removed reminder #${r.id}: ${r.text}`);
+  });
+
+  program
+    .command("import <file>")
+    .description("import tasks from the Python prototype's task JSON")
+    .action(async (file: string) => {
+      let json: unknown;
+      try {
+        json = JSON.parse(await readFile(file, "utf8"));
+      } catch (err) {
+        throw new MissionControlError(`${file} cannot be read as JSON: ${(err as Error).message}`);
+      }
+      const { tasks: inputs, problems } = convertPrototype(json);
+      const total = inputs.length + problems.length;
+      const s = await service();
+      let imported = 0;
+      for (const input of inputs) {
+        try {
+          const t = await s.addTask(input);
+          imported++;
+          io.out(
+            `  + ${t.id}: ${t.handler}, ${formatSchedule(t.schedule)}${t.enabled ? "" : " (disabled)"}`,
+          );
+        } catch (err) {
+          problems.push({ id: input.id, message: (err as Error).message });
+        }
+      }
+      for (const p of problems) io.err(`  ! ${p.id}: ${p.message}`);
+      io.out(`Imported ${imported} of ${total} task(s).`);
+      if (problems.length)
+        throw new MissionControlError(
+          `${problems.length} task(s) not imported; see the lines marked !`,
+        );
+    });
+
+  return { program, close: async () => app?.close(1000) };
+}
+
+function numericId(kind: string, raw: string): number {
+  const id = Number(raw.replace(/^#/, ""));
+  if (!Number.isInteger(id) || id < 1)
+    throw new MissionControlError(`${kind} id: a number from the list, e.g. 3 (got "${raw}")`);
+  return id;
+}
+
+/** Runs one command line; returns the exit code. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const { program, close } = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof MissionControlError) {
+      io.err(`error: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  } finally {
+    await close();
+  }
+}
+
+export const DEFAULT_HANDLERS_DIR = join(import.meta.dirname ?? ".", "..", "..", "handlers");

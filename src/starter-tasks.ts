@@ -1,0 +1,30 @@
+import type { TaskCreate } from "./task-input.ts";
+import type { TaskService } from "./task-service.ts";
+
+// A fresh data dir starts with the prototype's beta scenarios, so `npm start` does something
+// useful before anyone has configured anything.
+export const STARTER_TASKS: TaskCreate[] = [
+  {
+    id: "daily-briefing",
+    name: "Daily briefing",
+    handler: "daily-briefing",
+    schedule: "daily 08:00",
+  },
+  {
+    id: "health-check",
+    name: "Health check",
+    handler: "health-check",
+    schedule: "every 1h",
+    enabled: false,
+  },
+  {
+    id: "weekly-review",
+    name: "Weekly review",
+    handler: "weekly-review",
+    schedule: "weekly fri 17:00",
+  },
+];
+
+export async function addStarterTasks(service: TaskService, ownerId: string | null): Promise<void> {
+  for (const task of STARTER_TASKS) await service.addTask(task, ownerId);
+}
