@@ -4,6 +4,8 @@ import { fileURLToPath } from "node:url";
 import { createApp } from "./app.ts";
 import { taskList } from "./cli/format.ts";
 import { loadConfig } from "./config.ts";
+import { CONTROL_SOCKET } from "./control/api.ts";
+import { startControlServer } from "./control/server.ts";
 import { StartupError } from "./errors.ts";
 import { loadHandlers } from "./handler.ts";
 import { createLogger } from "./logger.ts";
@@ -24,6 +26,7 @@ async function main(): Promise<void> {
     handlers: await loadHandlers(join(root, "handlers")),
   });
 
+  const control = await startControlServer(join(config.DATA_DIR, CONTROL_SOCKET), app.service, log);
   // A stray promise in a handler must not take every other task down with it.
   process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection (ignored)"));
   // The scheduler's timer may be absent (no tasks) or far off; the process stays up regardless.
@@ -34,6 +37,7 @@ async function main(): Promise<void> {
     stopping = true;
     clearInterval(keepAlive);
     log.info({ signal }, "shutting down: letting runs in progress finish");
+    await control?.close().catch(() => {});
     await app.close(10_000).catch((err) => log.error({ err }, "error while shutting down"));
     process.exit(0);
   };
@@ -52,7 +56,7 @@ async function main(): Promise<void> {
       `Created ${app.store.file} with the starter tasks. Change them with the CLI, e.g. npm run cli -- tasks edit daily-briefing --schedule "daily 07:30"`,
     );
   }
-  say(taskList(app.service.listTasks(), (id) => app.service.nextRun(id)));
+  say(taskList(app.service.overview()));
 }
 
 main().catch((err) => {

@@ -36,6 +36,11 @@ export interface UpcomingRun {
   dstNote: string | null;
 }
 
+export interface TaskOverview {
+  task: Task;
+  nextRun: Date | null;
+}
+
 export interface TaskHistoryReport {
   task: Task;
   recent: Execution[];
@@ -77,6 +82,11 @@ export class TaskService {
     return this.deps.store.data.tasks.filter(
       (t) => filter.enabled === undefined || t.enabled === filter.enabled,
     );
+  }
+
+  /** Tasks with their next run: what `status` and the lists show. */
+  overview(filter: { enabled?: boolean } = {}): TaskOverview[] {
+    return this.listTasks(filter).map((task) => ({ task, nextRun: this.nextRun(task.id) }));
   }
 
   getTask(id: string): Task {

@@ -62,11 +62,14 @@ describe("npm start (the process)", () => {
     expect(again.output()).not.toContain("Created");
   });
 
-  it("runs a short schedule for real in headless mode, saving each output", async () => {
+  it("takes CLI changes while running (control socket) and runs a short schedule for real", async () => {
     const data = join(dir.path, "data");
+    const p = start({ MIN_INTERVAL_SECONDS: "1" });
+    await p.waitFor(/weekly-review/);
+    const env = { DATA_DIR: data, MIN_INTERVAL_SECONDS: "1" };
     const add = await cli(
       dir.path,
-      { DATA_DIR: data, MIN_INTERVAL_SECONDS: "1" },
+      env,
       "tasks",
       "add",
       "tick",
@@ -75,9 +78,25 @@ describe("npm start (the process)", () => {
       "--schedule",
       "every 1s",
     );
-    expect(add.code).toBe(0);
-    const p = start({ MIN_INTERVAL_SECONDS: "1" });
+    expect(add.stderr).toBe("");
+    expect(add.stdout).toContain("Added tick: test, every 1s");
+    const bad = await cli(
+      dir.path,
+      env,
+      "tasks",
+      "add",
+      "tock",
+      "--handler",
+      "test",
+      "--schedule",
+      "daily 24:00",
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^error: schedule: "24:00" is not a time of day/);
     await p.waitFor(/task tick attempt 1: success[\s\S]*task tick attempt 1: success/, 20_000);
+    expect((await cli(dir.path, env, "tasks", "disable", "tick")).code).toBe(0);
+    const status = await cli(dir.path, env, "status");
+    expect(status.stdout).toMatch(/tick\s+every 1s \(disabled\)\s+—\s+success/);
     p.child.kill("SIGTERM");
     expect((await p.exited).code).toBe(0);
     const outputs = await readdir(join(data, "outputs", "tick"));

@@ -2,7 +2,7 @@ import { plural } from "../activity.ts";
 import type { Execution } from "../execution-log.ts";
 import type { Goal, Reminder, Task } from "../model.ts";
 import { formatSchedule } from "../schedule.ts";
-import type { TaskHistoryReport, UpcomingRun } from "../task-service.ts";
+import type { TaskHistoryReport, TaskOverview, UpcomingRun } from "../task-service.ts";
 import { formatInZone } from "../timezone.ts";
 
 // Plain-text views for the terminal. Times are shown in each task's own zone.
@@ -21,45 +21,47 @@ export function table(header: string[], rows: string[][]): string {
 const when = (iso: string | null, zone: string) =>
   iso ? formatInZone(Date.parse(iso), zone) : "—";
 
-export function taskList(tasks: Task[], nextRun: (id: string) => Date | null): string {
-  if (!tasks.length)
-    return 'No tasks yet. Add one: mission-control tasks add <id> --handler test --schedule "daily 09:00"';
+const nextRunText = ({ task, nextRun }: TaskOverview) =>
+  nextRun ? formatInZone(nextRun.getTime(), task.timezone) : "—";
+
+export function taskList(rows: TaskOverview[]): string {
+  if (!rows.length) {
+    return 'No tasks yet. Add one: npm run cli -- tasks add <id> --handler test --schedule "daily 09:00"';
+  }
   return table(
     ["ID", "HANDLER", "SCHEDULE", "ENABLED", "NEXT RUN"],
-    tasks.map((t) => {
-      const next = nextRun(t.id);
+    rows.map((row) => {
+      const t = row.task;
       return [
         t.id,
         t.handler,
         formatSchedule(t.schedule),
         t.enabled ? "yes" : "no",
-        next ? formatInZone(next.getTime(), t.timezone) : "—",
+        nextRunText(row),
       ];
     }),
   );
 }
 
-export function statusView(tasks: Task[], nextRun: (id: string) => Date | null): string {
-  if (!tasks.length) return "No tasks yet.";
-  const failing = tasks.filter(
-    (t) => t.enabled && (t.history.lastStatus === "failure" || t.history.lastStatus === "timeout"),
-  );
-  const head = `${plural(tasks.length, "task")}, ${tasks.filter((t) => t.enabled).length} enabled, ${failing.length} failing`;
-  const rows = tasks.map((t) => {
-    const next = nextRun(t.id);
+const isFailing = (t: Task) =>
+  t.enabled && (t.history.lastStatus === "failure" || t.history.lastStatus === "timeout");
+
+export function statusView(rows: TaskOverview[]): string {
+  if (!rows.length) return "No tasks yet.";
+  const tasks = rows.map((r) => r.task);
+  const head = `${plural(tasks.length, "task")}, ${tasks.filter((t) => t.enabled).length} enabled, ${tasks.filter(isFailing).length} failing`;
+  const body = rows.map((row) => {
+    const { task: t } = row;
     const h = t.history;
-    const last = h.lastStatus ? `${h.lastStatus} ${when(h.lastRunAt, t.timezone)}` : "never run";
     return [
       t.id,
       t.enabled ? formatSchedule(t.schedule) : `${formatSchedule(t.schedule)} (disabled)`,
-      next ? formatInZone(next.getTime(), t.timezone) : "—",
-      last,
-      h.lastStatus === "failure" || h.lastStatus === "timeout"
-        ? (h.lastError ?? "").slice(0, 80)
-        : "",
+      nextRunText(row),
+      h.lastStatus ? `${h.lastStatus} ${when(h.lastRunAt, t.timezone)}` : "never run",
+      isFailing(t) ? (h.lastError ?? "").slice(0, 80) : "",
     ];
   });
-  return `${head}\n\n${table(["ID", "SCHEDULE", "NEXT RUN", "LAST RESULT", "LAST ERROR"], rows)}`;
+  return `${head}\n\n${table(["ID", "SCHEDULE", "NEXT RUN", "LAST RESULT", "LAST ERROR"], body)}`;
 }
 
 export function upcomingLines(task: Task, runs: UpcomingRun[]): string[] {
@@ -121,12 +123,12 @@ export function historyView(report: TaskHistoryReport): string {
 }
 
 export function goalList(goals: Goal[]): string {
-  if (!goals.length) return 'No active goals. Add one: mission-control goals add "Ship v1"';
+  if (!goals.length) return 'No active goals. Add one: npm run cli -- goals add "Ship v1"';
   return goals.map((g) => `#${g.id}  ${g.doneAt ? "✓ " : ""}${g.text}`).join("\n");
 }
 
 export function reminderList(reminders: Reminder[]): string {
   if (!reminders.length)
-    return 'No open reminders. Add one: mission-control reminders add "Renew the domain" --due 2026-12-24';
+    return 'No open reminders. Add one: npm run cli -- reminders add "Renew the domain" --due 2026-12-24';
   return reminders.map((r) => `#${r.id}  ${r.due ? `${r.due}  ` : ""}${r.text}`).join("\n");
 }

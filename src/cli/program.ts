@@ -2,9 +2,11 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { pino } from "pino";
-import { type App, createApp } from "../app.ts";
+import { createApp } from "../app.ts";
 import { loadConfig } from "../config.ts";
-import { MissionControlError } from "../errors.ts";
+import { CONTROL_SOCKET, localApi, type ServiceApi } from "../control/api.ts";
+import { connectControl } from "../control/client.ts";
+import { MissionControlError, StoreLockedError } from "../errors.ts";
 import { loadHandlers } from "../handler.ts";
 import { createLogger } from "../logger.ts";
 import { convertPrototype } from "../prototype-import.ts";
@@ -138,17 +140,25 @@ function taskFlags(cmd: Command, forEdit: boolean): Command {
 }
 
 export function buildProgram(io: CliIo): { program: Command; close(): Promise<void> } {
-  let app: App | undefined;
-  const open = async (): Promise<App> => {
-    if (app) return app;
+  let connection: { api: ServiceApi; close(): Promise<void> | void } | undefined;
+  // Opens the store in this process, or, when the bot holds it, talks to the bot instead.
+  const service = async (): Promise<ServiceApi> => {
+    if (connection) return connection.api;
     const config = loadConfig(io.env);
     const level = ["debug", "trace"].includes(config.LOG_LEVEL) ? config.LOG_LEVEL : "warn";
     const log = createLogger(level, pino.destination(2));
-    app = await createApp({ config, log, handlers: await loadHandlers(io.handlersDir) });
-    return app;
+    try {
+      const app = await createApp({ config, log, handlers: await loadHandlers(io.handlersDir) });
+      connection = { api: localApi(app.service), close: () => app.close(1000) };
+    } catch (err) {
+      if (!(err instanceof StoreLockedError)) throw err;
+      const remote = await connectControl(join(config.DATA_DIR, CONTROL_SOCKET)).catch(() => {
+        throw err;
+      });
+      connection = remote;
+    }
+    return connection.api;
   };
-  const service = async () => (await open()).service;
-  const next = (s: Awaited<ReturnType<typeof service>>) => (id: string) => s.nextRun(id);
 
   const program = new Command("mission-control")
     .description("Manage Mission Control's scheduled tasks, goals and reminders from the terminal")
@@ -165,15 +175,14 @@ export function buildProgram(io: CliIo): { program: Command; close(): Promise<vo
     .description("every task with its next run")
     .option("--enabled", "only enabled tasks")
     .action(async (o: { enabled?: boolean }) => {
-      const s = await service();
-      io.out(taskList(s.listTasks(o.enabled ? { enabled: true } : {}), next(s)));
+      io.out(taskList(await (await service()).overview(o.enabled ? { enabled: true } : {})));
     });
   tasks
     .command("show <id>")
     .description("one task in full, with its next three runs")
     .action(async (id: string) => {
       const s = await service();
-      io.out(taskDetails(s.getTask(id), s.upcomingRuns(id, 3)));
+      io.out(taskDetails(await s.getTask(id), await s.upcomingRuns(id, 3)));
     });
   taskFlags(tasks.command("add <id>").description("add a task"), false).action(
     async (id: string, flags: TaskFlags) => {
@@ -182,7 +191,7 @@ export function buildProgram(io: CliIo): { program: Command; close(): Promise<vo
       io.out(
         `Added ${task.id}: ${task.handler}, ${formatSchedule(task.schedule)} (${task.timezone}). Next runs:`,
       );
-      io.out(upcomingLines(task, s.upcomingRuns(task.id, 3)).join("\n"));
+      io.out(upcomingLines(task, await s.upcomingRuns(task.id, 3)).join("\n"));
     },
   );
   taskFlags(
@@ -195,14 +204,14 @@ export function buildProgram(io: CliIo): { program: Command; close(): Promise<vo
       const s = await service();
       if (flags.enable) flags.enabled = true;
       if (flags.disable) flags.enabled = false;
-      const patch = patchFrom(flags, s.getTask(id).options);
+      const patch = patchFrom(flags, (await s.getTask(id)).options);
       if (!Object.keys(patch).length)
         throw new MissionControlError(
           'nothing to change: give at least one flag, e.g. --schedule "daily 10:00"',
         );
       const task = await s.editTask(id, patch);
       io.out(`Updated ${task.id}: ${formatSchedule(task.schedule)} (${task.timezone}). Next runs:`);
-      io.out(upcomingLines(task, s.upcomingRuns(task.id, 3)).join("\n"));
+      io.out(upcomingLines(task, await s.upcomingRuns(task.id, 3)).join("\n"));
     });
   for (const [verb, enabled] of [
     ["enable", true],
@@ -213,10 +222,10 @@ export function buildProgram(io: CliIo): { program: Command; close(): Promise<vo
       .description(`${verb} a task`)
       .action(async (id: string) => {
         const s = await service();
-        await s.setEnabled(id, enabled);
-        const n = s.nextRun(id);
+        const task = await s.setEnabled(id, enabled);
+        const n = await s.nextRun(id);
         io.out(
-          `${enabled ? "Enabled" : "Disabled"} ${id}.${n ? ` Next run: ${formatInZone(n.getTime(), s.getTask(id).timezone)}` : ""}`,
+          `${enabled ? "Enabled" : "Disabled"} ${id}.${n ? ` Next run: ${formatInZone(n.getTime(), task.timezone)}` : ""}`,
         );
       });
   }
@@ -232,10 +241,10 @@ export function buildProgram(io: CliIo): { program: Command; close(): Promise<vo
     .description("skip the next scheduled run only")
     .action(async (id: string) => {
       const s = await service();
-      const nextAt = s.nextRun(id);
-      await s.skipNext(id);
+      const nextAt = await s.nextRun(id);
+      const task = await s.skipNext(id);
       io.out(
-        `The next run of ${id}${nextAt ? ` (${formatInZone(nextAt.getTime(), s.getTask(id).timezone)})` : ""} will be skipped.`,
+        `The next run of ${id}${nextAt ? ` (${formatInZone(nextAt.getTime(), task.timezone)})` : ""} will be skipped.`,
       );
     });
 
@@ -265,8 +274,7 @@ export function buildProgram(io: CliIo): { program: Command; close(): Promise<vo
     .command("status")
     .description("every task with its next run and last result")
     .action(async () => {
-      const s = await service();
-      io.out(statusView(s.listTasks(), next(s)));
+      io.out(statusView(await (await service()).overview()));
     });
   program
     .command("handlers")
@@ -284,7 +292,7 @@ export function buildProgram(io: CliIo): { program: Command; close(): Promise<vo
     .command("list")
     .option("--all", "include done goals")
     .action(async (o: { all?: boolean }) =>
-      io.out(goalList((await service()).listGoals({ includeDone: o.all }))),
+      io.out(goalList(await (await service()).listGoals({ includeDone: o.all }))),
     );
   goals.command("add <text...>").action(async (words: string[]) => {
     const g = await (await service()).addGoal(words.join(" "));
@@ -307,7 +315,7 @@ export function buildProgram(io: CliIo): { program: Command; close(): Promise<vo
     .command("list")
     .option("--all", "include done reminders")
     .action(async (o: { all?: boolean }) =>
-      io.out(reminderList((await service()).listReminders({ includeDone: o.all }))),
+      io.out(reminderList(await (await service()).listReminders({ includeDone: o.all }))),
     );
   reminders
     .command("add <text...>")
@@ -358,7 +366,7 @@ export function buildProgram(io: CliIo): { program: Command; close(): Promise<vo
         );
     });
 
-  return { program, close: async () => app?.close(1000) };
+  return { program, close: async () => connection?.close() };
 }
 
 function numericId(kind: string, raw: string): number {
