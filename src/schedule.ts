@@ -169,13 +169,27 @@ function cronSchedule(expression: string): Schedule {
   return { type: "cron", expression: fields.join(" ") };
 }
 
+/** "mon,tue,wed,thu,fri,sun" -> "mon-fri,sun": three or more days in a row become a range. */
+function dayList(days: readonly Day[]): string {
+  const parts: string[] = [];
+  const idx = days.map((d) => DAYS.indexOf(d)).sort((a, b) => a - b);
+  for (let i = 0; i < idx.length; ) {
+    let j = i;
+    while (j + 1 < idx.length && (idx[j + 1] as number) === (idx[j] as number) + 1) j++;
+    const run = idx.slice(i, j + 1).map((n) => DAYS[n] as Day);
+    parts.push(run.length >= 3 ? `${run[0]}-${run.at(-1)}` : run.join(","));
+    i = j + 1;
+  }
+  return parts.join(",");
+}
+
 /** Structured form -> the text a user would type to get it back. */
 export function formatSchedule(s: Schedule): string {
   switch (s.type) {
     case "daily":
       return `daily ${s.time}`;
     case "weekly":
-      return `weekly ${s.days.join(",")} ${s.time}`;
+      return `weekly ${dayList(s.days)} ${s.time}`;
     case "interval":
       return `every ${s.every}${s.unit[0]}`;
     case "once":

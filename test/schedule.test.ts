@@ -46,6 +46,10 @@ describe("parseSchedule / formatSchedule", () => {
     expect(parseSchedule("weekly mon-fri 08:00")).toMatchObject({
       days: ["mon", "tue", "wed", "thu", "fri"],
     });
+    expect(formatSchedule(parseSchedule("weekly sun,mon-wed,fri 08:00"))).toBe(
+      "weekly mon-wed,fri,sun 08:00",
+    );
+    expect(formatSchedule(parseSchedule("weekly sat-mon 08:00"))).toBe("weekly mon,sat,sun 08:00");
     expect(parseSchedule("every 90 minutes")).toEqual({
       type: "interval",
       every: 90,

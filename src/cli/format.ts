@@ -88,7 +88,9 @@ export function taskDetails(task: Task, upcoming: UpcomingRun[]): string {
   }
   if (Object.keys(task.options).length) lines.push(`  options:   ${JSON.stringify(task.options)}`);
   lines.push(
-    `  runs:      ${h.totalRuns} (${h.successCount} ok, ${h.failureCount} failed); last ${h.lastStatus ?? "never"} ${when(h.lastRunAt, task.timezone)}`,
+    h.totalRuns
+      ? `  runs:      ${h.totalRuns} (${h.successCount} ok, ${h.failureCount} failed); last ${h.lastStatus} ${when(h.lastRunAt, task.timezone)}`
+      : "  runs:      none yet",
   );
   if (h.lastError) lines.push(`  last error: ${h.lastError}`);
   lines.push("  next runs:", ...upcomingLines(task, upcoming).map((l) => `  ${l}`));

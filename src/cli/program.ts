@@ -145,7 +145,7 @@ export function buildProgram(io: CliIo): { program: Command; close(): Promise<vo
   const service = async (): Promise<ServiceApi> => {
     if (connection) return connection.api;
     const config = loadConfig(io.env);
-    const level = ["debug", "trace"].includes(config.LOG_LEVEL) ? config.LOG_LEVEL : "warn";
+    const level = ["debug", "trace"].includes(config.LOG_LEVEL) ? config.LOG_LEVEL : "error";
     const log = createLogger(level, pino.destination(2));
     try {
       const app = await createApp({ config, log, handlers: await loadHandlers(io.handlersDir) });
