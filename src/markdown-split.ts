@@ -38,14 +38,14 @@ function blocksOf(text: string): Token[] {
 /** Cuts one block into pieces that each fit in a message and leave no fence open. */
 function piecesOf(block: Token, limit: number): string[] {
   const raw = block.raw;
-  // Runs of blank lines carry no content; keep them only while they cannot force a split.
-  if (raw.trim() === "") return [raw.length <= limit ? raw : "\n\n"];
   if (block.type === "table") return tableParts(raw, limit);
   if (block.type === "code" && block.codeBlockStyle === "indented") {
     // Discord does not render indented code, so it becomes a fenced block.
     return splitBlock(fenced(block.text), limit);
   }
-  if (block.type === "list" && !fitsWhole(raw, limit)) return listParts(block as Tokens.List, limit);
+  if (block.type === "list" && !fitsWhole(raw, limit)) {
+    return listParts(block as Tokens.List, limit);
+  }
   return splitBlock(raw, limit);
 }
 
@@ -72,12 +72,15 @@ function listParts(list: Tokens.List, limit: number): string[] {
   return items.filter((item) => item !== "").flatMap((item) => splitBlock(item, limit));
 }
 
-/** Discord shows table markdown literally, so a table goes in a code block; each part repeats the header. */
+/**
+ * Discord shows table markdown literally, so a table goes in a code block, split between rows
+ * with the header repeated at the top of each part.
+ */
 function tableParts(raw: string, limit: number): string[] {
   const body = raw.trimEnd();
   const fence = fenceFor(body);
-  const whole = `${fence}\n${body}\n${fence}\n`;
-  if (whole.length <= limit + 1) return [whole];
+  const whole = `${fence}\n${body}\n${fence}`;
+  if (whole.length <= limit) return [whole];
 
   const [header = "", divider = "", ...rows] = body.split("\n");
   const head = `${fence}\n${header}\n${divider}\n`;
@@ -87,7 +90,7 @@ function tableParts(raw: string, limit: number): string[] {
   const parts: string[] = [];
   let part = head;
   const close = () => {
-    if (part !== head) parts.push(`${part}${fence}\n`);
+    if (part !== head) parts.push(part + fence);
     part = head;
   };
   for (const row of rows) {
@@ -96,7 +99,7 @@ function tableParts(raw: string, limit: number): string[] {
       part += `${row}\n`;
     } else {
       // A single row wider than a message: cut it like any long code line.
-      parts.push(...splitLines(`${head}${row}\n${fence}\n`, limit));
+      parts.push(...splitLines(`${head}${row}\n${fence}`, limit));
     }
   }
   close();
@@ -105,8 +108,9 @@ function tableParts(raw: string, limit: number): string[] {
 
 /** Wraps text in a backtick fence that no line of the text can close. */
 function fenced(text: string): string {
-  const fence = fenceFor(text);
-  return `${fence}\n${text}\n${fence}\n`;
+  const body = text.replace(/\n+$/, "");
+  const fence = fenceFor(body);
+  return `${fence}\n${body}\n${fence}`;
 }
 
 function fenceFor(text: string): string {
@@ -135,9 +139,9 @@ const FENCE_LINE = /^([ \t>]*)(`{3,}|~{3,})(.*)$/;
 
 /** The fence open after `line`, given the one open before it. */
 function nextFence(open: Fence | undefined, line: string, limit: number): Fence | undefined {
-  // A fence line too long to repeat is left as text: every reopen and close must fit with
-  // room to spare, and such lines only occur in pathological input.
-  if (line.length > limit / 2) return open;
+  // Longer fence lines are left as text: a reopen, a closer and a little content must fit in
+  // one message, and such lines only occur in pathological input.
+  if (line.length > (limit - 4) / 2) return open;
   const match = FENCE_LINE.exec(line);
   if (!match) return open;
   const [, prefix = "", marker = "", info = ""] = match;
@@ -147,9 +151,7 @@ function nextFence(open: Fence | undefined, line: string, limit: number): Fence 
     return closes ? undefined : open;
   }
   if (marker[0] === "`" && info.includes("`")) return undefined;
-  const close = prefix + marker;
-  if (close.length > limit / 4) return undefined;
-  return { marker, close, reopen: line.length <= limit / 4 ? line : close };
+  return { marker, reopen: line, close: prefix + marker };
 }
 
 /** The fence left open at the end of `text`, if any. */
@@ -189,10 +191,12 @@ class LineSplitter {
   }
 
   add(input: string): void {
-    // Trailing spaces are worthless on a line that has to be cut anyway.
+    // Trailing whitespace on a long line only wastes room, and can hide a short closing fence.
     const line = input.length > this.#limit / 2 ? input.trimEnd() : input;
     const after = nextFence(this.#fence, line, this.#limit);
-    if (!this.#fits(line, after) && this.#canCut()) this.#cut(this.#preferredCut(), false);
+    // Start a new piece first, preferably at a paragraph break or before a code block,
+    // so that the line, or at least its first part, begins a piece.
+    while (!this.#fits(line, after) && this.#canCut()) this.#cut(this.#preferredCut(), false);
     let rest = line;
     while (!this.#fits(rest, after)) {
       // Only text and code lines get here (fence lines are short), so `after` is the
@@ -263,7 +267,7 @@ function closeCost(fence: Fence | undefined): number {
 
 function render(lines: string[], closing: Fence | undefined, midLine: boolean): string {
   const body = lines.join("\n");
-  if (closing) return `${body}\n${closing.close}\n`;
+  if (closing) return `${body}\n${closing.close}`;
   return midLine ? body : `${body}\n`;
 }
 
@@ -279,10 +283,10 @@ function cutIndex(line: string, room: number): number {
 /** End of the last whitespace gap that ends within `room` and starts at or after `from`. */
 function lastGapEnd(line: string, gap: RegExp, room: number, from: number): number | undefined {
   let best: number | undefined;
-  for (const match of line.matchAll(gap)) {
+  // One character past `room` shows whether a gap ending there really ends.
+  for (const match of line.slice(0, room + 1).matchAll(gap)) {
     const end = match.index + match[0].length;
-    if (end > room) break;
-    if (match.index >= from && !startsFence(line, end)) best = end;
+    if (end <= room && match.index >= from && !startsFence(line, end)) best = end;
   }
   return best;
 }
@@ -325,10 +329,15 @@ function pack(pieces: string[], limit: number): string[] {
   return messages;
 }
 
+/** Pieces that start or end with a fence line may lack the line break that separates them. */
 function join(current: string, piece: string): string {
-  // An added fence must start its own line even if the previous block ended mid-line.
-  const needsBreak = current !== "" && !current.endsWith("\n") && startsFence(piece, 0);
+  const sameLine = current !== "" && !current.endsWith("\n") && !piece.startsWith("\n");
+  const needsBreak = sameLine && (startsFence(piece, 0) || endsWithFenceLine(current));
   return needsBreak ? `${current}\n${piece}` : current + piece;
+}
+
+function endsWithFenceLine(text: string): boolean {
+  return FENCE_LINE.test(text.slice(text.lastIndexOf("\n") + 1));
 }
 
 function addMessage(messages: string[], text: string): void {
