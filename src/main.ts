@@ -1,11 +1,13 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createApp } from "./app.ts";
+import { commands } from "../commands/index.ts";
+import { type App, createApp } from "./app.ts";
 import { taskList } from "./cli/format.ts";
 import { loadConfig } from "./config.ts";
 import { CONTROL_SOCKET } from "./control/api.ts";
 import { startControlServer } from "./control/server.ts";
+import { createDiscordClient, createDiscordSinks, startBot } from "./discord/bot.ts";
 import { StartupError } from "./errors.ts";
 import { loadHandlers } from "./handler.ts";
 import { createLogger } from "./logger.ts";
@@ -20,10 +22,13 @@ async function main(): Promise<void> {
   if (existsSync(".env")) process.loadEnvFile(".env");
   const config = loadConfig(process.env);
   const log = createLogger(config.LOG_LEVEL);
-  const app = await createApp({
+  const client = config.DISCORD_TOKEN ? createDiscordClient(config) : null;
+  const app: App = await createApp({
     config,
     log,
     handlers: await loadHandlers(join(root, "handlers")),
+    sinks: client ? createDiscordSinks(client, config, log, () => app.service) : [],
+    gatewayPing: client ? () => client.ws.ping : undefined,
   });
 
   const control = await startControlServer(join(config.DATA_DIR, CONTROL_SOCKET), app.service, log);
@@ -39,12 +44,34 @@ async function main(): Promise<void> {
     log.info({ signal }, "shutting down: letting runs in progress finish");
     await control?.close().catch(() => {});
     await app.close(10_000).catch((err) => log.error({ err }, "error while shutting down"));
+    await client?.destroy().catch(() => {});
     process.exit(0);
   };
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
 
   if (app.store.created) await addStarterTasks(app.service, config.ALERT_USER_ID ?? null);
+  if (client && config.DISCORD_TOKEN) {
+    // Connected before the scheduler starts, so the first runs can post.
+    await startBot({
+      client,
+      token: config.DISCORD_TOKEN,
+      config,
+      service: app.service,
+      commands,
+      log,
+    }).catch(async (err) => {
+      await control?.close().catch(() => {});
+      await app.close(1000);
+      await client.destroy().catch(() => {});
+      throw new StartupError(
+        `Could not connect to Discord: ${(err as Error).message}. Check DISCORD_TOKEN (and DISCORD_API_URL if set).`,
+      );
+    });
+    say(
+      `Mission Control is connected to Discord as ${client.user?.tag}; slash commands are registered ${config.DISCORD_GUILD_ID ? "to your server" : "globally"}.`,
+    );
+  }
   await app.scheduler.start();
   if (!config.DISCORD_TOKEN) {
     say(

@@ -1,0 +1,96 @@
+import {
+  ActionRowBuilder,
+  ButtonBuilder,
+  ButtonStyle,
+  type Client,
+  EmbedBuilder,
+  RESTJSONErrorCodes,
+} from "discord.js";
+import type { Config } from "../config.ts";
+import type { Logger } from "../logger.ts";
+import type { Task } from "../model.ts";
+import type { OutputSink, RunFailure } from "../outputs/sink.ts";
+import { isDiscordError } from "./errors.ts";
+import { COLORS, when } from "./format.ts";
+
+// DMs to the task's owner and ALERT_USER_ID when a run fails for good (once per incident: the
+// runner calls `alert` only on the first failure after a success), and when it recovers.
+
+export const ALERT_BUTTON = { run: "alert:run:", disable: "alert:disable:" } as const;
+
+export function alertButtons(taskId: string) {
+  return new ActionRowBuilder<ButtonBuilder>().addComponents(
+    new ButtonBuilder()
+      .setCustomId(`${ALERT_BUTTON.run}${taskId}`)
+      .setLabel("Run again")
+      .setStyle(ButtonStyle.Primary),
+    new ButtonBuilder()
+      .setCustomId(`${ALERT_BUTTON.disable}${taskId}`)
+      .setLabel("Disable")
+      .setStyle(ButtonStyle.Danger),
+  );
+}
+
+export function createAlertSink(deps: {
+  client: Client;
+  config: Pick<Config, "ALERT_USER_ID">;
+  nextRun: (taskId: string) => Date | null;
+  log: Logger;
+}): OutputSink {
+  const { client, config, log } = deps;
+  const recipients = (task: Task) => [
+    ...new Set([task.ownerId, config.ALERT_USER_ID].filter((id): id is string => !!id)),
+  ];
+
+  async function dm(
+    userId: string,
+    taskId: string,
+    message: Parameters<import("discord.js").User["send"]>[0],
+  ) {
+    try {
+      const user = await client.users.fetch(userId);
+      await user.send(message);
+    } catch (err) {
+      if (isDiscordError(err, RESTJSONErrorCodes.CannotSendMessagesToThisUser)) {
+        log.warn(
+          { userId, taskId },
+          "an alert DM could not be delivered: the user does not accept DMs from the bot (50007)",
+        );
+      } else {
+        log.error({ err, userId, taskId }, "an alert DM could not be delivered");
+      }
+    }
+  }
+
+  return {
+    name: "discord-dm",
+    async alert(failure: RunFailure) {
+      const next = deps.nextRun(failure.task.id);
+      const embed = new EmbedBuilder()
+        .setTitle(`❌ Task ${failure.task.id} failed`)
+        .setColor(COLORS.error)
+        .setDescription(`\`\`\`\n${failure.error.slice(0, 1500)}\n\`\`\``)
+        .addFields(
+          { name: "Attempts", value: String(failure.attempts), inline: true },
+          { name: "Scheduled for", value: when(failure.scheduledFor), inline: true },
+          { name: "Next run", value: next ? when(next) : "none scheduled", inline: true },
+        )
+        .setFooter({ text: "You get one alert per incident, and a note when it recovers." });
+      for (const userId of recipients(failure.task)) {
+        await dm(userId, failure.task.id, {
+          embeds: [embed],
+          components: [alertButtons(failure.task.id)],
+          allowedMentions: { parse: [] },
+        });
+      }
+    },
+    async recovered(task: Task) {
+      for (const userId of recipients(task)) {
+        await dm(userId, task.id, {
+          content: `✅ Task \`${task.id}\` has recovered: its last run succeeded.`,
+          allowedMentions: { parse: [] },
+        });
+      }
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import { once } from "node:events";
+import { join } from "node:path";
+import { Client, Events, GatewayIntentBits } from "discord.js";
+import type { Config } from "../config.ts";
+import type { Logger } from "../logger.ts";
+import type { OutputSink } from "../outputs/sink.ts";
+import type { TaskService } from "../task-service.ts";
+import { createAlertSink } from "./alert-sink.ts";
+import { createChannelSink } from "./channel-sink.ts";
+import type { Command } from "./command.ts";
+import { DeliveryJournal } from "./delivery-journal.ts";
+import { createInteractionHandler } from "./interactions.ts";
+import { registerCommands } from "./register.ts";
+
+// The Discord side: one client with the least intents it needs (Guilds: servers and channels
+// for permission checks; interactions and DMs we send need none), its sinks, and its start.
+
+export function createDiscordClient(config: Pick<Config, "DISCORD_API_URL">): Client {
+  return new Client({
+    intents: [GatewayIntentBits.Guilds],
+    // The gateway URL is then discovered through this REST base (GET /gateway/bot).
+    rest: config.DISCORD_API_URL ? { api: config.DISCORD_API_URL } : {},
+  });
+}
+
+/** The channel and DM sinks; `service` is read lazily, as it is built after them. */
+export function createDiscordSinks(
+  client: Client,
+  config: Config,
+  log: Logger,
+  service: () => TaskService,
+): OutputSink[] {
+  return [
+    createChannelSink({
+      client,
+      defaultChannelId: config.BRIEFING_CHANNEL_ID,
+      journal: new DeliveryJournal(join(config.DATA_DIR, "logs", "deliveries.jsonl")),
+      log,
+    }),
+    createAlertSink({ client, config, log, nextRun: (id) => service().nextRun(id) }),
+  ];
+}
+
+/** Logs in, waits for the gateway to be ready, registers the commands, starts answering. */
+export async function startBot(deps: {
+  client: Client;
+  token: string;
+  config: Config;
+  service: TaskService;
+  commands: Command[];
+  log: Logger;
+}): Promise<void> {
+  const { client, config, log } = deps;
+  const handle = createInteractionHandler(deps.commands, {
+    service: deps.service,
+    config,
+    client,
+    log,
+  });
+  client.on(Events.InteractionCreate, (interaction) => void handle(interaction));
+  client.on(Events.Error, (err) => log.error({ err }, "Discord client error"));
+  client.on(Events.ShardDisconnect, (_event, shard) =>
+    log.warn({ shard }, "gateway disconnected; reconnecting"),
+  );
+  client.on(Events.ShardResume, (shard) => log.info({ shard }, "gateway resumed"));
+  const ready = once(client, Events.ClientReady);
+  await client.login(deps.token);
+  await ready;
+  if (!client.isReady()) throw new Error("the Discord client did not become ready");
+  log.info({ user: client.user.tag, guilds: client.guilds.cache.size }, "connected to Discord");
+  await registerCommands(client, deps.commands, config.DISCORD_GUILD_ID, log);
+}

@@ -1,0 +1,78 @@
+import { createHash } from "node:crypto";
+import { type Client, DiscordAPIError } from "discord.js";
+import type { Logger } from "../logger.ts";
+import { splitForDiscord } from "../markdown-split.ts";
+import type { OutputSink, RunOutput } from "../outputs/sink.ts";
+import { zonedParts } from "../timezone.ts";
+import type { DeliveryJournal } from "./delivery-journal.ts";
+import { PostRefusedError } from "./errors.ts";
+
+const LATE_MS = 60_000;
+
+/** The same chunk of the same run gets the same nonce, so a retried POST is not posted twice. */
+export function nonceFor(runId: string, chunk: number): string {
+  return createHash("sha256").update(`${runId}#${chunk}`).digest("hex").slice(0, 25);
+}
+
+/** A post that starts more than a minute late says so: "scheduled 07:00, sent 09:12". */
+export function withLateNote(output: RunOutput): string {
+  const late = output.startedAt.getTime() - output.scheduledFor.getTime();
+  if (late <= LATE_MS) return output.markdown;
+  const zone = output.task.timezone;
+  const at = (d: Date) => {
+    const p = zonedParts(d.getTime(), zone);
+    return p.date === zonedParts(output.startedAt.getTime(), zone).date
+      ? p.time
+      : `${p.date} ${p.time}`;
+  };
+  return `_(scheduled ${at(output.scheduledFor)}, sent ${at(output.startedAt)})_\n${output.markdown}`;
+}
+
+export function createChannelSink(deps: {
+  client: Client;
+  defaultChannelId: string | undefined;
+  journal: DeliveryJournal;
+  log: Logger;
+}): OutputSink {
+  const { client, journal, log } = deps;
+  return {
+    name: "discord-channel",
+    async publish(output) {
+      const channelId = output.task.channelId ?? deps.defaultChannelId;
+      if (!channelId) {
+        log.debug(
+          { taskId: output.task.id },
+          "no channel for this task: output saved to a file only",
+        );
+        return;
+      }
+      if (await journal.posted(output.runId)) {
+        log.info(
+          { runId: output.runId },
+          "this run was already posted before a restart; not posting it again",
+        );
+        return;
+      }
+      try {
+        const channel = await client.channels.fetch(channelId);
+        if (!channel?.isSendable())
+          throw new PostRefusedError(channelId, "not-text", "not a channel the bot can post in");
+        await journal.mark(output.runId, output.task.id, "posting", channelId);
+        const chunks = splitForDiscord(withLateNote(output));
+        for (const [n, content] of chunks.entries()) {
+          await channel.send({
+            content,
+            nonce: nonceFor(output.runId, n),
+            enforceNonce: true,
+            allowedMentions: { parse: ["users"] },
+          });
+        }
+        await journal.mark(output.runId, output.task.id, "posted", channelId);
+      } catch (err) {
+        if (err instanceof DiscordAPIError)
+          throw new PostRefusedError(channelId, err.code, err.message);
+        throw err;
+      }
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import type {
+  AutocompleteInteraction,
+  ChatInputCommandInteraction,
+  Client,
+  RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from "discord.js";
+import type { Config } from "../config.ts";
+import type { Logger } from "../logger.ts";
+import type { TaskService } from "../task-service.ts";
+
+/** What a command gets besides its interaction. */
+export interface CommandContext {
+  service: TaskService;
+  config: Config;
+  client: Client;
+  log: Logger;
+}
+
+/** One top-level slash command: its definition, what it does, and its autocomplete. */
+export interface Command {
+  data: RESTPostAPIChatInputApplicationCommandsJSONBody;
+  execute(interaction: ChatInputCommandInteraction, ctx: CommandContext): Promise<void>;
+  autocomplete?(interaction: AutocompleteInteraction, ctx: CommandContext): Promise<void>;
+}

@@ -1,0 +1,104 @@
+import { randomBytes } from "node:crypto";
+import type { ButtonInteraction, Interaction } from "discord.js";
+import { MissionControlError, NotFoundError } from "../errors.ts";
+import { alertButtonRefusal, commandRefusal } from "./access.ts";
+import { ALERT_BUTTON } from "./alert-sink.ts";
+import type { Command, CommandContext } from "./command.ts";
+import { listEmbed } from "./format.ts";
+import { EPHEMERAL, pageButtons, replyError, replyPrivately } from "./reply.ts";
+
+// Every interaction enters here: access is checked, then the command, autocomplete or button
+// runs. A user error becomes a private reply; anything else is logged with an id the user sees.
+
+export function createInteractionHandler(commands: Command[], ctx: CommandContext) {
+  const byName = new Map(commands.map((c) => [c.data.name, c]));
+
+  async function fail(interaction: Interaction, err: unknown): Promise<void> {
+    if (!interaction.isRepliable()) return;
+    if (err instanceof MissionControlError) return replyError(interaction, err.message);
+    const errorId = randomBytes(4).toString("hex");
+    ctx.log.error({ err, errorId, interactionId: interaction.id }, "an interaction failed");
+    await replyError(
+      interaction,
+      `Something went wrong (error ${errorId}); the bot's log has the details.`,
+    );
+  }
+
+  async function button(i: ButtonInteraction): Promise<void> {
+    const { service, config } = ctx;
+    if (i.customId.startsWith("task-list:")) {
+      const refusal = commandRefusal(i, config);
+      if (refusal) return replyError(i, refusal);
+      const rows = service.overview();
+      const pages = Math.max(1, Math.ceil(rows.length / 10));
+      const page = Math.min(
+        Math.max(0, Number(i.customId.slice("task-list:".length)) || 0),
+        pages - 1,
+      );
+      await i.update({
+        embeds: [listEmbed(rows, page)],
+        components: pageButtons(page, rows.length),
+      });
+      return;
+    }
+    const action = i.customId.startsWith(ALERT_BUTTON.run)
+      ? "run"
+      : i.customId.startsWith(ALERT_BUTTON.disable)
+        ? "disable"
+        : null;
+    if (!action) return replyError(i, "This button is no longer supported.");
+    const taskId = i.customId.slice(
+      action === "run" ? ALERT_BUTTON.run.length : ALERT_BUTTON.disable.length,
+    );
+    let task: ReturnType<typeof service.getTask>;
+    try {
+      task = service.getTask(taskId);
+    } catch (err) {
+      if (err instanceof NotFoundError)
+        return replyError(i, `Task \`${taskId}\` no longer exists.`);
+      throw err;
+    }
+    const refusal = alertButtonRefusal(i.user.id, task, config);
+    if (refusal) return replyError(i, refusal);
+    if (action === "disable") {
+      if (!task.enabled)
+        return replyPrivately(i, { content: `\`${taskId}\` is already disabled.` });
+      await service.setEnabled(taskId, false);
+      ctx.log.info({ taskId, userId: i.user.id }, "task disabled from an alert");
+      return replyPrivately(i, {
+        content: `⏸️ Disabled \`${taskId}\`. Enable it again with \`/task enable ${taskId}\`.`,
+      });
+    }
+    await i.deferReply({ flags: EPHEMERAL });
+    const result = await service.runNow(taskId);
+    await i.editReply({
+      content:
+        result.status === "success"
+          ? `✅ \`${taskId}\` ran again: success after ${result.attempts} attempt(s).`
+          : `❌ \`${taskId}\` failed again after ${result.attempts} attempt(s): ${(result.error ?? "").slice(0, 300)}`,
+      allowedMentions: { parse: [] },
+    });
+  }
+
+  return async function handle(interaction: Interaction): Promise<void> {
+    try {
+      if (interaction.isChatInputCommand()) {
+        const refusal = commandRefusal(interaction, ctx.config);
+        if (refusal) return await replyError(interaction, refusal);
+        const command = byName.get(interaction.commandName);
+        if (!command)
+          return await replyError(interaction, `Unknown command /${interaction.commandName}.`);
+        await command.execute(interaction, ctx);
+      } else if (interaction.isAutocomplete()) {
+        if (commandRefusal(interaction, ctx.config)) return await interaction.respond([]);
+        await byName.get(interaction.commandName)?.autocomplete?.(interaction, ctx);
+      } else if (interaction.isButton()) {
+        await button(interaction);
+      }
+    } catch (err) {
+      await fail(interaction, err).catch((e) =>
+        ctx.log.error({ err: e }, "could not report an interaction error"),
+      );
+    }
+  };
+}
