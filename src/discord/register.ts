@@ -1,6 +1,39 @@
-import type { ApplicationCommandData, Client } from "discord.js";
+import { type Client, Routes } from "discord.js";
 import type { Logger } from "../logger.ts";
 import type { Command } from "./command.ts";
+
+// Fields that define a command; Discord adds ids, versions and defaults of its own.
+const KEYS = [
+  "name",
+  "description",
+  "type",
+  "options",
+  "required",
+  "autocomplete",
+  "choices",
+  "value",
+  "channel_types",
+  "min_value",
+  "max_value",
+  "min_length",
+  "max_length",
+  "default_member_permissions",
+  "contexts",
+];
+
+/** A command's definition with Discord's additions and empty defaults left out, keys sorted. */
+export function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value === null || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const key of KEYS.filter((k) => k in (value as object)).sort()) {
+    const v = (value as Record<string, unknown>)[key];
+    if (v === null || v === undefined || v === false || (Array.isArray(v) && v.length === 0))
+      continue;
+    out[key] = canonical(v);
+  }
+  return out;
+}
 
 /**
  * Registers the slash commands to DISCORD_GUILD_ID (instant) or globally, unless Discord
@@ -12,22 +45,21 @@ export async function registerCommands(
   guildId: string | undefined,
   log: Logger,
 ): Promise<"registered" | "unchanged"> {
-  const manager = client.application.commands;
-  const existing = await manager.fetch(guildId ? { guildId } : {});
-  const same =
-    existing.size === commands.length &&
-    commands.every((c) =>
-      existing
-        .find((e) => e.name === c.data.name)
-        ?.equals(c.data as unknown as ApplicationCommandData, false),
+  const appId = client.application.id;
+  const route = guildId
+    ? Routes.applicationGuildCommands(appId, guildId)
+    : Routes.applicationCommands(appId);
+  const data = commands.map((c) => c.data);
+  const existing = (await client.rest.get(route)) as unknown[];
+  const key = (list: unknown[]) =>
+    JSON.stringify(
+      (canonical(list) as { name: string }[]).slice().sort((a, b) => a.name.localeCompare(b.name)),
     );
-  if (same) {
+  if (key(existing) === key(data)) {
     log.info({ guildId: guildId ?? "global" }, "slash commands unchanged; not registering");
     return "unchanged";
   }
-  const data = commands.map((c) => c.data);
-  if (guildId) await manager.set(data, guildId);
-  else await manager.set(data);
+  await client.rest.put(route, { body: data });
   log.info({ guildId: guildId ?? "global", count: data.length }, "slash commands registered");
   return "registered";
 }

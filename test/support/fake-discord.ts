@@ -111,7 +111,10 @@ export interface FakeDiscord {
     as?: { user?: User; permissions?: bigint; dm?: boolean },
   ): string;
   replies(interactionId: string): InteractionReply[];
-  waitFor<T>(check: () => T | undefined | null | false, timeoutMs?: number): Promise<T>;
+  waitFor<T>(
+    check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+    timeoutMs?: number,
+  ): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -290,7 +293,7 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
   // ---- REST
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? "/", "http://x");
-    const path = url.pathname.replace(/^\/api(\/v\d+)?/, "");
+    const path = decodeURIComponent(url.pathname).replace(/^\/api(\/v\d+)?/, "");
     const method = req.method ?? "GET";
     requests.push({ method, path, at: Date.now() });
     const body = method === "GET" || method === "DELETE" ? {} : await readBody(req);
@@ -613,7 +616,7 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     async waitFor(check, timeoutMs = 15_000) {
       const end = Date.now() + timeoutMs;
       for (;;) {
-        const value = check();
+        const value = await check();
         if (value) return value as never;
         if (Date.now() > end) throw new Error("fake Discord: timed out waiting");
         await new Promise((r) => setTimeout(r, 20));
