@@ -68,5 +68,11 @@ export async function startBot(deps: {
   await ready;
   if (!client.isReady()) throw new Error("the Discord client did not become ready");
   log.info({ user: client.user.tag, guilds: client.guilds.cache.size }, "connected to Discord");
-  await registerCommands(client, deps.commands, config.DISCORD_GUILD_ID, log);
+  await registerCommands(
+    client.rest,
+    client.application.id,
+    deps.commands,
+    config.DISCORD_GUILD_ID,
+    log,
+  );
 }

@@ -1,4 +1,4 @@
-import { type Client, Routes } from "discord.js";
+import { type REST, Routes } from "discord.js";
 import type { Logger } from "../logger.ts";
 import type { Command } from "./command.ts";
 
@@ -40,17 +40,17 @@ export function canonical(value: unknown): unknown {
  * already has exactly these definitions: a restart should not re-register for nothing.
  */
 export async function registerCommands(
-  client: Client<true>,
+  rest: REST,
+  appId: string,
   commands: Command[],
   guildId: string | undefined,
   log: Logger,
 ): Promise<"registered" | "unchanged"> {
-  const appId = client.application.id;
   const route = guildId
     ? Routes.applicationGuildCommands(appId, guildId)
     : Routes.applicationCommands(appId);
   const data = commands.map((c) => c.data);
-  const existing = (await client.rest.get(route)) as unknown[];
+  const existing = (await rest.get(route)) as unknown[];
   const key = (list: unknown[]) =>
     JSON.stringify(
       (canonical(list) as { name: string }[]).slice().sort((a, b) => a.name.localeCompare(b.name)),
@@ -59,7 +59,7 @@ export async function registerCommands(
     log.info({ guildId: guildId ?? "global" }, "slash commands unchanged; not registering");
     return "unchanged";
   }
-  await client.rest.put(route, { body: data });
+  await rest.put(route, { body: data });
   log.info({ guildId: guildId ?? "global", count: data.length }, "slash commands registered");
   return "registered";
 }

@@ -70,8 +70,18 @@ export function cli(
   env: Record<string, string>,
   ...args: string[]
 ): Promise<CliResult> {
+  return runScript("cli.ts", cwd, env, ...args);
+}
+
+/** Runs one of src/'s entry points to completion. */
+export function runScript(
+  script: string,
+  cwd: string,
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", TSX, join(ROOT, "src", "cli.ts"), ...args], {
+    const child = spawn(process.execPath, ["--import", TSX, join(ROOT, "src", script), ...args], {
       cwd,
       env: { PATH: process.env.PATH ?? "", ...env },
       stdio: ["ignore", "pipe", "pipe"],

@@ -1,0 +1,33 @@
+import { existsSync } from "node:fs";
+import { REST, Routes } from "discord.js";
+import { commands } from "../commands/index.ts";
+import { loadConfig } from "./config.ts";
+import { registerCommands } from "./discord/register.ts";
+import { createLogger } from "./logger.ts";
+
+// `npm run deploy-commands`: registers the slash commands without starting the bot (the bot
+// also does this at start, when they changed).
+
+if (existsSync(".env")) process.loadEnvFile(".env");
+try {
+  const config = loadConfig(process.env);
+  if (!config.DISCORD_TOKEN)
+    throw new Error("DISCORD_TOKEN is not set: put the bot token in .env (see .env.example)");
+  const rest = new REST(config.DISCORD_API_URL ? { api: config.DISCORD_API_URL } : {}).setToken(
+    config.DISCORD_TOKEN,
+  );
+  const app = (await rest.get(Routes.currentApplication())) as { id: string };
+  const log = createLogger("warn");
+  const outcome = await registerCommands(rest, app.id, commands, config.DISCORD_GUILD_ID, log);
+  const where = config.DISCORD_GUILD_ID
+    ? `server ${config.DISCORD_GUILD_ID}`
+    : "all servers (global commands can take up to an hour to appear)";
+  console.log(
+    outcome === "registered"
+      ? `Registered /${commands.map((c) => c.data.name).join(", /")} for ${where}.`
+      : `The commands for ${where} are already up to date.`,
+  );
+} catch (err) {
+  console.error(`Could not register the commands: ${(err as Error).message}`);
+  process.exitCode = 1;
+}
