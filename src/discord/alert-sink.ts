@@ -48,8 +48,8 @@ export function createAlertSink(deps: {
     message: Parameters<import("discord.js").User["send"]>[0],
   ) {
     try {
-      const user = await client.users.fetch(userId);
-      await user.send(message);
+      // Straight to the DM channel: no need to fetch the user first.
+      await client.users.send(userId, message);
     } catch (err) {
       if (isDiscordError(err, RESTJSONErrorCodes.CannotSendMessagesToThisUser)) {
         log.warn(

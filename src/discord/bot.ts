@@ -68,11 +68,14 @@ export async function startBot(deps: {
   await ready;
   if (!client.isReady()) throw new Error("the Discord client did not become ready");
   log.info({ user: client.user.tag, guilds: client.guilds.cache.size }, "connected to Discord");
+  // Commands registered earlier keep working, so a failure here is not a reason to stop.
   await registerCommands(
     client.rest,
     client.application.id,
     deps.commands,
     config.DISCORD_GUILD_ID,
     log,
+  ).catch((err) =>
+    log.error({ err }, "could not register the slash commands; try npm run deploy-commands"),
   );
 }

@@ -50,7 +50,10 @@ export async function registerCommands(
     ? Routes.applicationGuildCommands(appId, guildId)
     : Routes.applicationCommands(appId);
   const data = commands.map((c) => c.data);
-  const existing = (await rest.get(route)) as unknown[];
+  const existing = ((await rest.get(route).catch((err) => {
+    log.warn({ err }, "could not read the registered commands; registering them anyway");
+    return [];
+  })) ?? []) as unknown[];
   const key = (list: unknown[]) =>
     JSON.stringify(
       (canonical(list) as { name: string }[]).slice().sort((a, b) => a.name.localeCompare(b.name)),
