@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { sleep } from "../src/clock.ts";
 import { defineHandler } from "../src/handler.ts";
 
 export default defineHandler({
@@ -11,8 +12,15 @@ export default defineHandler({
       .max(500)
       .optional()
       .describe("throw this error instead: try retries and alerts without breaking anything real"),
+    delaySeconds: z
+      .number("options.delaySeconds: seconds from 0 to 600 — e.g. 5")
+      .min(0)
+      .max(600)
+      .optional()
+      .describe("take this long, like a slow task (it stops early when aborted)"),
   }),
-  run({ task, options, scheduledFor, clock, trigger, attempt }) {
+  async run({ task, options, scheduledFor, clock, trigger, attempt, signal }) {
+    if (options.delaySeconds) await sleep(clock, options.delaySeconds * 1000, signal);
     if (options.failWith) throw new Error(options.failWith);
     const lines = [
       `**${task.name}** ran (${trigger}, attempt ${attempt}).`,

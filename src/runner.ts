@@ -1,5 +1,11 @@
 import { type Clock, sleep } from "./clock.ts";
-import { AlreadyRunningError, errorText, NotFoundError, TimeoutError } from "./errors.ts";
+import {
+  AlreadyRunningError,
+  errorText,
+  MissionControlError,
+  NotFoundError,
+  TimeoutError,
+} from "./errors.ts";
 import { type ExecutionLog, runKey, type Trigger } from "./execution-log.ts";
 import {
   type HandlerContext,
@@ -47,7 +53,10 @@ type AttemptOutcome = { status: RunResult["status"]; output: string | null; erro
 /** Runs a task: attempts with timeout and retry, one log line per attempt, outputs to sinks. */
 export class Runner {
   readonly #running = new Map<string, Promise<RunResult>>();
+  /** Aborted when shutdown begins: no new runs, no more retries. */
   readonly #stopping = new AbortController();
+  /** Aborted when shutdown's grace period is over: attempts still going are cut off. */
+  readonly #cutOff = new AbortController();
 
   constructor(private readonly deps: RunnerDeps) {}
 
@@ -56,6 +65,11 @@ export class Runner {
   }
 
   run(req: RunRequest): Promise<RunResult> {
+    if (this.#stopping.signal.aborted) {
+      return Promise.reject(
+        new MissionControlError("Mission Control is shutting down; try again after it restarts"),
+      );
+    }
     if (this.#running.has(req.taskId)) return Promise.reject(new AlreadyRunningError(req.taskId));
     const task = this.deps.store.data.tasks.find((t) => t.id === req.taskId);
     if (!task) return Promise.reject(new NotFoundError("task", req.taskId));
@@ -64,12 +78,20 @@ export class Runner {
     return run;
   }
 
-  /** Stops retries and waits up to `graceMs` for attempts in progress, then aborts them. */
+  /**
+   * Shutdown: no new runs or retries; attempts in progress get `graceMs` to finish, then are
+   * aborted (and recorded as failed, without an alert).
+   */
   async stop(graceMs: number): Promise<void> {
-    const all = Promise.allSettled(this.#running.values());
-    const timer = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
     this.#stopping.abort(new Error("Mission Control is shutting down"));
-    await Promise.race([all, timer]);
+    const all = Promise.allSettled(this.#running.values());
+    const wait = (ms: number) =>
+      new Promise<"late">((resolve) => setTimeout(() => resolve("late"), ms).unref());
+    if ((await Promise.race([all, wait(graceMs)])) !== "late") return;
+    this.#cutOff.abort(
+      new Error("interrupted: Mission Control shut down before the attempt finished"),
+    );
+    await Promise.race([all, wait(1000)]);
   }
 
   async #run(task: Task, req: RunRequest): Promise<RunResult> {
@@ -139,9 +161,10 @@ export class Runner {
     attempt: number,
   ): Promise<AttemptOutcome> {
     const { clock, handlers, log } = this.deps;
+    log.debug({ taskId: task.id, runId, attempt }, `task ${task.id} attempt ${attempt} started`);
     const controller = new AbortController();
-    const onStop = () => controller.abort(this.#stopping.signal.reason);
-    this.#stopping.signal.addEventListener("abort", onStop, { once: true });
+    const onStop = () => controller.abort(this.#cutOff.signal.reason);
+    this.#cutOff.signal.addEventListener("abort", onStop, { once: true });
     const timeout = clock.setTimeout(
       () => controller.abort(new TimeoutError(task.timeoutSeconds)),
       task.timeoutSeconds * 1000,
@@ -187,7 +210,7 @@ export class Runner {
       return { status, output: null, error: errorText(err).slice(0, 2000) };
     } finally {
       clock.clearTimeout(timeout);
-      this.#stopping.signal.removeEventListener("abort", onStop);
+      this.#cutOff.signal.removeEventListener("abort", onStop);
     }
   }
 
@@ -223,7 +246,8 @@ export class Runner {
         "could not save the run's history; the execution log still has it",
       );
     }
-    if (!before) return;
+    // A run cut off by shutdown is not an incident worth a DM.
+    if (!before || this.#stopping.signal.aborted) return;
     const wasBroken =
       before.history.lastStatus === "failure" || before.history.lastStatus === "timeout";
     for (const sink of this.deps.sinks) {

@@ -113,6 +113,67 @@ describe("npm start (the process)", () => {
     ).toBe(true);
   });
 
+  it("on SIGTERM lets a run in progress finish, records it, and exits 0", async () => {
+    const data = join(dir.path, "data");
+    const env = { DATA_DIR: data, MIN_INTERVAL_SECONDS: "1" };
+    await cli(
+      dir.path,
+      env,
+      "tasks",
+      "add",
+      "slow",
+      "--handler",
+      "test",
+      "--schedule",
+      "every 1s",
+      "--option",
+      "delaySeconds=2",
+    );
+    const p = start({ ...env, LOG_LEVEL: "debug" });
+    await p.waitFor(/task slow attempt 1 started/);
+    p.child.kill("SIGTERM");
+    expect(await p.exited).toEqual({ code: 0, signal: null });
+    const log = (await readFile(join(data, "logs", "executions.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(log.at(-1)).toMatchObject({ taskId: "slow", status: "success" });
+    expect(p.output()).not.toMatch(
+      /task slow attempt 1 started[\s\S]*task slow attempt 1 started[\s\S]*task slow attempt 1 started/,
+    );
+  });
+
+  it("a second SIGTERM exits at once, without waiting for the run", async () => {
+    const data = join(dir.path, "data");
+    const env = { DATA_DIR: data, MIN_INTERVAL_SECONDS: "1" };
+    await cli(
+      dir.path,
+      env,
+      "tasks",
+      "add",
+      "stuck",
+      "--handler",
+      "test",
+      "--schedule",
+      "every 1s",
+      "--option",
+      "delaySeconds=600",
+      "--timeout",
+      "900",
+    );
+    const p = start({ ...env, LOG_LEVEL: "debug" });
+    await p.waitFor(/task stuck attempt 1 started/);
+    p.child.kill("SIGTERM");
+    await p.waitFor(/shutting down/);
+    p.child.kill("SIGTERM");
+    // Well inside the 10 s grace that a single signal would allow the run.
+    const exited = await Promise.race([
+      p.exited,
+      new Promise((r) => setTimeout(() => r("still running"), 8_000)),
+    ]);
+    expect(exited).toEqual({ code: 0, signal: null });
+  });
+
   it("npm start itself exits 0 on SIGTERM", async () => {
     const child = spawn("npm", ["start", "--silent"], {
       cwd: ROOT,
