@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commands } from "../commands/index.ts";
 import { alertButtonRefusal } from "../src/discord/access.ts";
-import { nonceFor, withLateNote } from "../src/discord/channel-sink.ts";
+import { capped, MAX_POSTS_PER_RUN, nonceFor, withLateNote } from "../src/discord/channel-sink.ts";
 import { canonical } from "../src/discord/register.ts";
+import { splitForDiscord } from "../src/markdown-split.ts";
 import { TaskSchema } from "../src/model.ts";
 import type { RunOutput } from "../src/outputs/sink.ts";
 import { type FakeDiscord, startFakeDiscord } from "./support/fake-discord.ts";
@@ -47,6 +48,16 @@ describe("channel posts", () => {
     expect(nonceFor("brief@x", 0)).not.toBe(nonceFor("brief@x", 1));
     expect(nonceFor("brief@x", 0)).not.toBe(nonceFor("brief@y", 0));
     expect(nonceFor("brief@x", 0)).toHaveLength(25);
+  });
+});
+
+describe("a huge output", () => {
+  it("is posted as at most 10 messages, the last saying where the rest is", () => {
+    const chunks = capped(splitForDiscord("word ".repeat(200_000)), "brief");
+    expect(chunks).toHaveLength(MAX_POSTS_PER_RUN);
+    expect(chunks.every((c) => c.length <= 2000)).toBe(true);
+    expect(chunks.at(-1)).toMatch(/and \d+ more messages, not posted .* outputs\/brief\//);
+    expect(capped(["a", "b"], "brief")).toEqual(["a", "b"]);
   });
 });
 

@@ -156,6 +156,25 @@ describe("runner", () => {
     expect(seen[0]).toContain("**t** ran (manual, attempt 1)");
   });
 
+  it("handles 1 MB of markdown, and a handler that returns nothing", async () => {
+    const big = "x".repeat(100) + "\n";
+    const huge = scriptedHandler("huge", [() => big.repeat(10_500)]);
+    const quiet = scriptedHandler("quiet", [() => undefined]);
+    world = await makeWorld({ autoStart: false, start: T0, handlers: [huge, quiet] });
+    await world.app.service.addTask({ id: "huge", handler: "huge", schedule: "daily 09:00" });
+    await world.app.service.addTask({ id: "quiet", handler: "quiet", schedule: "daily 09:00" });
+    expect(await world.app.service.runNow("huge")).toMatchObject({ status: "success" });
+    const [file] = await readdir(join(world.dataDir, "outputs", "huge"));
+    expect(
+      (await readFile(join(world.dataDir, "outputs", "huge", file as string))).length,
+    ).toBeGreaterThan(1_000_000);
+    expect(await world.app.service.runNow("quiet")).toMatchObject({
+      status: "success",
+      output: null,
+    });
+    expect(await readdir(join(world.dataDir, "outputs"))).toEqual(["huge"]);
+  });
+
   it("a sink that refuses fails the attempt, so the run is retried", async () => {
     let refusals = 1;
     const poster: OutputSink = {

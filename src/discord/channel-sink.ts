@@ -9,6 +9,19 @@ import { PostRefusedError } from "./errors.ts";
 
 const LATE_MS = 60_000;
 
+/** A run posts at most this many messages; a flood helps nobody, and the file has it all. */
+export const MAX_POSTS_PER_RUN = 10;
+
+export function capped(chunks: string[], taskId: string): string[] {
+  if (chunks.length <= MAX_POSTS_PER_RUN) return chunks;
+  const kept = chunks.slice(0, MAX_POSTS_PER_RUN - 1);
+  const left = chunks.length - kept.length;
+  return [
+    ...kept,
+    `_… and ${left} more messages, not posted to keep the channel readable: the whole output is saved in the data folder under outputs/${taskId}/._`,
+  ];
+}
+
 /** The same chunk of the same run gets the same nonce, so a retried POST is not posted twice. */
 export function nonceFor(runId: string, chunk: number): string {
   return createHash("sha256").update(`${runId}#${chunk}`).digest("hex").slice(0, 25);
@@ -58,7 +71,7 @@ export function createChannelSink(deps: {
         if (!channel?.isSendable())
           throw new PostRefusedError(channelId, "not-text", "not a channel the bot can post in");
         await journal.mark(output.runId, output.task.id, "posting", channelId);
-        const chunks = splitForDiscord(withLateNote(output));
+        const chunks = capped(splitForDiscord(withLateNote(output)), output.task.id);
         for (const [n, content] of chunks.entries()) {
           await channel.send({
             content,
