@@ -8,7 +8,7 @@ import {
   type SentMessage,
   startFakeDiscord,
 } from "./support/fake-discord.ts";
-import { type Proc, startMain } from "./support/process.ts";
+import { cli, type Proc, startMain } from "./support/process.ts";
 import { tempDir } from "./support/world.ts";
 
 // The bot as it runs in production (src/main.ts, the same env), against a fake Discord on
@@ -440,6 +440,88 @@ describe("the bot on Discord", () => {
     expect(posts(discord.channels.briefings).length).toBe(before + 1);
   });
 
+  it("waits out a storm of 429s on one route", async () => {
+    discord.fail(
+      /^POST \/channels\/\d+\/messages$/,
+      { status: 429, message: "You are being rate limited.", retryAfter: 0.2 },
+      5,
+    );
+    const before = posts(discord.channels.briefings).length;
+    const { text } = await slash("task", "run", { id: "hello" });
+    expect(text).toContain("success after 1 attempt");
+    expect(posts(discord.channels.briefings).length).toBe(before + 1);
+  });
+
+  it("rides out a burst of 5xx: discord.js retries the request, then the run is retried", async () => {
+    await slash("task", "add", {
+      id: "sturdy",
+      handler: "message",
+      schedule: "daily 05:30",
+      message: "still here",
+      retries: 2,
+      retry_delay: 1,
+    });
+    discord.fail(
+      /^POST \/channels\/\d+\/messages$/,
+      { status: 500, message: "Internal Server Error" },
+      6,
+    );
+    const { text } = await slash("task", "run", { id: "sturdy" });
+    expect(text).toContain("success after 2 attempts");
+    const attempts = (await logLines()).filter((e) => e.taskId === "sturdy");
+    expect(attempts.map((e) => e.status)).toEqual(["failure", "success"]);
+    expect(attempts[0].error).toMatch(/Internal Server Error/);
+    expect(
+      posts(discord.channels.briefings).filter((m) => m.content === "still here"),
+    ).toHaveLength(1);
+  });
+
+  it("fails runs for a channel deleted under a task (10003), visible in history, with an alert", async () => {
+    await slash("task", "add", {
+      id: "doomed",
+      handler: "test",
+      schedule: "daily 05:45",
+      channel: discord.channels.doomed,
+      retries: 0,
+    });
+    discord.deleteChannel(discord.channels.doomed);
+    const dmsBefore = dmsTo(discord.admin.id).length;
+    const { text } = await slash("task", "run", { id: "doomed" });
+    expect(text).toMatch(/failure after 1 attempt.*\(10003\) — the channel is gone/);
+    expect((await slash("task", "history", { id: "doomed" })).text).toMatch(/10003/);
+    await discord.waitFor(() =>
+      dmsTo(discord.admin.id)
+        .slice(dmsBefore)
+        .find((m) => JSON.stringify(m.embeds).includes("doomed")),
+    );
+  });
+
+  it("finishes a command while the gateway drops, and takes the next one after resuming", async () => {
+    await slash("task", "add", {
+      id: "slowpoke",
+      handler: "test",
+      schedule: "daily 05:50",
+      retries: 0,
+    });
+    const edit = await cli(
+      dir.path,
+      env(),
+      "tasks",
+      "edit",
+      "slowpoke",
+      "--option",
+      "delaySeconds=2",
+    );
+    expect(edit.code).toBe(0);
+    const resumes = discord.resumes;
+    const id = discord.command("task", "run", { id: "slowpoke" });
+    await discord.waitFor(() => discord.replies(id)[0]?.type === 5);
+    discord.dropGateway();
+    expect(JSON.stringify((await answer(id)).data)).toContain("success after 1 attempt");
+    await discord.waitFor(() => discord.connected() && discord.resumes > resumes, 30_000);
+    expect((await slash("goal", "list")).reply.type).toBe(4);
+  });
+
   it("keeps answering after the gateway drops", async () => {
     const resumes = discord.resumes;
     discord.dropGateway();
@@ -453,8 +535,13 @@ describe("the bot on Discord", () => {
     await startBot();
     expect(discord.commandPuts).toBe(1);
     const { text } = await slash("task", "list");
-    for (const id of tasksBefore) expect(text).toContain(`**${id}**`);
-    expect(text).toMatch(/\*\*hello\*\* · `daily 06:00` · next <t:\d+:R>/);
+    expect(text).toContain(`"title":"Tasks (${tasksBefore.length})"`);
+    // Scheduled again at start: the start-up table shows each enabled task's next run.
+    for (const id of tasksBefore) expect(bot.output()).toMatch(new RegExp(`\\n${id}\\s`));
+    expect(bot.output()).toMatch(
+      /\nhello\s+message\s+daily 06:00\s+yes\s+\d{4}-\d\d-\d\d 06:00 \(UTC\)/,
+    );
+    expect((await slash("task", "show", { id: "hello" })).text).toMatch(/Next runs.*<t:\d+:f>/);
   });
 
   it("never writes the token to the log or to saved files", async () => {

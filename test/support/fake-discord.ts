@@ -74,7 +74,7 @@ export interface FakeDiscord {
   botUser: User;
   admin: User;
   member: User;
-  channels: { general: string; briefings: string; locked: string };
+  channels: { general: string; briefings: string; locked: string; doomed: string };
   messages: SentMessage[];
   requests: { method: string; path: string; at: number }[];
   commandPuts: number;
@@ -88,6 +88,8 @@ export interface FakeDiscord {
     times?: number,
   ): void;
   clearFaults(): void;
+  /** Deletes a channel, as a server admin would: CHANNEL_DELETE, then 10003 for it. */
+  deleteChannel(id: string): void;
   /** Closes the gateway connection as a network drop would; the client resumes. */
   dropGateway(): void;
   connected(): boolean;
@@ -148,7 +150,7 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
   const admin: User = { id: newId(), username: "admin" };
   const member: User = { id: newId(), username: "member" };
   const users = new Map([botUser, admin, member].map((u) => [u.id, u]));
-  const channels = { general: newId(), briefings: newId(), locked: newId() };
+  const channels = { general: newId(), briefings: newId(), locked: newId(), doomed: newId() };
   const deletedChannels = new Set<string>();
   const dmChannels = new Map<string, string>(); // dm channel id -> user id
   const messages: SentMessage[] = [];
@@ -156,6 +158,7 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
   const faults: { match: RegExp; fault: Fault }[] = [];
   const replies = new Map<string, InteractionReply[]>();
   const tokens = new Map<string, string>(); // interaction token -> interaction id
+  const created = new Map<string, number>(); // interaction id -> when it was sent
   let commands: Record<string, unknown>[] = [];
   let commandPuts = 0;
   let identifies = 0;
@@ -256,8 +259,15 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
   let socket: WebSocket | null = null;
   let seq = 0;
   const sessionId = "fake-session";
-  const dispatch = (t: string, d: unknown) =>
-    socket?.send(JSON.stringify({ op: 0, t, s: ++seq, d }));
+  // Sent dispatches, kept so a RESUME replays what a dropped connection missed, as Discord does.
+  const sent: { s: number; payload: string }[] = [];
+  const dispatch = (t: string, d: unknown) => {
+    const s = ++seq;
+    const payload = JSON.stringify({ op: 0, t, s, d });
+    sent.push({ s, payload });
+    if (sent.length > 500) sent.shift();
+    socket?.send(payload);
+  };
   server.on("upgrade", (req, sock, head) => {
     wss.handleUpgrade(req, sock, head, (ws) => {
       socket = ws;
@@ -272,6 +282,7 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
           }
           identifies++;
           seq = 0;
+          sent.length = 0;
           dispatch("READY", {
             v: 10,
             user: { ...userJson(botUser), verified: true, mfa_enabled: false, flags: 0 },
@@ -284,6 +295,7 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
           dispatch("GUILD_CREATE", guildJson());
         } else if (msg.op === 6) {
           resumes++;
+          for (const e of sent) if (e.s > Number(msg.d.seq ?? 0)) ws.send(e.payload);
           dispatch("RESUMED", {});
         }
       });
@@ -420,7 +432,9 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     m = /^POST \/interactions\/(\d+)\/([^/]+)\/callback$/.exec(key);
     if (m) {
       const list = replies.get(m[1] as string);
-      if (!list) return json(res, 404, { message: "Unknown interaction", code: 10062 });
+      // Discord forgets an interaction not answered (or deferred) within 3 seconds.
+      const late = Date.now() - (created.get(m[1] as string) ?? 0) > 3_000;
+      if (!list || late) return json(res, 404, { message: "Unknown interaction", code: 10062 });
       if (list.some((r) => typeof r.type === "number"))
         return json(res, 400, {
           message: "Interaction has already been acknowledged.",
@@ -494,6 +508,7 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     const itoken = `itoken-${id}`;
     replies.set(id, []);
     tokens.set(itoken, id);
+    created.set(id, Date.now());
     const user = as.user ?? admin;
     const perms =
       as.permissions ??
@@ -598,6 +613,10 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     },
     clearFaults() {
       faults.length = 0;
+    },
+    deleteChannel(id) {
+      deletedChannels.add(id);
+      dispatch("CHANNEL_DELETE", channelJson(id));
     },
     dropGateway() {
       socket?.terminate();
