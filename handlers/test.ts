@@ -18,9 +18,15 @@ export default defineHandler({
       .max(600)
       .optional()
       .describe("take this long, like a slow task (it stops early when aborted)"),
+    leakRejection: z
+      .boolean()
+      .optional()
+      .describe("leave a rejected promise unhandled: shows the process shrugs it off"),
   }),
   async run({ task, options, scheduledFor, clock, trigger, attempt, signal }) {
     if (options.delaySeconds) await sleep(clock, options.delaySeconds * 1000, signal);
+    if (options.leakRejection)
+      void Promise.reject(new Error("a promise the handler forgot to handle"));
     if (options.failWith) throw new Error(options.failWith);
     const lines = [
       `**${task.name}** ran (${trigger}, attempt ${attempt}).`,

@@ -424,6 +424,27 @@ describe("the bot on Discord", () => {
       }),
     );
     expect(auto.data.choices).toEqual([]);
+    const run = await slash(
+      "task",
+      "run",
+      { id: "hello" },
+      { user: discord.member, permissions: PERMISSIONS.ViewChannel },
+    );
+    expect(run.text).toMatch(/Manage Server/);
+    const message: SentMessage = {
+      id: "2",
+      channel_id: discord.channels.general,
+      content: "",
+      embeds: [],
+      components: [],
+    };
+    const page = await answer(
+      discord.button("task-list:1", message, {
+        user: discord.member,
+        permissions: PERMISSIONS.ViewChannel,
+      }),
+    );
+    expect(JSON.stringify(page.data)).toMatch(/Manage Server/);
     expect(await db()).toEqual(before);
   });
 

@@ -196,6 +196,71 @@ describe("npm start (the process)", () => {
     expect(await exited).toEqual({ code: 0, signal: null });
   });
 
+  it("survives a handler that leaks an unhandled rejection; other tasks keep running", async () => {
+    const data = join(dir.path, "data");
+    const env = { DATA_DIR: data, MIN_INTERVAL_SECONDS: "1" };
+    await cli(
+      dir.path,
+      env,
+      "tasks",
+      "add",
+      "leaky",
+      "--handler",
+      "test",
+      "--schedule",
+      "every 1s",
+      "--option",
+      "leakRejection=true",
+    );
+    await cli(
+      dir.path,
+      env,
+      "tasks",
+      "add",
+      "steady",
+      "--handler",
+      "test",
+      "--schedule",
+      "every 1s",
+    );
+    const p = start(env);
+    await p.waitFor(/unhandled rejection \(ignored\)[\s\S]*unhandled rejection \(ignored\)/);
+    await p.waitFor(/unhandled rejection[\s\S]*task steady attempt 1: success/);
+    expect(p.child.exitCode).toBeNull();
+    p.child.kill("SIGTERM");
+    expect((await p.exited).code).toBe(0);
+  });
+
+  it("stops with a clear message when DATA_DIR cannot be used", async () => {
+    const p = start({ DATA_DIR: "/dev/null/data" });
+    expect((await p.exited).code).toBe(1);
+    expect(p.output().trim()).toMatch(/^DATA_DIR \/dev\/null\/data cannot be created: ENOTDIR/);
+  });
+
+  it("after kill -9, a restart makes up the missed run once and never repeats a run", async () => {
+    const data = join(dir.path, "data");
+    const env = { DATA_DIR: data, MIN_INTERVAL_SECONDS: "1" };
+    await cli(dir.path, env, "tasks", "add", "tick", "--handler", "test", "--schedule", "every 1s");
+    const first = start(env);
+    await first.waitFor(/task tick attempt 1: success[\s\S]*task tick attempt 1: success/);
+    first.child.kill("SIGKILL");
+    await first.exited;
+    await new Promise((r) => setTimeout(r, 2_500)); // down for a few scheduled instants
+    const second = start(env);
+    await second.waitFor(
+      /catching up a missed run[\s\S]*task tick attempt 1: success[\s\S]*task tick attempt 1: success/,
+    );
+    second.child.kill("SIGTERM");
+    expect((await second.exited).code).toBe(0);
+    const log = (await readFile(join(data, "logs", "executions.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { runId: string; attempt: number; trigger: string });
+    const firstAttempts = log.filter((e) => e.attempt === 1).map((e) => e.runId);
+    expect(new Set(firstAttempts).size).toBe(firstAttempts.length);
+    expect(log.filter((e) => e.trigger === "catch-up")).toHaveLength(1);
+  });
+
   it("stops on a bad setting with one line naming the variable", async () => {
     const p = start({ MIN_INTERVAL_SECONDS: "often" });
     expect((await p.exited).code).toBe(1);
