@@ -377,6 +377,23 @@ describe("the bot on Discord", () => {
     );
     expect(JSON.stringify(disabled.data)).toContain("Disabled `news`");
     expect((await db()).tasks.find((t: { id: string }) => t.id === "news").enabled).toBe(false);
+    // An old alert's button checks the task's current state.
+    expect(
+      JSON.stringify(
+        (
+          await answer(
+            discord.button("alert:disable:news", alert, { user: discord.admin, dm: true }),
+          )
+        ).data,
+      ),
+    ).toContain("already disabled");
+    await slash("task", "delete", { id: "news" });
+    expect(
+      JSON.stringify(
+        (await answer(discord.button("alert:run:news", alert, { user: discord.admin, dm: true })))
+          .data,
+      ),
+    ).toContain("no longer exists");
   });
 
   it("a DM that cannot be delivered (50007) is logged, never fatal", async () => {
@@ -517,7 +534,7 @@ describe("the bot on Discord", () => {
     );
   });
 
-  it("finishes a command while the gateway drops, and takes the next one after resuming", async () => {
+  it("defers a slow command in time, finishes it while the gateway drops, then resumes", async () => {
     await slash("task", "add", {
       id: "slowpoke",
       handler: "test",
@@ -531,7 +548,7 @@ describe("the bot on Discord", () => {
       "edit",
       "slowpoke",
       "--option",
-      "delaySeconds=2",
+      "delaySeconds=4",
     );
     expect(edit.code).toBe(0);
     const resumes = discord.resumes;
