@@ -6,7 +6,7 @@ import {
 } from "discord.js";
 import type { Command } from "../src/discord/command.ts";
 import { COLORS } from "../src/discord/format.ts";
-import { replyPrivately } from "../src/discord/reply.ts";
+import { byNumber, replyPrivately } from "../src/discord/reply.ts";
 
 // /goal: the goals the daily briefing lists.
 
@@ -28,30 +28,8 @@ const data = new SlashCommandBuilder()
       ),
   )
   .addSubcommand((s) => s.setName("list").setDescription("active goals"))
-  .addSubcommand((s) =>
-    s
-      .setName("done")
-      .setDescription("mark a goal done")
-      .addIntegerOption((o) =>
-        o
-          .setName("id")
-          .setDescription("the goal's number from /goal list")
-          .setRequired(true)
-          .setMinValue(1),
-      ),
-  )
-  .addSubcommand((s) =>
-    s
-      .setName("remove")
-      .setDescription("remove a goal")
-      .addIntegerOption((o) =>
-        o
-          .setName("id")
-          .setDescription("the goal's number from /goal list")
-          .setRequired(true)
-          .setMinValue(1),
-      ),
-  )
+  .addSubcommand(byNumber("done", "mark a goal done", "goal"))
+  .addSubcommand(byNumber("remove", "remove a goal", "goal"))
   .toJSON();
 
 export default {

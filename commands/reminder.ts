@@ -6,7 +6,7 @@ import {
 } from "discord.js";
 import type { Command } from "../src/discord/command.ts";
 import { COLORS } from "../src/discord/format.ts";
-import { replyPrivately } from "../src/discord/reply.ts";
+import { byNumber, replyPrivately } from "../src/discord/reply.ts";
 
 // /reminder: reminders, optionally with a due date, that the daily briefing brings up.
 
@@ -27,30 +27,8 @@ const data = new SlashCommandBuilder()
       ),
   )
   .addSubcommand((s) => s.setName("list").setDescription("open reminders, soonest first"))
-  .addSubcommand((s) =>
-    s
-      .setName("done")
-      .setDescription("mark a reminder done")
-      .addIntegerOption((o) =>
-        o
-          .setName("id")
-          .setDescription("the reminder's number from /reminder list")
-          .setRequired(true)
-          .setMinValue(1),
-      ),
-  )
-  .addSubcommand((s) =>
-    s
-      .setName("remove")
-      .setDescription("remove a reminder")
-      .addIntegerOption((o) =>
-        o
-          .setName("id")
-          .setDescription("the reminder's number from /reminder list")
-          .setRequired(true)
-          .setMinValue(1),
-      ),
-  )
+  .addSubcommand(byNumber("done", "mark a reminder done", "reminder"))
+  .addSubcommand(byNumber("remove", "remove a reminder", "reminder"))
   .toJSON();
 
 export default {
