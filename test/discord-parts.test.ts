@@ -7,7 +7,7 @@ import { splitForDiscord } from "../src/markdown-split.ts";
 import { TaskSchema } from "../src/model.ts";
 import type { RunOutput } from "../src/outputs/sink.ts";
 import { type FakeDiscord, startFakeDiscord } from "./support/fake-discord.ts";
-import { runScript } from "./support/process.ts";
+import { runScript, startMain } from "./support/process.ts";
 import { tempDir } from "./support/world.ts";
 
 const task = TaskSchema.parse({
@@ -99,6 +99,18 @@ describe("command registration", () => {
     afterAll(async () => {
       await discord.close();
       await dir.remove();
+    });
+
+    it("a wrong token stops the start with one clear line, and the token is not shown", async () => {
+      const wrong = "MTIz.wrong-token.for-this-test";
+      const p = startMain(dir.path, {
+        DISCORD_TOKEN: wrong,
+        DISCORD_API_URL: discord.url,
+        DATA_DIR: `${dir.path}/data`,
+      });
+      expect((await p.exited).code).toBe(1);
+      expect(p.output()).toMatch(/Could not connect to Discord: .*Check DISCORD_TOKEN/);
+      expect(p.output()).not.toContain(wrong);
     });
 
     it("registers to the guild, then reports them up to date", async () => {
