@@ -30,27 +30,111 @@ export function runKey(taskId: string, scheduledForMs: number): string {
 const CHUNK = 64 * 1024;
 const SLACK_MS = 10 * 60_000;
 
+const TRIGGERS = new Set<unknown>(TriggerSchema.options);
+const STATUSES = new Set<unknown>(RunStatusSchema.options);
+
+/**
+ * ExecutionSchema.safeParse, by hand: the same checks and the same output (known keys only, in
+ * the schema's order), without zod's per-object overhead: reading a day of log lines for the
+ * briefing checks thousands of them. A test holds the two to the same answers.
+ */
+export function toExecution(v: unknown): Execution | null {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return null;
+  const o = v as Record<string, unknown>;
+  const { ts, taskId, runId, scheduledFor, attempt, trigger, status, durationMs, error } = o;
+  if (
+    typeof ts !== "string" ||
+    typeof taskId !== "string" ||
+    typeof runId !== "string" ||
+    typeof scheduledFor !== "string" ||
+    typeof attempt !== "number" ||
+    !Number.isSafeInteger(attempt) ||
+    attempt < 0 ||
+    !TRIGGERS.has(trigger) ||
+    !STATUSES.has(status) ||
+    typeof durationMs !== "number" ||
+    !Number.isFinite(durationMs) ||
+    durationMs < 0 ||
+    (error !== null && typeof error !== "string")
+  ) {
+    return null;
+  }
+  return {
+    ts,
+    taskId,
+    runId,
+    scheduledFor,
+    attempt,
+    trigger: trigger as Trigger,
+    status: status as Execution["status"],
+    durationMs,
+    error: error as string | null,
+  };
+}
+
+interface Batch {
+  lines: string[];
+  done: Promise<void>;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
 export class ExecutionLog {
-  #queue: Promise<void> = Promise.resolve();
+  /** Lines waiting for the write in flight to finish; they go out together in the next one. */
+  #next: Batch | null = null;
+  #writing: Promise<void> | null = null;
+  /** Settles once every line appended so far is written (or failed). */
+  #settled: Promise<void> = Promise.resolve();
   #checkedTail = false;
 
   constructor(readonly file: string) {}
 
-  /** Appends in call order. A line torn by a crash is closed off before the next one. */
+  /**
+   * Appends in call order, and resolves once the line is written. Lines that arrive while a
+   * write is in flight share the next write. A line torn by a crash is closed off before the
+   * first one.
+   */
   append(entry: Execution): Promise<void> {
     const line = `${JSON.stringify(entry)}\n`;
-    const next = this.#queue.then(async () => {
-      if (!this.#checkedTail) {
-        await mkdir(dirname(this.file), { recursive: true });
-        const prefix = (await this.#endsMidLine()) ? "\n" : "";
-        this.#checkedTail = true;
-        await appendFile(this.file, prefix + line);
-      } else {
-        await appendFile(this.file, line);
+    let batch = this.#next;
+    if (!batch) {
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const done = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      batch = { lines: [], done, resolve, reject };
+      this.#next = batch;
+      this.#settled = done.catch(() => {});
+    }
+    batch.lines.push(line);
+    this.#writing ??= this.#drain();
+    return batch.done;
+  }
+
+  async #drain(): Promise<void> {
+    for (let batch = this.#next; batch; batch = this.#next) {
+      this.#next = null;
+      try {
+        await this.#write(batch.lines.join(""));
+        batch.resolve();
+      } catch (err) {
+        batch.reject(err);
       }
-    });
-    this.#queue = next.catch(() => {});
-    return next;
+    }
+    this.#writing = null;
+  }
+
+  async #write(text: string): Promise<void> {
+    if (!this.#checkedTail) {
+      await mkdir(dirname(this.file), { recursive: true });
+      const prefix = (await this.#endsMidLine()) ? "\n" : "";
+      this.#checkedTail = true;
+      await appendFile(this.file, prefix + text);
+    } else {
+      await appendFile(this.file, text);
+    }
   }
 
   async #endsMidLine(): Promise<boolean> {
@@ -72,42 +156,46 @@ export class ExecutionLog {
    * chunks from its end, so looking at the last day costs the same whatever the log's age.
    */
   async readBackwards(visit: (e: Execution) => boolean): Promise<void> {
-    await this.#queue;
+    await this.#settled;
     const handle = await open(this.file, "r").catch(() => null);
     if (!handle) return;
     try {
       let pos = (await handle.stat()).size;
-      let rest = Buffer.alloc(0);
+      let rest: Buffer | null = null;
       while (pos > 0) {
         const size = Math.min(CHUNK, pos);
         pos -= size;
-        const chunk = Buffer.alloc(size);
+        const chunk = Buffer.allocUnsafe(size);
         await handle.read(chunk, 0, size, pos);
-        let buf = Buffer.concat([chunk, rest]);
-        let end = buf.length;
-        for (let i = buf.length - 1; i >= 0; i--) {
-          if (buf[i] !== 0x0a) continue;
-          if (!this.#visitLine(buf.subarray(i + 1, end), visit)) return;
-          end = i;
+        const buf: Buffer = rest ? Buffer.concat([chunk, rest]) : chunk;
+        // Whole lines start after the chunk's first newline; what comes before it may begin in
+        // the chunk before. A newline byte never occurs inside a UTF-8 character, so the text
+        // after it decodes on its own, in one go.
+        const first = pos > 0 ? buf.indexOf(0x0a) : -1;
+        if (first < 0 && pos > 0) {
+          rest = buf; // a line longer than a chunk: read on
+          continue;
         }
-        buf = buf.subarray(0, end);
-        rest = Buffer.from(buf);
+        const lines = buf.toString("utf8", first + 1).split("\n");
+        for (let i = lines.length - 1; i >= 0; i--) {
+          if (!this.#visitLine(lines[i] as string, visit)) return;
+        }
+        rest = first > 0 ? buf.subarray(0, first) : null;
       }
-      this.#visitLine(rest, visit);
     } finally {
       await handle.close();
     }
   }
 
-  #visitLine(bytes: Buffer, visit: (e: Execution) => boolean): boolean {
-    if (bytes.length === 0) return true;
-    let parsed: ReturnType<typeof ExecutionSchema.safeParse>;
+  #visitLine(line: string, visit: (e: Execution) => boolean): boolean {
+    if (line.length === 0) return true;
+    let parsed: Execution | null;
     try {
-      parsed = ExecutionSchema.safeParse(JSON.parse(bytes.toString("utf8")));
+      parsed = toExecution(JSON.parse(line));
     } catch {
       return true; // a line torn by a crash: skip it
     }
-    return parsed.success ? visit(parsed.data) : true;
+    return parsed ? visit(parsed) : true;
   }
 
   /** Entries with ts >= sinceMs, oldest first. */

@@ -55,8 +55,8 @@ export class Runner {
   readonly #running = new Map<string, Promise<RunResult>>();
   /** Aborted when shutdown begins: no new runs, no more retries. */
   readonly #stopping = new AbortController();
-  /** Aborted when shutdown's grace period is over: attempts still going are cut off. */
-  readonly #cutOff = new AbortController();
+  /** Attempts in progress, so shutdown can cut them off when its grace period is over. */
+  readonly #attempts = new Set<AbortController>();
 
   constructor(private readonly deps: RunnerDeps) {}
 
@@ -71,7 +71,7 @@ export class Runner {
       );
     }
     if (this.#running.has(req.taskId)) return Promise.reject(new AlreadyRunningError(req.taskId));
-    const task = this.deps.store.data.tasks.find((t) => t.id === req.taskId);
+    const task = this.deps.store.task(req.taskId);
     if (!task) return Promise.reject(new NotFoundError("task", req.taskId));
     const run = this.#run(task, req).finally(() => this.#running.delete(req.taskId));
     this.#running.set(req.taskId, run);
@@ -88,9 +88,8 @@ export class Runner {
     const wait = (ms: number) =>
       new Promise<"late">((resolve) => setTimeout(() => resolve("late"), ms).unref());
     if ((await Promise.race([all, wait(graceMs)])) !== "late") return;
-    this.#cutOff.abort(
-      new Error("interrupted: Mission Control shut down before the attempt finished"),
-    );
+    const reason = new Error("interrupted: Mission Control shut down before the attempt finished");
+    for (const attempt of this.#attempts) attempt.abort(reason);
     await Promise.race([all, wait(1000)]);
   }
 
@@ -163,18 +162,22 @@ export class Runner {
     const { clock, handlers, log } = this.deps;
     log.debug({ taskId: task.id, runId, attempt }, `task ${task.id} attempt ${attempt} started`);
     const controller = new AbortController();
-    const onStop = () => controller.abort(this.#cutOff.signal.reason);
-    this.#cutOff.signal.addEventListener("abort", onStop, { once: true });
+    this.#attempts.add(controller);
     const timeout = clock.setTimeout(
       () => controller.abort(new TimeoutError(task.timeoutSeconds)),
       task.timeoutSeconds * 1000,
     );
     try {
       const handler = handlers.get(task.handler);
+      let handlerLog: Logger | undefined;
       const ctx: HandlerContext = {
         task,
         options: handlers.parseOptions(task.handler, task.options),
-        log: log.child({ taskId: task.id, runId, attempt }),
+        // Made on first use: most handlers never log, and a pino child per run is not free.
+        get log() {
+          handlerLog ??= log.child({ taskId: task.id, runId, attempt });
+          return handlerLog;
+        },
         clock,
         signal: controller.signal,
         scheduledFor: new Date(req.scheduledFor),
@@ -210,11 +213,16 @@ export class Runner {
       return { status, output: null, error: errorText(err).slice(0, 2000) };
     } finally {
       clock.clearTimeout(timeout);
-      this.#cutOff.signal.removeEventListener("abort", onStop);
+      this.#attempts.delete(controller);
     }
   }
 
-  /** History counters, then an alert on the first failure of an incident, or a recovery note. */
+  /**
+   * History counters, then an alert on the first failure of an incident, or a recovery note.
+   * The counters change in memory at once, and reach disk with the next store write (at most
+   * DEFER_MS later): the execution log, appended before this, is the record of the run, and
+   * waiting for a db.json write per run would make every run pay for the whole file.
+   */
   async #record(
     taskId: string,
     result: RunResult,
@@ -222,13 +230,16 @@ export class Runner {
     scheduledFor: number,
   ): Promise<void> {
     const { store, log } = this.deps;
-    let before: Task | undefined;
+    const failed = result.status !== "success";
+    let before: { wasBroken: boolean; task: Task | null } | undefined;
     try {
-      before = await store.update((db) => {
-        const task = db.tasks.find((t) => t.id === taskId);
+      const { result: previous, written } = store.updateSoon(() => {
+        const task = store.task(taskId);
         if (!task) return undefined;
-        const previous = structuredClone(task);
         const h = task.history;
+        const wasBroken = h.lastStatus === "failure" || h.lastStatus === "timeout";
+        // The task as it was, for the sinks: copied only when one of them will hear of it.
+        const copy = failed !== wasBroken ? structuredClone(task) : null;
         h.totalRuns++;
         if (result.status === "success") {
           h.successCount++;
@@ -238,8 +249,15 @@ export class Runner {
         h.lastStatus = result.status;
         h.lastError = result.error;
         h.lastDurationMs = result.durationMs;
-        return previous;
+        return { wasBroken, task: copy };
       });
+      before = previous;
+      written.catch((err) =>
+        log.error(
+          { err, taskId },
+          "could not save the run's history; the execution log still has it",
+        ),
+      );
     } catch (err) {
       log.error(
         { err, taskId },
@@ -247,21 +265,19 @@ export class Runner {
       );
     }
     // A run cut off by shutdown is not an incident worth a DM.
-    if (!before || this.#stopping.signal.aborted) return;
-    const wasBroken =
-      before.history.lastStatus === "failure" || before.history.lastStatus === "timeout";
+    if (!before?.task || this.#stopping.signal.aborted) return;
     for (const sink of this.deps.sinks) {
       try {
-        if (result.status !== "success" && !wasBroken) {
+        if (failed && !before.wasBroken) {
           await sink.alert?.({
-            task: before,
+            task: before.task,
             runId: result.runId,
             error: result.error ?? result.status,
             attempts: result.attempts,
             scheduledFor: new Date(scheduledFor),
           });
-        } else if (result.status === "success" && wasBroken) {
-          await sink.recovered?.(before, result.runId);
+        } else if (!failed && before.wasBroken) {
+          await sink.recovered?.(before.task, result.runId);
         }
       } catch (err) {
         log.error({ err, taskId, sink: sink.name }, "an alert could not be delivered");

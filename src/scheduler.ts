@@ -27,6 +27,14 @@ interface Slot {
   seq: number;
 }
 
+interface Start {
+  task: Task;
+  at: number;
+}
+
+/** Runs due at the same moment are started this many at a time (see #fire). */
+const DISPATCH_SLICE = 1024;
+
 /** When the task runs next after `afterMs`, or null: disabled, ended by maxRuns/until, or done. */
 export function nextRunOf(task: Task, afterMs: number): number | null {
   if (!task.enabled) return null;
@@ -44,6 +52,8 @@ export class Scheduler {
   #timer: TimerHandle | null = null;
   #armedAt = Number.POSITIVE_INFINITY;
   #started = false;
+  /** Changes at each stop, so slices of a batch started before it do not start after it. */
+  #epoch = 0;
   readonly #inFlight = new Set<Promise<unknown>>();
 
   constructor(private readonly deps: SchedulerDeps) {}
@@ -53,14 +63,20 @@ export class Scheduler {
     const { store, clock } = this.deps;
     this.#started = true;
     const now = clock.now();
-    await this.#catchUp(now);
-    for (const task of store.data.tasks) this.#place(task, now);
+    const logged = await this.#loggedRuns(now);
+    // One pass: a task's catch-up check and its placement ask croner about the same pattern
+    // one after the other, while its answers are still cached.
+    for (const task of store.data.tasks) {
+      if (logged) this.#catchUp(task, now, logged);
+      this.#place(task, now);
+    }
     this.#arm();
   }
 
   /** Stops scheduling; runs already started go on (the runner bounds them on shutdown). */
   stop(): void {
     this.#started = false;
+    this.#epoch++;
     if (this.#timer) this.deps.clock.clearTimeout(this.#timer);
     this.#timer = null;
     this.#armedAt = Number.POSITIVE_INFINITY;
@@ -71,7 +87,7 @@ export class Scheduler {
   /** Re-reads one task after it was added, edited, enabled, disabled or deleted. */
   sync(taskId: string): void {
     if (!this.#started) return;
-    const task = this.deps.store.data.tasks.find((t) => t.id === taskId);
+    const task = this.deps.store.task(taskId);
     this.#current.delete(taskId);
     if (task) this.#place(task, this.deps.clock.now());
     this.#arm();
@@ -114,17 +130,36 @@ export class Scheduler {
     this.#timer = null;
     this.#armedAt = Number.POSITIVE_INFINITY;
     const now = this.deps.clock.now();
+    const starts: Start[] = [];
     for (let top = this.#heap.peek(); top && top.at <= now; top = this.#heap.peek()) {
       this.#heap.pop();
       if (this.#current.get(top.taskId) !== top) continue;
       this.#current.delete(top.taskId);
-      this.#due(top.taskId, top.at, now);
+      this.#due(top.taskId, top.at, now, starts);
     }
+    // Thousands due at once start in slices, a turn of the event loop apart: the first slice's
+    // handlers start without waiting for the last slice to be set up, each slice's attempts
+    // settle before the next (so per-attempt bookkeeping stays small), and timers and I/O are
+    // not held up for the whole batch.
+    for (const s of starts.slice(0, DISPATCH_SLICE)) this.#dispatch(s.task, s.at, "schedule");
     this.#arm();
+    if (starts.length > DISPATCH_SLICE) this.#track(this.#dispatchRest(starts, this.#epoch));
   }
 
-  #due(taskId: string, at: number, now: number): void {
-    const task = this.deps.store.data.tasks.find((t) => t.id === taskId);
+  async #dispatchRest(starts: Start[], epoch: number): Promise<void> {
+    for (let i = DISPATCH_SLICE; i < starts.length; i += DISPATCH_SLICE) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.#epoch !== epoch) return; // stopped: what has not started waits for catch-up
+      for (const { task, at } of starts.slice(i, i + DISPATCH_SLICE)) {
+        // Checked again, as #due did: deleted, disabled or ended in the meantime.
+        const current = this.deps.store.task(task.id);
+        if (current && nextRunOf(current, at - 1) === at) this.#dispatch(current, at, "schedule");
+      }
+    }
+  }
+
+  #due(taskId: string, at: number, now: number, starts: Start[]): void {
+    const task = this.deps.store.task(taskId);
     if (!task || nextRunOf(task, at - 1) !== at) return; // deleted, disabled or ended meanwhile
     // The next slot counts from the later of the due instant and now, so a late timer
     // (a busy event loop, a suspended laptop) fires once, not once per missed instant.
@@ -132,15 +167,15 @@ export class Scheduler {
     if (task.skipNext) {
       this.#track(
         this.deps.store
-          .update((db) => {
-            const t = db.tasks.find((x) => x.id === taskId);
+          .update(() => {
+            const t = this.deps.store.task(taskId);
             if (t) t.skipNext = false;
           })
           .then(() => this.#logSkip(task, at, "skipped once by request (skipNext)")),
       );
       return;
     }
-    this.#dispatch(task, at, "schedule");
+    starts.push({ task, at });
   }
 
   #dispatch(task: Task, at: number, trigger: "schedule" | "catch-up"): void {
@@ -177,27 +212,30 @@ export class Scheduler {
     });
   }
 
+  /** The runs already in the log within the catch-up window, or null when there is no window. */
+  async #loggedRuns(now: number): Promise<Set<string> | null> {
+    const windowMs = this.deps.catchUpWindowMinutes * 60_000;
+    if (windowMs <= 0) return null;
+    return new Set(
+      (await this.deps.executionLog.since(now - windowMs - 60_000)).map((e) => e.runId),
+    );
+  }
+
   /**
    * A run missed while stopped, within the window, becomes one catch-up run (however many were
    * missed) unless the task says `catchUp: skip`. A run already in the log is never repeated.
    */
-  async #catchUp(now: number): Promise<void> {
+  #catchUp(task: Task, now: number, logged: Set<string>): void {
+    if (task.catchUp !== "once" || !task.enabled) return;
     const windowMs = this.deps.catchUpWindowMinutes * 60_000;
-    if (windowMs <= 0) return;
-    const seen = new Set(
-      (await this.deps.executionLog.since(now - windowMs - 60_000)).map((e) => e.runId),
+    const since = Math.max(now - windowMs, Date.parse(task.updatedAt));
+    const missed = lastRunBetween(task.schedule, task.timezone, since, now);
+    if (missed === null || nextRunOf(task, missed - 1) !== missed) return;
+    if (logged.has(runKey(task.id, missed))) return;
+    this.deps.log.info(
+      { taskId: task.id, missed: new Date(missed).toISOString() },
+      "catching up a missed run",
     );
-    for (const task of this.deps.store.data.tasks) {
-      if (task.catchUp !== "once" || !task.enabled) continue;
-      const since = Math.max(now - windowMs, Date.parse(task.updatedAt));
-      const missed = lastRunBetween(task.schedule, task.timezone, since, now);
-      if (missed === null || nextRunOf(task, missed - 1) !== missed) continue;
-      if (seen.has(runKey(task.id, missed))) continue;
-      this.deps.log.info(
-        { taskId: task.id, missed: new Date(missed).toISOString() },
-        "catching up a missed run",
-      );
-      this.#dispatch(task, missed, "catch-up");
-    }
+    this.#dispatch(task, missed, "catch-up");
   }
 }

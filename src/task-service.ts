@@ -90,7 +90,7 @@ export class TaskService {
   }
 
   getTask(id: string): Task {
-    const task = this.deps.store.data.tasks.find((t) => t.id === id);
+    const task = this.deps.store.task(id);
     if (!task) throw new NotFoundError("task", id, "list the tasks to see their ids");
     return task;
   }
@@ -126,7 +126,7 @@ export class TaskService {
       updatedAt: now,
     });
     await this.deps.store.update((db) => {
-      if (db.tasks.some((t) => t.id === task.id)) {
+      if (this.deps.store.task(task.id)) {
         throw new ConflictError(
           `a task with id "${task.id}" already exists; pick another id or edit it`,
         );
@@ -255,7 +255,7 @@ export class TaskService {
 
   async #replace(id: string, change: (t: Task) => void): Promise<Task> {
     const updated = await this.deps.store.update((db) => {
-      const task = db.tasks.find((t) => t.id === id);
+      const task = this.deps.store.task(id);
       if (!task) throw new NotFoundError("task", id);
       change(task);
       return task;

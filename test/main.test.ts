@@ -245,6 +245,8 @@ describe("npm start (the process)", () => {
     await first.waitFor(/task tick attempt 1: success[\s\S]*task tick attempt 1: success/);
     first.child.kill("SIGKILL");
     await first.exited;
+    const logFile = join(data, "logs", "executions.jsonl");
+    const beforeRestart = (await readFile(logFile, "utf8")).trim().split("\n").length;
     await new Promise((r) => setTimeout(r, 2_500)); // down for a few scheduled instants
     const second = start(env);
     await second.waitFor(
@@ -252,13 +254,15 @@ describe("npm start (the process)", () => {
     );
     second.child.kill("SIGTERM");
     expect((await second.exited).code).toBe(0);
-    const log = (await readFile(join(data, "logs", "executions.jsonl"), "utf8"))
+    const log = (await readFile(logFile, "utf8"))
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l) as { runId: string; attempt: number; trigger: string });
     const firstAttempts = log.filter((e) => e.attempt === 1).map((e) => e.runId);
     expect(new Set(firstAttempts).size).toBe(firstAttempts.length);
-    expect(log.filter((e) => e.trigger === "catch-up")).toHaveLength(1);
+    // The first start may make up an instant that passed between `tasks add` and it; the
+    // restart makes up the downtime's instants as exactly one run.
+    expect(log.slice(beforeRestart).filter((e) => e.trigger === "catch-up")).toHaveLength(1);
   });
 
   it("stops on a bad setting with one line naming the variable", async () => {

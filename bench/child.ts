@@ -1,0 +1,24 @@
+// One measurement in a process of its own: `node --import tsx bench/child.ts <kind> <json args>`.
+// Reports one JSON result on stdout (see report() in lib.ts). Started by bench/index.ts.
+
+import { report } from "./lib.ts";
+
+const [kind = "", raw = "{}"] = process.argv.slice(2);
+const args = JSON.parse(raw);
+
+const kinds: Record<string, (a: never) => Promise<unknown>> = {
+  lag: async (a) => (await import("./lag.ts")).lagChild(a),
+  startup: async (a) => (await import("./startup.ts")).startupChild(a),
+  mutation: async (a) => (await import("./mutation.ts")).mutationChild(a),
+  sustained: async (a) => (await import("./sustained.ts")).sustainedChild(a),
+  briefing: async (a) => (await import("./briefing.ts")).briefingChild(a),
+  split: async (a) => (await import("./split.ts")).splitChild(a),
+};
+
+const run = kinds[kind];
+if (!run) {
+  process.stderr.write(`unknown bench child kind: ${kind}\n`);
+  process.exit(2);
+}
+report(await run(args as never));
+process.exit(0);

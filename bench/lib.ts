@@ -1,0 +1,131 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+// Shared by the orchestrator (bench/index.ts) and the child processes (bench/child.ts).
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Sub-millisecond wall-clock time, on the same scale as Date.now(). */
+export const nowMs = (): number => performance.timeOrigin + performance.now();
+
+export interface Dist {
+  p50: number;
+  p99: number;
+  max: number;
+  n: number;
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (!sorted.length) return Number.NaN;
+  return sorted[
+    Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  ] as number;
+}
+
+export function dist(samples: readonly number[]): Dist {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return {
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted.at(-1) ?? Number.NaN,
+    n: sorted.length,
+  };
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  if (!sorted.length) return Number.NaN;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** The median, over rounds, of each of p50, p99 and max (each round is one distribution). */
+export function medianDist(rounds: readonly Dist[]): Dist & { rounds: number } {
+  return {
+    p50: median(rounds.map((r) => r.p50)),
+    p99: median(rounds.map((r) => r.p99)),
+    max: median(rounds.map((r) => r.max)),
+    n: rounds.reduce((s, r) => s + r.n, 0),
+    rounds: rounds.length,
+  };
+}
+
+export async function tempDir(
+  prefix = "mc-bench-",
+): Promise<{ path: string; remove(): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+export const sleepMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Waits until the wall clock reaches `at` (ms since the epoch). */
+export async function sleepUntil(at: number): Promise<void> {
+  for (;;) {
+    const left = at - Date.now();
+    if (left <= 0) return;
+    await sleepMs(Math.min(left, 1000));
+  }
+}
+
+const RESULT = "@@bench-result ";
+
+/** In a child: hands the result to the parent (one line on stdout). */
+export function report(value: unknown): void {
+  process.stdout.write(`${RESULT}${JSON.stringify(value)}\n`);
+}
+
+/**
+ * Runs `bench/child.ts <kind> <json args>` in its own Node process, so the memory, heap and GC
+ * of one measurement never leak into another, and returns what it reported.
+ */
+export function inChild<T>(kind: string, args: unknown, nodeFlags: string[] = []): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        ...nodeFlags,
+        "--import",
+        "tsx",
+        join(ROOT, "bench", "child.ts"),
+        kind,
+        JSON.stringify(args),
+      ],
+      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    child.stderr.on("data", (d) => {
+      err += d;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const line = out.split("\n").find((l) => l.startsWith(RESULT));
+      if (code === 0 && line) resolve(JSON.parse(line.slice(RESULT.length)) as T);
+      else
+        reject(
+          new Error(`bench child ${kind} ${JSON.stringify(args)} exited ${code}: ${err || out}`),
+        );
+    });
+  });
+}
+
+/** A small deterministic PRNG (mulberry32), so every run generates the same data. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

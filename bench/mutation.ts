@@ -1,0 +1,93 @@
+import { createApp } from "../src/app.ts";
+import { noopHandler } from "./fixtures.ts";
+import { type Dist, dist } from "./lib.ts";
+import { devNullLogger } from "./logger.ts";
+
+// One durable mutation through the service (add, edit, disable), each awaited until it is on
+// disk, with N tasks stored; then bursts of 1,000 concurrent adds.
+
+export interface MutationArgs {
+  dir: string;
+  rounds: number;
+  /** Mutations of each kind per round, one after the other. */
+  perRound: number;
+  /** Rounds of 1,000 concurrent adds (0: none). */
+  bursts: number;
+}
+
+export interface MutationResult {
+  n: number;
+  add: Dist[];
+  edit: Dist[];
+  disable: Dist[];
+  burstMs: number[];
+}
+
+export async function mutationChild({
+  dir,
+  rounds,
+  perRound,
+  bursts,
+}: MutationArgs): Promise<MutationResult> {
+  const app = await createApp({
+    config: {
+      DATA_DIR: dir,
+      DEFAULT_TIMEZONE: "UTC",
+      MIN_INTERVAL_SECONDS: 60,
+      CATCH_UP_WINDOW_MINUTES: 60,
+    },
+    log: devNullLogger(),
+    handlers: [noopHandler()],
+  });
+  await app.scheduler.start();
+  const { service, store } = app;
+  const n = store.data.tasks.length;
+  const ids = store.data.tasks.map((t) => t.id);
+  let seq = 0;
+  const time = async (fn: () => Promise<unknown>) => {
+    const t = performance.now();
+    await fn();
+    return performance.now() - t;
+  };
+  const result: MutationResult = { n, add: [], edit: [], disable: [], burstMs: [] };
+  // One warm-up of each, unmeasured.
+  await service.addTask({ id: `warm-${seq++}`, handler: "noop", schedule: "daily 03:17" });
+  await service.editTask(ids[0] as string, { name: "warm" });
+  await service.setEnabled(ids[1] as string, false);
+  for (let r = 0; r < rounds; r++) {
+    const add: number[] = [];
+    const edit: number[] = [];
+    const disable: number[] = [];
+    for (let i = 0; i < perRound; i++) {
+      const id = ids[(r * perRound + i * 7 + 2) % ids.length] as string;
+      add.push(
+        await time(() =>
+          service.addTask({ id: `new-${seq++}`, handler: "noop", schedule: "daily 03:17" }),
+        ),
+      );
+      edit.push(await time(() => service.editTask(id, { name: `renamed ${seq}` })));
+      disable.push(await time(() => service.setEnabled(id, false)));
+    }
+    result.add.push(dist(add));
+    result.edit.push(dist(edit));
+    result.disable.push(dist(disable));
+  }
+  for (let b = 0; b < bursts; b++) {
+    const burst = Array.from({ length: 1000 }, () => `burst-${seq++}`);
+    result.burstMs.push(
+      await time(() =>
+        Promise.all(
+          burst.map((id) => service.addTask({ id, handler: "noop", schedule: "daily 03:17" })),
+        ),
+      ),
+    );
+    // Back to N tasks for the next round, in one write.
+    const gone = new Set(burst);
+    await store.update((db) => {
+      db.tasks = db.tasks.filter((t) => !gone.has(t.id));
+    });
+    for (const id of burst) app.scheduler.sync(id);
+  }
+  await app.close();
+  return result;
+}

@@ -1,0 +1,162 @@
+import * as nodeFs from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { Task } from "../src/model.ts";
+import type { StoreFs } from "../src/store/durable-file.ts";
+import { DEFER_MS, openStore, type Store, StoreWriteError } from "../src/store/store.ts";
+import { tempDir } from "./support/world.ts";
+
+// updateSoon (history counters without a write per run) and task(id) (an index, not a scan).
+
+let dir: Awaited<ReturnType<typeof tempDir>>;
+let open: Store[] = [];
+const onDisk = async () => JSON.parse(await readFile(join(dir.path, "db.json"), "utf8"));
+const track = (s: Store) => {
+  open.push(s);
+  return s;
+};
+beforeEach(async () => {
+  dir = await tempDir();
+  open = [];
+});
+afterEach(async () => {
+  for (const s of open) await s.close().catch(() => {});
+  await dir.remove();
+});
+
+const goal = (id: number) => ({
+  id,
+  text: `goal ${id}`,
+  createdAt: "2026-11-26T10:00:00.000Z",
+  doneAt: null,
+});
+const task = (id: string): Task => ({
+  id,
+  name: id,
+  handler: "test",
+  schedule: { type: "daily", time: "09:00" },
+  timezone: "UTC",
+  channelId: null,
+  options: {},
+  retry: { maxRetries: 2, delaySeconds: 30, backoff: "exponential" },
+  timeoutSeconds: 120,
+  catchUp: "once",
+  maxRuns: null,
+  until: null,
+  skipNext: false,
+  enabled: true,
+  ownerId: null,
+  createdAt: "2026-11-26T10:00:00.000Z",
+  updatedAt: "2026-11-26T10:00:00.000Z",
+  history: {
+    totalRuns: 0,
+    successCount: 0,
+    failureCount: 0,
+    lastRunAt: null,
+    lastStatus: null,
+    lastError: null,
+    lastDurationMs: null,
+    lastSuccessAt: null,
+  },
+});
+
+describe("store.updateSoon", () => {
+  it("applies at once, and is on disk soon after, many changes in few writes", async () => {
+    let writes = 0;
+    const fs: StoreFs = {
+      ...nodeFs,
+      rename: async (a, b) => {
+        writes++;
+        return nodeFs.rename(a, b);
+      },
+    };
+    const store = track(await openStore({ dataDir: dir.path, fs }));
+    writes = 0;
+    const written: Promise<void>[] = [];
+    for (let i = 1; i <= 500; i++) {
+      const r = store.updateSoon((db) => {
+        db.goals.push(goal(i));
+        return i;
+      });
+      expect(r.result).toBe(i);
+      written.push(r.written);
+    }
+    expect(store.data.goals).toHaveLength(500);
+    await Promise.all(written);
+    expect((await onDisk()).goals).toHaveLength(500);
+    expect(writes).toBeGreaterThan(0);
+    expect(writes).toBeLessThanOrEqual(2);
+  });
+
+  it("writes a later change within DEFER_MS, and an update or close carries pending ones", async () => {
+    const store = await openStore({ dataDir: dir.path });
+    await store.updateSoon((db) => db.goals.push(goal(1))).written; // the first goes out at once
+    store.updateSoon((db) => db.goals.push(goal(2)));
+    await vi.waitFor(async () => expect((await onDisk()).goals).toHaveLength(2), {
+      timeout: DEFER_MS * 4,
+    });
+    store.updateSoon((db) => db.goals.push(goal(3)));
+    await store.update((db) => db.goals.push(goal(4)));
+    expect((await onDisk()).goals.map((g: { id: number }) => g.id)).toEqual([1, 2, 3, 4]);
+    store.updateSoon((db) => db.goals.push(goal(5)));
+    await store.close();
+    expect((await onDisk()).goals).toHaveLength(5);
+  });
+
+  it("a failed write rejects `written` and falls back to the last good file", async () => {
+    let failing = false;
+    const fs: StoreFs = {
+      ...nodeFs,
+      open: (async (path: string, flags: string, mode?: number) => {
+        if (failing && flags === "wx") throw Object.assign(new Error("ENOSPC"), { code: "ENOSPC" });
+        return nodeFs.open(path, flags, mode);
+      }) as StoreFs["open"],
+    };
+    const store = track(await openStore({ dataDir: dir.path, fs }));
+    await store.update((db) => db.goals.push(goal(1)));
+    failing = true;
+    const { written } = store.updateSoon((db) => db.goals.push(goal(2)));
+    await expect(written).rejects.toBeInstanceOf(StoreWriteError);
+    expect(store.data.goals).toEqual([goal(1)]);
+  });
+
+  it("a change that throws throws to its caller and changes nothing", async () => {
+    const store = track(await openStore({ dataDir: dir.path }));
+    expect(() =>
+      store.updateSoon(() => {
+        throw new Error("refused");
+      }),
+    ).toThrow("refused");
+    await store.close();
+    expect((await onDisk()).goals).toEqual([]);
+  });
+});
+
+describe("store.task", () => {
+  it("finds what find() finds through adds, deletes, replacements and a reload", async () => {
+    const store = track(await openStore({ dataDir: dir.path }));
+    const same = (id: string) =>
+      expect(store.task(id)).toBe(store.data.tasks.find((t) => t.id === id));
+    await store.update((db) => db.tasks.push(task("a"), task("b"), task("c")));
+    for (const id of ["a", "b", "c", "x"]) same(id);
+    await store.update((db) => db.tasks.push(task("d")));
+    same("d");
+    await store.update((db) => {
+      db.tasks = db.tasks.filter((t) => t.id !== "b");
+    });
+    for (const id of ["a", "b", "c", "d"]) same(id);
+    await store.update((db) => {
+      db.tasks.splice(0, 1, task("e")); // replaced in place, same length
+    });
+    for (const id of ["a", "c", "d", "e"]) same(id);
+    await store.update((db) => {
+      db.tasks.reverse();
+    });
+    for (const id of ["a", "c", "d", "e"]) same(id);
+    await store.close();
+    const again = track(await openStore({ dataDir: dir.path }));
+    expect(again.task("e")?.id).toBe("e");
+    expect(again.task("a")).toBeUndefined();
+  });
+});
