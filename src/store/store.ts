@@ -39,7 +39,10 @@ export interface Store {
    * failed (then, as with `update`, memory falls back to the last good file).
    */
   updateSoon<T>(fn: (db: Db) => T): { result: T; written: Promise<void> };
-  /** The task with this id, by index rather than a scan of `data.tasks`. */
+  /**
+   * The task with this id, by index rather than a scan of `data.tasks` (which changes only by
+   * appending in place, or by being replaced).
+   */
   task(id: string): Task | undefined;
   close(): Promise<void>;
 }
@@ -177,13 +180,10 @@ class LowStore implements Store {
   #deferred: Waiter[] = [];
   #deferTimer: ReturnType<typeof setTimeout> | null = null;
   #lastDeferredWrite = Number.NEGATIVE_INFINITY;
-  /** id -> position in data.tasks; checked on every read, rebuilt when it is stale. */
+  /** id -> position in data.tasks, for the array it was built from. */
   #index = new Map<string, number>();
   #indexed: Task[] | null = null;
   #indexedLength = 0;
-  #indexedGen = -1;
-  /** Counts changes (each update* call, counted once its fn has run), to tell a stale index. */
-  #gen = 0;
 
   constructor(
     readonly file: string,
@@ -211,33 +211,27 @@ class LowStore implements Store {
 
   task(id: string): Task | undefined {
     const tasks = this.#low.data.tasks;
-    const hit = this.#lookup(tasks, id);
-    // A miss is final only if the index was built from this very state; else build it again.
-    if (
-      hit ||
-      (this.#indexed === tasks &&
-        this.#indexedGen === this.#gen &&
-        this.#indexedLength === tasks.length)
-    ) {
-      return hit;
-    }
-    this.#index.clear();
-    for (let i = 0; i < tasks.length; i++) {
+    if (this.#indexed !== tasks) this.#reindex(tasks);
+    // Appends are the common change: index them as they come.
+    for (let i = this.#indexedLength; i < tasks.length; i++) {
       const t = tasks[i] as Task;
       if (!this.#index.has(t.id)) this.#index.set(t.id, i); // the first, as find() would
     }
-    this.#indexed = tasks;
     this.#indexedLength = tasks.length;
-    this.#indexedGen = this.#gen;
-    return this.#lookup(tasks, id);
+    const i = this.#index.get(id);
+    const hit = i === undefined ? undefined : tasks[i];
+    if (hit?.id === id) return hit;
+    // A miss, or an entry made stale by a change in place: a scan decides, and a stale index is
+    // rebuilt. Misses are rare (a duplicate check, an unknown id), so the scan costs little.
+    const found = tasks.find((t) => t.id === id);
+    if (found) this.#reindex(tasks);
+    return found;
   }
 
-  /** A hit only where the index still points at a task with this id in this very array. */
-  #lookup(tasks: Task[], id: string): Task | undefined {
-    if (this.#indexed !== tasks) return undefined;
-    const i = this.#index.get(id);
-    const t = i === undefined ? undefined : tasks[i];
-    return t?.id === id ? t : undefined;
+  #reindex(tasks: Task[]): void {
+    this.#index.clear();
+    this.#indexed = tasks;
+    this.#indexedLength = 0;
   }
 
   update<T>(fn: (db: Db) => T): Promise<T> {
@@ -246,8 +240,6 @@ class LowStore implements Store {
       result = fn(this.#low.data);
     } catch (err) {
       return Promise.reject(err);
-    } finally {
-      this.#gen++;
     }
     return new Promise<T>((resolve, reject) => {
       this.#waiting.push({ resolve: () => resolve(result), reject });
@@ -256,12 +248,7 @@ class LowStore implements Store {
   }
 
   updateSoon<T>(fn: (db: Db) => T): { result: T; written: Promise<void> } {
-    let result: T;
-    try {
-      result = fn(this.#low.data);
-    } finally {
-      this.#gen++;
-    }
+    const result = fn(this.#low.data);
     const written = new Promise<void>((resolve, reject) => {
       this.#deferred.push({ resolve, reject });
     });
