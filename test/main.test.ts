@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { Execution } from "../src/execution-log.ts";
 import { cli, type Proc, ROOT, startMain } from "./support/process.ts";
 import { tempDir } from "./support/world.ts";
 
@@ -12,6 +13,12 @@ const start = (env: Record<string, string> = {}) => {
   procs.push(p);
   return p;
 };
+const executions = async (data: string): Promise<Execution[]> =>
+  (await readFile(join(data, "logs", "executions.jsonl"), "utf8"))
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+
 beforeEach(async () => {
   dir = await tempDir();
 });
@@ -101,16 +108,8 @@ describe("npm start (the process)", () => {
     expect((await p.exited).code).toBe(0);
     const outputs = await readdir(join(data, "outputs", "tick"));
     expect(outputs.length).toBeGreaterThanOrEqual(2);
-    const log = (await readFile(join(data, "logs", "executions.jsonl"), "utf8"))
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l));
-    expect(
-      log.every(
-        (e: { trigger: string; status: string }) =>
-          e.trigger === "schedule" && e.status === "success",
-      ),
-    ).toBe(true);
+    const log = await executions(data);
+    expect(log.every((e) => e.trigger === "schedule" && e.status === "success")).toBe(true);
   });
 
   it("on SIGTERM lets a run in progress finish, records it, and exits 0", async () => {
@@ -133,10 +132,7 @@ describe("npm start (the process)", () => {
     await p.waitFor(/task slow attempt 1 started/);
     p.child.kill("SIGTERM");
     expect(await p.exited).toEqual({ code: 0, signal: null });
-    const log = (await readFile(join(data, "logs", "executions.jsonl"), "utf8"))
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l));
+    const log = await executions(data);
     expect(log.at(-1)).toMatchObject({ taskId: "slow", status: "success" });
   });
 
@@ -245,8 +241,7 @@ describe("npm start (the process)", () => {
     await first.waitFor(/task tick attempt 1: success[\s\S]*task tick attempt 1: success/);
     first.child.kill("SIGKILL");
     await first.exited;
-    const logFile = join(data, "logs", "executions.jsonl");
-    const beforeRestart = (await readFile(logFile, "utf8")).trim().split("\n").length;
+    const beforeRestart = (await executions(data)).length;
     await new Promise((r) => setTimeout(r, 2_500)); // down for a few scheduled instants
     const second = start(env);
     await second.waitFor(
@@ -254,10 +249,7 @@ describe("npm start (the process)", () => {
     );
     second.child.kill("SIGTERM");
     expect((await second.exited).code).toBe(0);
-    const log = (await readFile(logFile, "utf8"))
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l) as { runId: string; attempt: number; trigger: string });
+    const log = await executions(data);
     const firstAttempts = log.filter((e) => e.attempt === 1).map((e) => e.runId);
     expect(new Set(firstAttempts).size).toBe(firstAttempts.length);
     // The first start may make up an instant that passed between `tasks add` and it; the
