@@ -55,6 +55,7 @@ export function defineHandler<S extends z.ZodType>(handler: Handler<S>): Handler
 
 export class HandlerRegistry {
   readonly #byName = new Map<string, Handler>();
+  readonly #parsed = new WeakMap<object, { name: string; value: Record<string, unknown> }>();
 
   constructor(handlers: Handler[]) {
     for (const h of handlers) {
@@ -79,8 +80,17 @@ export class HandlerRegistry {
 
   /** A task's options checked against its handler's own schema. */
   parseOptions(name: string, options: unknown): Record<string, unknown> {
+    // A task's options object is replaced, never changed in place, so a run can reuse the
+    // parse of the run before (a zod parse per run is a real cost at thousands of runs).
+    const key = typeof options === "object" && options !== null ? options : null;
+    const cached = key ? this.#parsed.get(key) : undefined;
+    if (cached?.name === name) return cached.value;
     const parsed = this.get(name).options.safeParse(options ?? {});
-    if (parsed.success) return parsed.data as Record<string, unknown>;
+    if (parsed.success) {
+      const value = parsed.data as Record<string, unknown>;
+      if (key) this.#parsed.set(key, { name, value: Object.freeze(value) });
+      return value;
+    }
     const issue = parsed.error.issues[0];
     const field = ["options", ...(issue?.path ?? [])].join(".");
     throw new ValidationError(field, issue?.message ?? "invalid", undefined);

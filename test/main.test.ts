@@ -71,7 +71,7 @@ describe("npm start (the process)", () => {
 
   it("takes CLI changes while running (control socket) and runs a short schedule for real", async () => {
     const data = join(dir.path, "data");
-    const p = start({ MIN_INTERVAL_SECONDS: "1" });
+    const p = start({ MIN_INTERVAL_SECONDS: "1", LOG_LEVEL: "debug" });
     await p.waitFor(/weekly-review/);
     const env = { DATA_DIR: data, MIN_INTERVAL_SECONDS: "1" };
     const add = await cli(
@@ -194,7 +194,7 @@ describe("npm start (the process)", () => {
 
   it("survives a handler that leaks an unhandled rejection; other tasks keep running", async () => {
     const data = join(dir.path, "data");
-    const env = { DATA_DIR: data, MIN_INTERVAL_SECONDS: "1" };
+    const env = { DATA_DIR: data, MIN_INTERVAL_SECONDS: "1", LOG_LEVEL: "debug" };
     await cli(
       dir.path,
       env,
@@ -235,7 +235,7 @@ describe("npm start (the process)", () => {
 
   it("after kill -9, a restart makes up the missed run once and never repeats a run", async () => {
     const data = join(dir.path, "data");
-    const env = { DATA_DIR: data, MIN_INTERVAL_SECONDS: "1" };
+    const env = { DATA_DIR: data, MIN_INTERVAL_SECONDS: "1", LOG_LEVEL: "debug" };
     await cli(dir.path, env, "tasks", "add", "tick", "--handler", "test", "--schedule", "every 1s");
     const first = start(env);
     await first.waitFor(/task tick attempt 1: success[\s\S]*task tick attempt 1: success/);
