@@ -36,6 +36,8 @@ function env(): Record<string, string> {
 async function startBot(): Promise<void> {
   bot = startMain(dir.path, env());
   await bot.waitFor(/connected to Discord as/, 30_000);
+  // Then the scheduler starts and prints the task table, in one write.
+  await bot.waitFor(/ID\s+HANDLER\s+SCHEDULE/);
 }
 
 async function stopBot(): Promise<void> {
