@@ -1,7 +1,7 @@
 import dailyBriefing from "../handlers/daily-briefing.ts";
 import { createApp } from "../src/app.ts";
 import { goals, logLines, makeTask, noopHandler, reminders, writeDataDir } from "./fixtures.ts";
-import { type Dist, dist, tempDir } from "./lib.ts";
+import { benchConfig, type Dist, dist, tempDir } from "./lib.ts";
 import { devNullLogger } from "./logger.ts";
 
 // The daily briefing generated through the service (runNow, dry run: the handler and the
@@ -33,12 +33,7 @@ export async function briefingChild(a: BriefingArgs): Promise<BriefingResult> {
     log: logLines(a.logLines, now, 23 * 3_600_000),
   });
   const app = await createApp({
-    config: {
-      DATA_DIR: dir.path,
-      DEFAULT_TIMEZONE: "UTC",
-      MIN_INTERVAL_SECONDS: 60,
-      CATCH_UP_WINDOW_MINUTES: 0,
-    },
+    config: benchConfig(dir.path, 60, 0),
     log: devNullLogger(),
     handlers: [dailyBriefing, noopHandler()],
   });

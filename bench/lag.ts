@@ -2,7 +2,7 @@ import { Cron } from "croner";
 import cron from "node-cron";
 import { createApp } from "../src/app.ts";
 import { intervalTasks, noopHandler, writeDataDir } from "./fixtures.ts";
-import { type Dist, dist, nowMs, sleepUntil, tempDir } from "./lib.ts";
+import { benchConfig, type Dist, dist, nowMs, sleepUntil, tempDir } from "./lib.ts";
 import { devNullLogger } from "./logger.ts";
 
 // Fire lag: how long after the instant a run was due its handler starts, with N jobs all due
@@ -48,12 +48,7 @@ async function setup(impl: Impl, n: number, periodS: number, record: Record): Pr
       const dir = await tempDir();
       await writeDataDir(dir.path, { tasks: intervalTasks(n, periodS, Date.now()) });
       const app = await createApp({
-        config: {
-          DATA_DIR: dir.path,
-          DEFAULT_TIMEZONE: "UTC",
-          MIN_INTERVAL_SECONDS: 1,
-          CATCH_UP_WINDOW_MINUTES: 60,
-        },
+        config: benchConfig(dir.path, 1),
         log: devNullLogger(),
         handlers: [noopHandler((due) => record(due, nowMs()))],
       });

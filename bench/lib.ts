@@ -129,3 +129,13 @@ export function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** createApp's config for a bench run: UTC, catch-up on unless a figure needs it off. */
+export function benchConfig(dataDir: string, minIntervalSeconds = 60, catchUpMinutes = 60) {
+  return {
+    DATA_DIR: dataDir,
+    DEFAULT_TIMEZONE: "UTC",
+    MIN_INTERVAL_SECONDS: minIntervalSeconds,
+    CATCH_UP_WINDOW_MINUTES: catchUpMinutes,
+  };
+}

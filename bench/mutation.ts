@@ -1,6 +1,6 @@
 import { createApp } from "../src/app.ts";
 import { noopHandler } from "./fixtures.ts";
-import { type Dist, dist } from "./lib.ts";
+import { benchConfig, type Dist, dist } from "./lib.ts";
 import { devNullLogger } from "./logger.ts";
 
 // One durable mutation through the service (add, edit, disable), each awaited until it is on
@@ -30,12 +30,7 @@ export async function mutationChild({
   bursts,
 }: MutationArgs): Promise<MutationResult> {
   const app = await createApp({
-    config: {
-      DATA_DIR: dir,
-      DEFAULT_TIMEZONE: "UTC",
-      MIN_INTERVAL_SECONDS: 60,
-      CATCH_UP_WINDOW_MINUTES: 60,
-    },
+    config: benchConfig(dir),
     log: devNullLogger(),
     handlers: [noopHandler()],
   });

@@ -4,6 +4,7 @@ import { Cron } from "croner";
 import { createApp } from "../src/app.ts";
 import type { Db } from "../src/store/db-schema.ts";
 import { noopHandler } from "./fixtures.ts";
+import { benchConfig } from "./lib.ts";
 import { devNullLogger } from "./logger.ts";
 
 // Start-up and memory: one fresh process per measurement, on a data dir written beforehand.
@@ -35,12 +36,7 @@ export async function startupChild({ impl, dir, settleMs }: StartupArgs): Promis
   const t0 = performance.now();
   if (impl === "ours") {
     const app = await createApp({
-      config: {
-        DATA_DIR: dir,
-        DEFAULT_TIMEZONE: "UTC",
-        MIN_INTERVAL_SECONDS: 60,
-        CATCH_UP_WINDOW_MINUTES: 60,
-      },
+      config: benchConfig(dir),
       log,
       handlers,
     });

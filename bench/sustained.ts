@@ -1,6 +1,6 @@
 import { createApp } from "../src/app.ts";
 import { intervalTasks, mixedTasks, noopHandler, writeDataDir } from "./fixtures.ts";
-import { median, nowMs, sleepUntil, tempDir } from "./lib.ts";
+import { benchConfig, median, nowMs, sleepUntil, tempDir } from "./lib.ts";
 import { devNullLogger } from "./logger.ts";
 
 // Sustained load on the full path (scheduler, runner, execution log, history counters):
@@ -45,12 +45,7 @@ export async function sustainedChild(a: SustainedArgs): Promise<SustainedResult>
     const counts = new Map<number, number>();
     await writeDataDir(dir.path, { tasks: intervalTasks(a.tasks, 1, Date.now()) });
     const app = await createApp({
-      config: {
-        DATA_DIR: dir.path,
-        DEFAULT_TIMEZONE: "UTC",
-        MIN_INTERVAL_SECONDS: 1,
-        CATCH_UP_WINDOW_MINUTES: 60,
-      },
+      config: benchConfig(dir.path, 1),
       log,
       handlers: [noopHandler((due) => counts.set(due, (counts.get(due) ?? 0) + 1))],
     });
@@ -79,12 +74,7 @@ export async function sustainedChild(a: SustainedArgs): Promise<SustainedResult>
     const dir = await tempDir();
     await writeDataDir(dir.path, { tasks: mixedTasks(a.tasks, Date.now()) });
     const app = await createApp({
-      config: {
-        DATA_DIR: dir.path,
-        DEFAULT_TIMEZONE: "UTC",
-        MIN_INTERVAL_SECONDS: 60,
-        CATCH_UP_WINDOW_MINUTES: 60,
-      },
+      config: benchConfig(dir.path),
       log,
       handlers: [noopHandler()],
     });

@@ -254,7 +254,7 @@ export class TaskService {
   }
 
   async #replace(id: string, change: (t: Task) => void): Promise<Task> {
-    const updated = await this.deps.store.update((db) => {
+    const updated = await this.deps.store.update(() => {
       const task = this.deps.store.task(id);
       if (!task) throw new NotFoundError("task", id);
       change(task);

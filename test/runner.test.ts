@@ -157,7 +157,7 @@ describe("runner", () => {
   });
 
   it("handles 1 MB of markdown, and a handler that returns nothing", async () => {
-    const big = "x".repeat(100) + "\n";
+    const big = `${"x".repeat(100)}\n`;
     const huge = scriptedHandler("huge", [() => big.repeat(10_500)]);
     const quiet = scriptedHandler("quiet", [() => undefined]);
     world = await makeWorld({ autoStart: false, start: T0, handlers: [huge, quiet] });

@@ -1,36 +1,15 @@
 import * as nodeFs from "node:fs/promises";
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Task } from "../src/model.ts";
 import type { StoreFs } from "../src/store/durable-file.ts";
-import { DEFER_MS, openStore, type Store, StoreWriteError } from "../src/store/store.ts";
-import { tempDir } from "./support/world.ts";
+import { DEFER_MS, openStore, StoreWriteError } from "../src/store/store.ts";
+import { goal, storeSandbox } from "./support/store-sandbox.ts";
 
 // updateSoon (history counters without a write per run) and task(id) (an index, not a scan).
 
-let dir: Awaited<ReturnType<typeof tempDir>>;
-let open: Store[] = [];
-const onDisk = async () => JSON.parse(await readFile(join(dir.path, "db.json"), "utf8"));
-const track = (s: Store) => {
-  open.push(s);
-  return s;
-};
-beforeEach(async () => {
-  dir = await tempDir();
-  open = [];
-});
-afterEach(async () => {
-  for (const s of open) await s.close().catch(() => {});
-  await dir.remove();
-});
+const sandbox = storeSandbox();
+const { onDisk, track } = sandbox;
 
-const goal = (id: number) => ({
-  id,
-  text: `goal ${id}`,
-  createdAt: "2026-11-26T10:00:00.000Z",
-  doneAt: null,
-});
 const task = (id: string): Task => ({
   id,
   name: id,
@@ -71,7 +50,7 @@ describe("store.updateSoon", () => {
         return nodeFs.rename(a, b);
       },
     };
-    const store = track(await openStore({ dataDir: dir.path, fs }));
+    const store = track(await openStore({ dataDir: sandbox.path, fs }));
     writes = 0;
     const written: Promise<void>[] = [];
     for (let i = 1; i <= 500; i++) {
@@ -90,7 +69,7 @@ describe("store.updateSoon", () => {
   });
 
   it("writes a later change within DEFER_MS, and an update or close carries pending ones", async () => {
-    const store = await openStore({ dataDir: dir.path });
+    const store = await openStore({ dataDir: sandbox.path });
     await store.updateSoon((db) => db.goals.push(goal(1))).written; // the first goes out at once
     store.updateSoon((db) => db.goals.push(goal(2)));
     await vi.waitFor(async () => expect((await onDisk()).goals).toHaveLength(2), {
@@ -113,7 +92,7 @@ describe("store.updateSoon", () => {
         return nodeFs.open(path, flags, mode);
       }) as StoreFs["open"],
     };
-    const store = track(await openStore({ dataDir: dir.path, fs }));
+    const store = track(await openStore({ dataDir: sandbox.path, fs }));
     await store.update((db) => db.goals.push(goal(1)));
     failing = true;
     const { written } = store.updateSoon((db) => db.goals.push(goal(2)));
@@ -122,7 +101,7 @@ describe("store.updateSoon", () => {
   });
 
   it("a change that throws throws to its caller and changes nothing", async () => {
-    const store = track(await openStore({ dataDir: dir.path }));
+    const store = track(await openStore({ dataDir: sandbox.path }));
     expect(() =>
       store.updateSoon(() => {
         throw new Error("refused");
@@ -135,7 +114,7 @@ describe("store.updateSoon", () => {
 
 describe("store.task", () => {
   it("finds what find() finds through adds, deletes, replacements and a reload", async () => {
-    const store = track(await openStore({ dataDir: dir.path }));
+    const store = track(await openStore({ dataDir: sandbox.path }));
     const same = (id: string) =>
       expect(store.task(id)).toBe(store.data.tasks.find((t) => t.id === id));
     await store.update((db) => db.tasks.push(task("a"), task("b"), task("c")));
@@ -155,7 +134,7 @@ describe("store.task", () => {
     });
     for (const id of ["a", "c", "d", "e"]) same(id);
     await store.close();
-    const again = track(await openStore({ dataDir: dir.path }));
+    const again = track(await openStore({ dataDir: sandbox.path }));
     expect(again.task("e")?.id).toBe("e");
     expect(again.task("a")).toBeUndefined();
   });

@@ -1,49 +1,28 @@
 import * as nodeFs from "node:fs/promises";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CorruptStoreError, NewerSchemaError, StoreLockedError } from "../src/errors.ts";
 import type { StoreFs } from "../src/store/durable-file.ts";
-import { openStore, type Store, StoreWriteError } from "../src/store/store.ts";
-import { tempDir } from "./support/world.ts";
+import { openStore, StoreWriteError } from "../src/store/store.ts";
+import { goal, storeSandbox } from "./support/store-sandbox.ts";
 
-let dir: Awaited<ReturnType<typeof tempDir>>;
-let open: Store[] = [];
-const db = () => join(dir.path, "db.json");
-const onDisk = async () => JSON.parse(await readFile(db(), "utf8"));
-const track = (s: Store) => {
-  open.push(s);
-  return s;
-};
-
-beforeEach(async () => {
-  dir = await tempDir();
-  open = [];
-});
-afterEach(async () => {
-  for (const s of open) await s.close().catch(() => {});
-  await dir.remove();
-});
-
-const goal = (id: number) => ({
-  id,
-  text: `goal ${id}`,
-  createdAt: "2026-11-26T10:00:00.000Z",
-  doneAt: null,
-});
+const sandbox = storeSandbox();
+const { onDisk, track } = sandbox;
+const db = sandbox.dbFile;
 
 describe("store", () => {
   it("creates db.json on a fresh data dir and keeps changes across a reopen", async () => {
-    const store = await openStore({ dataDir: dir.path });
+    const store = await openStore({ dataDir: sandbox.path });
     expect(store.data).toMatchObject({ schemaVersion: 1, tasks: [], goals: [] });
     await store.update((d) => d.goals.push(goal(1)));
     await store.close();
-    const again = track(await openStore({ dataDir: dir.path }));
+    const again = track(await openStore({ dataDir: sandbox.path }));
     expect(again.data.goals).toEqual([goal(1)]);
   });
 
   it("loses none of 1,000 concurrent mutations, and shares writes between them", async () => {
-    const store = track(await openStore({ dataDir: dir.path }));
+    const store = track(await openStore({ dataDir: sandbox.path }));
     let writes = 0;
     const fs: StoreFs = {
       ...nodeFs,
@@ -53,7 +32,7 @@ describe("store", () => {
       },
     };
     await store.close();
-    const counted = track(await openStore({ dataDir: dir.path, fs }));
+    const counted = track(await openStore({ dataDir: sandbox.path, fs }));
     writes = 0;
     await Promise.all(
       Array.from({ length: 1000 }, (_, i) =>
@@ -73,7 +52,7 @@ describe("store", () => {
   });
 
   it("a mutation that throws changes nothing and rejects its caller only", async () => {
-    const store = track(await openStore({ dataDir: dir.path }));
+    const store = track(await openStore({ dataDir: sandbox.path }));
     const ok = store.update((d) => d.goals.push(goal(1)));
     const bad = store.update(() => {
       throw new Error("refused");
@@ -95,29 +74,32 @@ describe("store", () => {
   ])(
     "refuses a db.json that is %s,, names the newest backup, and leaves the file untouched",
     async (_, text, reason) => {
-      const first = await openStore({ dataDir: dir.path });
+      const first = await openStore({ dataDir: sandbox.path });
       await first.update((d) => d.goals.push(goal(1)));
       await first.close();
-      await openStore({ dataDir: dir.path }).then((s) => s.close()); // a good start makes a backup
+      await openStore({ dataDir: sandbox.path }).then((s) => s.close()); // a good start makes a backup
       await writeFile(db(), text);
-      const err = await openStore({ dataDir: dir.path }).catch((e) => e);
+      const err = await openStore({ dataDir: sandbox.path }).catch((e) => e);
       expect(err).toBeInstanceOf(CorruptStoreError);
       expect(err.message).toMatch(reason);
       expect(err.message).toContain("db.json");
-      const backups = (await readdir(join(dir.path, "backups"))).sort();
+      const backups = (await readdir(join(sandbox.path, "backups"))).sort();
       expect(err.message).toContain(backups.at(-1));
       expect(await readFile(db(), "utf8")).toBe(text);
       // The refused start released the lock: a fixed file opens.
-      await writeFile(db(), await readFile(join(dir.path, "backups", backups.at(-1) as string)));
-      const fixed = track(await openStore({ dataDir: dir.path }));
+      await writeFile(
+        db(),
+        await readFile(join(sandbox.path, "backups", backups.at(-1) as string)),
+      );
+      const fixed = track(await openStore({ dataDir: sandbox.path }));
       expect(fixed.data.goals).toEqual([goal(1)]);
     },
   );
 
   it("refuses a db.json from a newer version of Mission Control", async () => {
     await writeFile(db(), JSON.stringify({ schemaVersion: 7, tasks: [] }));
-    await expect(openStore({ dataDir: dir.path })).rejects.toThrow(NewerSchemaError);
-    await expect(openStore({ dataDir: dir.path })).rejects.toThrow(
+    await expect(openStore({ dataDir: sandbox.path })).rejects.toThrow(NewerSchemaError);
+    await expect(openStore({ dataDir: sandbox.path })).rejects.toThrow(
       /schemaVersion 7, newer than .* \(1\)/,
     );
   });
@@ -132,33 +114,33 @@ describe("store", () => {
         goals: (old.goals as ReturnType<typeof goal>[]).map((g) => ({ ...g, doneAt: g.createdAt })),
       }),
     ];
-    const store = track(await openStore({ dataDir: dir.path, migrations }));
+    const store = track(await openStore({ dataDir: sandbox.path, migrations }));
     expect(store.data.schemaVersion).toBe(2);
     expect(store.data.goals[0]?.doneAt).toBe(goal(1).createdAt);
     expect(await onDisk()).toMatchObject({
       schemaVersion: 2,
       goals: [{ doneAt: goal(1).createdAt }],
     });
-    const backups = await readdir(join(dir.path, "backups"));
+    const backups = await readdir(join(sandbox.path, "backups"));
     expect(backups).toHaveLength(1);
     expect(backups[0]).toMatch(/-v1\.json$/);
-    expect(await readFile(join(dir.path, "backups", backups[0] as string), "utf8")).toBe(v1);
+    expect(await readFile(join(sandbox.path, "backups", backups[0] as string), "utf8")).toBe(v1);
     await store.close();
     // The version-1 code now meets a version-2 file and refuses it rather than guess.
-    await expect(openStore({ dataDir: dir.path })).rejects.toThrow(NewerSchemaError);
+    await expect(openStore({ dataDir: sandbox.path })).rejects.toThrow(NewerSchemaError);
   });
 
   it("lets one process at a time hold a data dir, and takes over a stale lock", async () => {
-    const first = track(await openStore({ dataDir: dir.path }));
+    const first = track(await openStore({ dataDir: sandbox.path }));
     // Same pid as ours counts as stale, so fake a live owner: the parent process.
-    await writeFile(join(dir.path, "mission-control.lock"), `${process.ppid}\n`);
-    const err = await openStore({ dataDir: dir.path }).catch((e) => e);
+    await writeFile(join(sandbox.path, "mission-control.lock"), `${process.ppid}\n`);
+    const err = await openStore({ dataDir: sandbox.path }).catch((e) => e);
     expect(err).toBeInstanceOf(StoreLockedError);
     expect(err.message).toMatch(new RegExp(`already running \\(pid ${process.ppid}\\)`));
     await first.close();
-    await writeFile(join(dir.path, "mission-control.lock"), "999999999\n"); // no such process
-    track(await openStore({ dataDir: dir.path }));
-    expect((await readFile(join(dir.path, "mission-control.lock"), "utf8")).trim()).toBe(
+    await writeFile(join(sandbox.path, "mission-control.lock"), "999999999\n"); // no such process
+    track(await openStore({ dataDir: sandbox.path }));
+    expect((await readFile(join(sandbox.path, "mission-control.lock"), "utf8")).trim()).toBe(
       String(process.pid),
     );
   });
@@ -174,7 +156,7 @@ describe("store", () => {
         return nodeFs.open(path, flags, mode);
       }) as StoreFs["open"],
     };
-    const store = track(await openStore({ dataDir: dir.path, fs }));
+    const store = track(await openStore({ dataDir: sandbox.path, fs }));
     await store.update((d) => d.goals.push(goal(1)));
     failing = true;
     const err = await store.update((d) => d.goals.push(goal(2))).catch((e) => e);
@@ -182,7 +164,7 @@ describe("store", () => {
     expect(err.message).toMatch(/ENOSPC/);
     expect((await onDisk()).goals).toEqual([goal(1)]);
     expect(store.data.goals).toEqual([goal(1)]);
-    expect((await readdir(dir.path)).filter((n) => n.endsWith(".tmp"))).toEqual([]);
+    expect((await readdir(sandbox.path)).filter((n) => n.endsWith(".tmp"))).toEqual([]);
     failing = false;
     await store.update((d) => d.goals.push(goal(3)));
     expect((await onDisk()).goals.map((g: { id: number }) => g.id)).toEqual([1, 3]);
