@@ -240,17 +240,22 @@ export class Runner {
         if (!task) return undefined;
         const h = task.history;
         const wasBroken = h.lastStatus === "failure" || h.lastStatus === "timeout";
-        // The task as it was, for the sinks: copied only when one of them will hear of it.
-        const copy = failed !== wasBroken ? structuredClone(task) : null;
-        h.totalRuns++;
-        if (result.status === "success") {
-          h.successCount++;
-          h.lastSuccessAt = new Date(startedMs).toISOString();
-        } else h.failureCount++;
-        h.lastRunAt = new Date(startedMs).toISOString();
-        h.lastStatus = result.status;
-        h.lastError = result.error;
-        h.lastDurationMs = result.durationMs;
+        const ok = result.status === "success";
+        store.replaceTask({
+          ...task,
+          history: {
+            totalRuns: h.totalRuns + 1,
+            successCount: h.successCount + (ok ? 1 : 0),
+            failureCount: h.failureCount + (ok ? 0 : 1),
+            lastRunAt: new Date(startedMs).toISOString(),
+            lastSuccessAt: ok ? new Date(startedMs).toISOString() : h.lastSuccessAt,
+            lastStatus: result.status,
+            lastError: result.error,
+            lastDurationMs: result.durationMs,
+          },
+        });
+        // The task as it was, for the sinks: stored tasks are replaced, never changed.
+        const copy = failed !== wasBroken ? task : null;
         return { wasBroken, task: copy };
       });
       before = previous;

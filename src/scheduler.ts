@@ -169,7 +169,7 @@ export class Scheduler {
         this.deps.store
           .update(() => {
             const t = this.deps.store.task(taskId);
-            if (t) t.skipNext = false;
+            if (t) this.deps.store.replaceTask({ ...t, skipNext: false });
           })
           .then(() => this.#logSkip(task, at, "skipped once by request (skipNext)")),
       );

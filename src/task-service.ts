@@ -161,13 +161,13 @@ export class TaskService {
       ownerId: patch.ownerId === undefined ? current.ownerId : patch.ownerId,
       updatedAt: new Date(this.deps.clock.now()).toISOString(),
     });
-    return this.#replace(id, (t) => Object.assign(t, { ...next, history: t.history }));
+    return this.#replace(id, (t) => ({ ...next, history: t.history }));
   }
 
   async setEnabled(id: string, enabled: boolean): Promise<Task> {
     this.getTask(id);
     const updatedAt = new Date(this.deps.clock.now()).toISOString();
-    return this.#replace(id, (t) => Object.assign(t, { enabled, updatedAt }));
+    return this.#replace(id, (t) => ({ ...t, enabled, updatedAt }));
   }
 
   /** The next scheduled run is skipped once; later runs go on as usual. */
@@ -175,7 +175,7 @@ export class TaskService {
     const task = this.getTask(id);
     if (!task.enabled)
       throw new ConflictError(`task "${id}" is disabled; there is no next run to skip`);
-    return this.#replace(id, (t) => Object.assign(t, { skipNext: true }));
+    return this.#replace(id, (t) => ({ ...t, skipNext: true }));
   }
 
   async deleteTask(id: string): Promise<Task> {
@@ -253,12 +253,13 @@ export class TaskService {
     return TaskSchema.parse({ ...candidate, options });
   }
 
-  async #replace(id: string, change: (t: Task) => void): Promise<Task> {
+  async #replace(id: string, change: (t: Task) => Task): Promise<Task> {
     const updated = await this.deps.store.update(() => {
       const task = this.deps.store.task(id);
       if (!task) throw new NotFoundError("task", id);
-      change(task);
-      return task;
+      const next = change(task);
+      this.deps.store.replaceTask(next);
+      return next;
     });
     this.deps.scheduler.sync(id);
     return updated;
@@ -288,8 +289,10 @@ export class TaskService {
     return this.deps.store.update((db) => {
       const goal = db.goals.find((g) => g.id === id);
       if (!goal) throw new NotFoundError("goal", id, "list the goals to see their ids");
-      goal.doneAt ??= new Date(this.deps.clock.now()).toISOString();
-      return goal;
+      if (goal.doneAt) return goal;
+      const done = { ...goal, doneAt: new Date(this.deps.clock.now()).toISOString() };
+      db.goals = db.goals.map((g) => (g === goal ? done : g));
+      return done;
     });
   }
 
@@ -330,8 +333,10 @@ export class TaskService {
     return this.deps.store.update((db) => {
       const reminder = db.reminders.find((r) => r.id === id);
       if (!reminder) throw new NotFoundError("reminder", id, "list the reminders to see their ids");
-      reminder.doneAt ??= new Date(this.deps.clock.now()).toISOString();
-      return reminder;
+      if (reminder.doneAt) return reminder;
+      const done = { ...reminder, doneAt: new Date(this.deps.clock.now()).toISOString() };
+      db.reminders = db.reminders.map((r) => (r === reminder ? done : r));
+      return done;
     });
   }
 

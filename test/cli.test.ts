@@ -1,13 +1,14 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readStored } from "../src/store/store.ts";
 import { cli } from "./support/process.ts";
 import { tempDir } from "./support/world.ts";
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 let env: Record<string, string>;
 const run = (...args: string[]) => cli(dir.path, env, ...args);
-const db = async () => JSON.parse(await readFile(join(dir.path, "data", "db.json"), "utf8"));
+const db = async () => readStored(join(dir.path, "data"));
 
 beforeAll(async () => {
   dir = await tempDir();
@@ -81,7 +82,7 @@ describe("the CLI, as a process", () => {
     expect(history.stdout).toMatch(/manual\s+1\s+success/);
 
     expect((await run("tasks", "disable", "news")).stdout).toBe("Disabled news.\n");
-    expect((await db()).tasks[0].enabled).toBe(false);
+    expect((await db()).tasks[0]?.enabled).toBe(false);
     expect((await run("tasks", "delete", "news")).stdout).toBe("Deleted news.\n");
     expect((await db()).tasks).toEqual([]);
   });
@@ -185,7 +186,7 @@ describe("the CLI, as a process", () => {
     ]);
     expect(Date.parse(log[1].ts) - Date.parse(log[0].ts)).toBeGreaterThanOrEqual(800);
     const task = (await db()).tasks.find((t: { id: string }) => t.id === "flaky");
-    expect(task.history).toMatchObject({
+    expect(task?.history).toMatchObject({
       totalRuns: 1,
       failureCount: 1,
       lastStatus: "failure",
@@ -232,7 +233,7 @@ describe("the CLI, as a process", () => {
     expect(r.stderr).toMatch(/! evil: handler: no handler "os"/);
     const tasks = (await db()).tasks;
     expect(tasks.map((t: { id: string }) => t.id)).toEqual(["morning_brief", "ping", "friday"]);
-    expect(tasks[1].retry).toMatchObject({ maxRetries: 1, delaySeconds: 10 });
-    expect(tasks[2].options).toEqual({ message: "Weekend!" });
+    expect(tasks[1]?.retry).toMatchObject({ maxRetries: 1, delaySeconds: 10 });
+    expect(tasks[2]?.options).toEqual({ message: "Weekend!" });
   });
 });

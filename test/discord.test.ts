@@ -1,6 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readStored } from "../src/store/store.ts";
 import {
   type FakeDiscord,
   type InteractionReply,
@@ -67,7 +68,7 @@ async function slash(
   return { id, reply, text: JSON.stringify(reply.data) };
 }
 
-const db = async () => JSON.parse(await readFile(join(dataDir(), "db.json"), "utf8"));
+const db = async () => readStored(dataDir());
 const posts = (channel: string) => discord.messages.filter((m) => m.channel_id === channel);
 const dmsTo = (userId: string) => discord.messages.filter((m) => m.recipient === userId);
 const logLines = async () =>
@@ -215,7 +216,7 @@ describe("the bot on Discord", () => {
       options: { message: "Stand-up time!" },
     });
     expect((await slash("task", "disable", { id: "standup" })).text).toContain("Disabled standup");
-    expect((await db()).tasks.find((t: { id: string }) => t.id === "standup").enabled).toBe(false);
+    expect((await db()).tasks.find((t: { id: string }) => t.id === "standup")?.enabled).toBe(false);
     expect((await slash("task", "enable", { id: "standup" })).text).toContain("Enabled standup");
     expect((await slash("task", "skip", { id: "standup" })).text).toContain("will be skipped");
     expect((await slash("task", "delete", { id: "standup" })).text).toContain("Deleted `standup`");
@@ -254,9 +255,9 @@ describe("the bot on Discord", () => {
     expect(text).toContain("dry run: success");
     expect(text).toContain("Hello @everyone");
     expect(discord.messages.length).toBe(before);
-    expect((await db()).tasks.find((t: { id: string }) => t.id === "hello").history.totalRuns).toBe(
-      1,
-    );
+    expect(
+      (await db()).tasks.find((t: { id: string }) => t.id === "hello")?.history.totalRuns,
+    ).toBe(1);
   });
 
   it("manages goals and reminders", async () => {
@@ -378,7 +379,7 @@ describe("the bot on Discord", () => {
       discord.button("alert:disable:news", alert, { user: discord.admin, dm: true }),
     );
     expect(JSON.stringify(disabled.data)).toContain("Disabled `news`");
-    expect((await db()).tasks.find((t: { id: string }) => t.id === "news").enabled).toBe(false);
+    expect((await db()).tasks.find((t: { id: string }) => t.id === "news")?.enabled).toBe(false);
     // An old alert's button checks the task's current state.
     expect(
       JSON.stringify(
@@ -586,7 +587,7 @@ describe("the bot on Discord", () => {
 
   it("never writes the token to the log or to saved files", async () => {
     expect(bot.output()).not.toContain(discord.token);
-    const files = [join(dataDir(), "db.json"), join(dataDir(), "logs", "executions.jsonl")];
+    const files = ["db.json", "db.journal", "logs/executions.jsonl"].map((f) => join(dataDir(), f));
     for (const f of files) expect(await readFile(f, "utf8")).not.toContain(discord.token);
   });
 });

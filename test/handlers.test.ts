@@ -143,14 +143,16 @@ describe("health-check", () => {
       schedule: "daily 09:00",
       options: { message: "x" },
     });
-    await w.app.store.update((db) => {
-      const t = db.tasks.find((x) => x.id === "broken");
-      if (t)
-        Object.assign(t.history, {
+    await w.app.store.update(() => {
+      const t = w.app.store.task("broken");
+      if (t) {
+        const failed = {
           lastStatus: "failure",
           lastError: "Missing Access",
           lastRunAt: NOW,
-        });
+        } as const;
+        w.app.store.replaceTask({ ...t, history: { ...t.history, ...failed } });
+      }
     });
     await w.clock.advance(3 * 3_600_000 + 5 * 60_000);
     const md = (await service.runNow("hc")).output as string;

@@ -1,9 +1,7 @@
-import * as nodeFs from "node:fs/promises";
 import { describe, expect, it, vi } from "vitest";
 import type { Task } from "../src/model.ts";
-import type { StoreFs } from "../src/store/durable-file.ts";
 import { DEFER_MS, openStore, StoreWriteError } from "../src/store/store.ts";
-import { goal, storeSandbox } from "./support/store-sandbox.ts";
+import { diskProbe, goal, storeSandbox } from "./support/store-sandbox.ts";
 
 // updateSoon (history counters without a write per run) and task(id) (an index, not a scan).
 
@@ -42,16 +40,9 @@ const task = (id: string): Task => ({
 
 describe("store.updateSoon", () => {
   it("applies at once, and is on disk soon after, many changes in few writes", async () => {
-    let writes = 0;
-    const fs: StoreFs = {
-      ...nodeFs,
-      rename: async (a, b) => {
-        writes++;
-        return nodeFs.rename(a, b);
-      },
-    };
-    const store = track(await openStore({ dataDir: sandbox.path, fs }));
-    writes = 0;
+    const disk = diskProbe();
+    const store = track(await openStore({ dataDir: sandbox.path, fs: disk.fs }));
+    disk.writes = 0;
     const written: Promise<void>[] = [];
     for (let i = 1; i <= 500; i++) {
       const r = store.updateSoon((db) => {
@@ -64,8 +55,8 @@ describe("store.updateSoon", () => {
     expect(store.data.goals).toHaveLength(500);
     await Promise.all(written);
     expect((await onDisk()).goals).toHaveLength(500);
-    expect(writes).toBeGreaterThan(0);
-    expect(writes).toBeLessThanOrEqual(2);
+    expect(disk.writes).toBeGreaterThan(0);
+    expect(disk.writes).toBeLessThanOrEqual(2);
   });
 
   it("writes a later change within DEFER_MS, and an update or close carries pending ones", async () => {
@@ -84,17 +75,10 @@ describe("store.updateSoon", () => {
   });
 
   it("a failed write rejects `written` and falls back to the last good file", async () => {
-    let failing = false;
-    const fs: StoreFs = {
-      ...nodeFs,
-      open: (async (path: string, flags: string, mode?: number) => {
-        if (failing && flags === "wx") throw Object.assign(new Error("ENOSPC"), { code: "ENOSPC" });
-        return nodeFs.open(path, flags, mode);
-      }) as StoreFs["open"],
-    };
-    const store = track(await openStore({ dataDir: sandbox.path, fs }));
+    const disk = diskProbe();
+    const store = track(await openStore({ dataDir: sandbox.path, fs: disk.fs }));
     await store.update((db) => db.goals.push(goal(1)));
-    failing = true;
+    disk.failing = true;
     const { written } = store.updateSoon((db) => db.goals.push(goal(2)));
     await expect(written).rejects.toBeInstanceOf(StoreWriteError);
     expect(store.data.goals).toEqual([goal(1)]);

@@ -1,11 +1,9 @@
-import * as nodeFs from "node:fs/promises";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CorruptStoreError, NewerSchemaError, StoreLockedError } from "../src/errors.ts";
-import type { StoreFs } from "../src/store/durable-file.ts";
 import { openStore, StoreWriteError } from "../src/store/store.ts";
-import { goal, storeSandbox } from "./support/store-sandbox.ts";
+import { diskProbe, goal, storeSandbox } from "./support/store-sandbox.ts";
 
 const sandbox = storeSandbox();
 const { onDisk, track } = sandbox;
@@ -22,18 +20,8 @@ describe("store", () => {
   });
 
   it("loses none of 1,000 concurrent mutations, and shares writes between them", async () => {
-    const store = track(await openStore({ dataDir: sandbox.path }));
-    let writes = 0;
-    const fs: StoreFs = {
-      ...nodeFs,
-      rename: async (a, b) => {
-        writes++;
-        return nodeFs.rename(a, b);
-      },
-    };
-    await store.close();
-    const counted = track(await openStore({ dataDir: sandbox.path, fs }));
-    writes = 0;
+    const disk = diskProbe();
+    const counted = track(await openStore({ dataDir: sandbox.path, fs: disk.fs }));
     await Promise.all(
       Array.from({ length: 1000 }, (_, i) =>
         counted.update((d) => {
@@ -43,12 +31,12 @@ describe("store", () => {
       ),
     );
     expect(counted.data.goals).toHaveLength(1000);
-    const disk = await onDisk();
-    expect(disk.goals).toHaveLength(1000);
-    expect(new Set(disk.goals.map((g: { id: number }) => g.id)).size).toBe(1000);
-    expect(disk.nextGoalId).toBe(1001);
-    expect(writes).toBeGreaterThan(0);
-    expect(writes).toBeLessThan(1000);
+    const stored = await onDisk();
+    expect(stored.goals).toHaveLength(1000);
+    expect(new Set(stored.goals.map((g: { id: number }) => g.id)).size).toBe(1000);
+    expect(stored.nextGoalId).toBe(1001);
+    expect(disk.writes).toBeGreaterThan(0);
+    expect(disk.writes).toBeLessThan(1000);
   });
 
   it("a mutation that throws changes nothing and rejects its caller only", async () => {
@@ -146,26 +134,18 @@ describe("store", () => {
   });
 
   it("reports a failed write to its caller and keeps the last good file and state", async () => {
-    let failing = false;
-    const fs: StoreFs = {
-      ...nodeFs,
-      open: (async (path: string, flags: string, mode?: number) => {
-        if (failing && flags === "wx") {
-          throw Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC" });
-        }
-        return nodeFs.open(path, flags, mode);
-      }) as StoreFs["open"],
-    };
+    const disk = diskProbe();
+    const fs = disk.fs;
     const store = track(await openStore({ dataDir: sandbox.path, fs }));
     await store.update((d) => d.goals.push(goal(1)));
-    failing = true;
+    disk.failing = true;
     const err = await store.update((d) => d.goals.push(goal(2))).catch((e) => e);
     expect(err).toBeInstanceOf(StoreWriteError);
     expect(err.message).toMatch(/ENOSPC/);
     expect((await onDisk()).goals).toEqual([goal(1)]);
     expect(store.data.goals).toEqual([goal(1)]);
     expect((await readdir(sandbox.path)).filter((n) => n.endsWith(".tmp"))).toEqual([]);
-    failing = false;
+    disk.failing = false;
     await store.update((d) => d.goals.push(goal(3)));
     expect((await onDisk()).goals.map((g: { id: number }) => g.id)).toEqual([1, 3]);
   });

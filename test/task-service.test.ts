@@ -1,7 +1,6 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConflictError, NotFoundError, ValidationError } from "../src/errors.ts";
+import { readStored } from "../src/store/store.ts";
 import { makeWorld, type World } from "./support/world.ts";
 
 let w: World;
@@ -60,7 +59,7 @@ describe("task service: tasks", () => {
     expect(refused.every((r) => (r as PromiseRejectedResult).reason instanceof ConflictError)).toBe(
       true,
     );
-    const disk = JSON.parse(await readFile(join(w.dataDir, "db.json"), "utf8"));
+    const disk = await readStored(w.dataDir);
     expect(new Set(disk.tasks.map((t: { id: string }) => t.id)).size).toBe(990);
     expect(w.app.service.nextRun("task-989")?.toISOString()).toBe("2026-11-26T13:00:00.000Z");
   });

@@ -8,8 +8,10 @@ import {
   StartupError,
 } from "../errors.ts";
 import type { Task } from "../model.ts";
+import { applyChanges, ChangeTracker } from "./changes.ts";
 import { type Db, DbSchema } from "./db-schema.ts";
 import { DurableFile, type StoreFs } from "./durable-file.ts";
+import { JournalCorruptError, JournalFile } from "./journal-file.ts";
 import { lockDataDir } from "./lock.ts";
 
 /** MIGRATIONS[i] turns a version i+1 file into version i+2. The code's version is length + 1. */
@@ -19,7 +21,10 @@ export const MIGRATIONS: Migration[] = [];
 const KEEP_BACKUPS = 10;
 
 export interface Store {
-  /** The current state. Read freely; change it only inside `update`. */
+  /**
+   * The current state. Read freely; change it only inside `update`, and by replacing items, not
+   * editing them: items already written are frozen (the journal records replaced items).
+   */
   readonly data: Db;
   readonly file: string;
   /** True when this open created db.json: a fresh data dir. */
@@ -44,6 +49,9 @@ export interface Store {
    * appending in place, or by being replaced).
    */
   task(id: string): Task | undefined;
+  /** Inside `update` or `updateSoon`: puts `next` in place of the task with its id. */
+  replaceTask(next: Task): void;
+  /** Writes pending changes, folds the journal into db.json and releases the data dir. */
   close(): Promise<void>;
 }
 
@@ -65,11 +73,16 @@ export class StoreWriteError extends MissionControlError {
   }
 }
 
+/** The journal is folded into db.json once it outgrows db.json, and never stays above this. */
+export const COMPACT_AT_BYTES = 1 << 20;
+
 export interface OpenStoreOptions {
   dataDir: string;
   fs?: StoreFs;
   migrations?: Migration[];
   now?: () => number;
+  /** Journal size (bytes) that is always small enough to keep appending to. */
+  compactAt?: number;
 }
 
 export async function openStore({
@@ -77,6 +90,7 @@ export async function openStore({
   fs = nodeFs,
   migrations = MIGRATIONS,
   now = Date.now,
+  compactAt = COMPACT_AT_BYTES,
 }: OpenStoreOptions): Promise<Store> {
   try {
     await fs.mkdir(dataDir, { recursive: true });
@@ -88,59 +102,101 @@ export async function openStore({
     throw new StartupError(`DATA_DIR ${dataDir} is not writable: ${(err as Error).message}`);
   });
   try {
-    const file = join(dataDir, "db.json");
-    const durable = new DurableFile(file, fs);
+    const { durable, journal } = files(dataDir, fs);
     await durable.removeStaleTempFiles();
     const backups = join(dataDir, "backups");
     const text = await durable.read().catch((err) => {
-      throw new CorruptStoreError(shown(file), (err as Error).message, null);
+      throw new CorruptStoreError(shown(durable.path), (err as Error).message, null);
     });
     const version = migrations.length + 1;
     let db: Db;
+    let seq = 0;
     if (text === null) {
       db = DbSchema.parse({ schemaVersion: version });
-      await durable.write(serialize(db));
+      await durable.write(serialize(db, seq));
+      await journal.clear(); // a journal without its db.json describes nothing we have
     } else {
-      const corrupt = async (reason: string) =>
+      const corrupt = async (file: string, reason: string) =>
         new CorruptStoreError(shown(file), reason, await newestBackup(fs, backups));
-      if (!text.trim()) throw await corrupt("the file is empty");
+      if (!text.trim()) throw await corrupt(durable.path, "the file is empty");
       let raw: Record<string, unknown>;
       try {
         raw = JSON.parse(text);
       } catch (err) {
-        throw await corrupt(`it is not valid JSON (${(err as Error).message})`);
+        throw await corrupt(durable.path, `it is not valid JSON (${(err as Error).message})`);
       }
       const found = raw?.schemaVersion;
       if (typeof found !== "number" || !Number.isInteger(found) || found < 1) {
-        throw await corrupt("it has no valid schemaVersion");
+        throw await corrupt(durable.path, "it has no valid schemaVersion");
       }
-      if (found > version) throw new NewerSchemaError(shown(file), found, version);
+      if (found > version) throw new NewerSchemaError(shown(durable.path), found, version);
+      const replayed = await replayJournal(raw, journal).catch(async (err) => {
+        if (err instanceof JournalCorruptError) throw await corrupt(journal.path, err.message);
+        throw err;
+      });
+      seq = replayed.seq;
       for (let v = found; v < version; v++) {
         raw = { ...(migrations[v - 1] as Migration)(raw), schemaVersion: v + 1 };
       }
       const parsed = DbSchema.safeParse(raw);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
+        const file = replayed.bytes ? `${durable.path} with ${journal.path}` : durable.path;
         throw await corrupt(
+          file,
           `it does not have the expected shape (${issue?.path.join(".")}: ${issue?.message})`,
         );
       }
       db = parsed.data;
       // Only a file that read cleanly becomes a backup, so the newest backup is always good.
-      await backup(fs, file, backups, found, now());
-      if (found < version) await durable.write(serialize(db));
+      await backup(fs, durable.path, backups, found, now());
+      // Start from an empty journal: no line ever follows a torn one.
+      if (found < version || replayed.bytes) {
+        await durable.write(serialize(db, seq));
+        await journal.clear();
+      }
     }
-    return new LowStore(file, durable, db, text === null, lock.release);
+    const snapshot = { seq, bytes: text?.length ?? 0 };
+    return new LowStore(durable, journal, db, snapshot, text === null, compactAt, lock.release);
   } catch (err) {
     await lock.release();
     throw err;
   }
 }
 
+/**
+ * What is on disk in `dataDir` (db.json with its journal applied), parsed but not validated,
+ * without taking the lock: for tests and tools that look at the files a store wrote.
+ */
+export async function readStored(dataDir: string, fs: StoreFs = nodeFs): Promise<Db> {
+  const { durable, journal } = files(dataDir, fs);
+  const raw = JSON.parse((await durable.read()) ?? "null");
+  if (!raw) throw new Error(`no ${durable.path}`);
+  await replayJournal(raw, journal);
+  return raw;
+}
+
+function files(dataDir: string, fs: StoreFs) {
+  return {
+    durable: new DurableFile(join(dataDir, "db.json"), fs),
+    journal: new JournalFile(join(dataDir, "db.journal"), fs),
+  };
+}
+
+/** Applies the journal's lines newer than the snapshot to `raw`; the last seq applied. */
+async function replayJournal(raw: Record<string, unknown>, journal: JournalFile) {
+  const after = typeof raw.journalSeq === "number" ? raw.journalSeq : 0;
+  delete raw.journalSeq;
+  const { lines, bytes } = await journal.read(after);
+  for (const line of lines) applyChanges(raw, line.changes);
+  return { seq: lines.at(-1)?.seq ?? after, bytes };
+}
+
 // Compact, not pretty-printed: at 10,000 tasks the indented form is 50% bigger and costs ~40%
 // more to build and write, on every durable change. `jq . data/db.json` shows it indented.
-function serialize(db: Db): string {
-  return `${JSON.stringify(db)}\n`;
+// `journalSeq`: the last journal line this file already holds; replay starts after it.
+function serialize(db: Db, journalSeq: number): string {
+  return `${JSON.stringify({ ...db, journalSeq })}\n`;
 }
 
 function shown(file: string): string {
@@ -174,6 +230,14 @@ interface Waiter {
 
 class LowStore implements Store {
   readonly #low: Low<Db>;
+  readonly #durable: DurableFile;
+  readonly #journal: JournalFile;
+  readonly #tracker = new ChangeTracker();
+  /** The last journal line written: in db.json or in the journal. */
+  #seq: number;
+  #snapshotBytes = 0;
+  /** Set when a write failed and memory could not be reloaded: only a whole-file write is safe. */
+  #mustCompact = false;
   #waiting: Waiter[] = [];
   #flushing: Promise<void> | null = null;
   /** Changes made with updateSoon that no write has started on yet. */
@@ -186,30 +250,84 @@ class LowStore implements Store {
   #indexedLength = 0;
 
   constructor(
-    readonly file: string,
     durable: DurableFile,
+    journal: JournalFile,
     initial: Db,
+    snapshot: { seq: number; bytes: number },
     readonly created: boolean,
+    private readonly compactAt: number,
     private readonly releaseLock: () => Promise<void>,
   ) {
+    this.#durable = durable;
+    this.#journal = journal;
+    this.#seq = snapshot.seq;
+    this.#snapshotBytes = snapshot.bytes;
+    this.#tracker.reset(initial);
     this.#low = new Low<Db>(
       {
-        // Only used to fall back to the file after a failed write: it is the last good state.
+        // Only used to fall back to the disk after a failed write: it is the last good state.
         read: async () => {
           const text = await durable.read();
-          return text ? DbSchema.parse(JSON.parse(text)) : null;
+          if (!text) return null;
+          const raw = JSON.parse(text);
+          this.#seq = (await replayJournal(raw, journal)).seq;
+          const db = DbSchema.parse(raw);
+          this.#tracker.reset(db);
+          this.#mustCompact = false;
+          return db;
         },
-        write: (db) => durable.write(serialize(db)),
+        write: (db) => this.#write(db),
       },
       initial,
     );
+  }
+
+  get file(): string {
+    return this.#durable.path;
   }
 
   get data(): Db {
     return this.#low.data;
   }
 
+  /** One journal line with what changed, or, once the journal is big, all of db.json. */
+  async #write(db: Db): Promise<void> {
+    const changes = this.#tracker.diff(db);
+    const big = this.#journal.size > Math.max(this.compactAt, this.#snapshotBytes);
+    try {
+      if (this.#mustCompact || big || !this.#journal.usable) await this.#compact(db);
+      else if (changes.length) {
+        await this.#journal.append({ seq: this.#seq + 1, changes });
+        this.#seq++;
+      }
+    } catch (err) {
+      this.#mustCompact = true;
+      throw err;
+    }
+  }
+
+  async #compact(db: Db): Promise<void> {
+    const text = serialize(db, this.#seq);
+    await this.#durable.write(text);
+    this.#snapshotBytes = text.length;
+    this.#mustCompact = false;
+    // db.json now holds every line; one left behind is skipped on replay (its seq is older),
+    // and a journal whose tail is unknown keeps every write going to db.json until it clears.
+    await this.#journal.clear().catch(() => {});
+  }
+
   task(id: string): Task | undefined {
+    const i = this.#position(id);
+    return i < 0 ? undefined : this.#low.data.tasks[i];
+  }
+
+  replaceTask(next: Task): void {
+    const i = this.#position(next.id);
+    if (i < 0) throw new Error(`replaceTask: no task "${next.id}"`);
+    this.#low.data.tasks[i] = next;
+  }
+
+  #position(id: string): number {
     const tasks = this.#low.data.tasks;
     if (this.#indexed !== tasks) this.#reindex(tasks);
     // Appends are the common change: index them as they come.
@@ -219,12 +337,11 @@ class LowStore implements Store {
     }
     this.#indexedLength = tasks.length;
     const i = this.#index.get(id);
-    const hit = i === undefined ? undefined : tasks[i];
-    if (hit?.id === id) return hit;
+    if (i !== undefined && tasks[i]?.id === id) return i;
     // A miss, or an entry made stale by a change in place: a scan decides, and a stale index is
     // rebuilt. Misses are rare (a duplicate check, an unknown id), so the scan costs little.
-    const found = tasks.find((t) => t.id === id);
-    if (found) this.#reindex(tasks);
+    const found = tasks.findIndex((t) => t.id === id);
+    if (found >= 0) this.#reindex(tasks);
     return found;
   }
 
@@ -304,6 +421,13 @@ class LowStore implements Store {
       this.#writeDeferred();
       await this.#flushing;
     }
-    await this.releaseLock();
+    try {
+      // A clean stop leaves everything in db.json (a failure here loses nothing: the journal
+      // is replayed on the next start).
+      if (this.#journal.size) await this.#compact(this.data).catch(() => {});
+      await this.#journal.close();
+    } finally {
+      await this.releaseLock();
+    }
   }
 }

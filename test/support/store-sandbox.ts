@@ -1,7 +1,8 @@
-import { readFile } from "node:fs/promises";
+import * as nodeFs from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach } from "vitest";
-import type { Store } from "../../src/store/store.ts";
+import type { StoreFs } from "../../src/store/durable-file.ts";
+import { readStored, type Store } from "../../src/store/store.ts";
 import { tempDir } from "./world.ts";
 
 /**
@@ -24,7 +25,7 @@ export function storeSandbox() {
       return dir.path;
     },
     dbFile: () => join(dir.path, "db.json"),
-    onDisk: async () => JSON.parse(await readFile(join(dir.path, "db.json"), "utf8")),
+    onDisk: async () => readStored(dir.path),
     track(s: Store): Store {
       open.push(s);
       return s;
@@ -38,3 +39,41 @@ export const goal = (id: number) => ({
   createdAt: "2026-11-26T10:00:00.000Z",
   doneAt: null,
 });
+
+/**
+ * A StoreFs that counts durable writes (an fsync of db.json's temp file or of db.journal) and,
+ * while `failing` is set, fails them with ENOSPC as a full disk would.
+ */
+export function diskProbe() {
+  const probe = { writes: 0, failing: false, fs: nodeFs as StoreFs };
+  const enospc = () =>
+    Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC" });
+  probe.fs = {
+    ...nodeFs,
+    open: (async (path: string, flags: string, mode?: number) => {
+      const handle = await nodeFs.open(path, flags, mode);
+      if (flags === "r") return handle; // the folder, for its fsync
+      const failable =
+        <A extends unknown[], R>(real: (...args: A) => Promise<R>) =>
+        async (...args: A): Promise<R> => {
+          if (probe.failing) throw enospc();
+          return real.apply(handle, args);
+        };
+      // Only what the store calls on a handle; each call goes to the real one.
+      return {
+        write: failable(
+          handle.write as (b: Buffer, offset: number) => Promise<{ bytesWritten: number }>,
+        ),
+        writeFile: failable(handle.writeFile),
+        sync: failable(async () => {
+          probe.writes++;
+          await handle.sync();
+        }),
+        truncate: (len?: number) => handle.truncate(len),
+        stat: () => handle.stat(),
+        close: () => handle.close(),
+      };
+    }) as StoreFs["open"],
+  };
+  return probe;
+}

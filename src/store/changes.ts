@@ -1,0 +1,114 @@
+// What the journal records: the difference between two states of the db, item by item. Items
+// in a list (tasks, goals, reminders) are found by `id` and never changed in place once written:
+// a change replaces the item, so "changed" is a cheap identity check rather than a deep compare.
+// Written items are frozen, so an in-place change fails loudly instead of being lost.
+
+type Id = string | number;
+type Item = { readonly id: Id };
+type Raw = Record<string, unknown>;
+
+/** One change. Whole items replace whole items, so replaying a change twice does no harm. */
+export type Change = ["put", string, Item] | ["del", string, Id] | ["set", string, unknown];
+
+export class ChangeTracker {
+  /** list key -> id -> the item as last written */
+  #items = new Map<string, Map<Id, Item>>();
+  #values = new Map<string, unknown>();
+
+  /** Makes `db` (as it is on disk) the state the next `diff` compares with. */
+  reset(db: object): void {
+    this.#items.clear();
+    this.#values.clear();
+    for (const [key, value] of Object.entries(db)) {
+      if (Array.isArray(value)) {
+        const byId = new Map<Id, Item>();
+        for (const item of value as Item[]) byId.set(item.id, deepFreeze(item));
+        this.#items.set(key, byId);
+      } else this.#values.set(key, value);
+    }
+  }
+
+  /** The changes from the last state to `db`, which becomes the state compared with next. */
+  diff(db: object): Change[] {
+    const changes: Change[] = [];
+    for (const [key, value] of Object.entries(db)) {
+      if (!Array.isArray(value)) {
+        if (this.#values.get(key) !== value) changes.push(["set", key, value]);
+        this.#values.set(key, value);
+        continue;
+      }
+      const before = this.#items.get(key) ?? new Map<Id, Item>();
+      for (const item of value as Item[]) {
+        const old = before.get(item.id);
+        if (old === item) continue;
+        changes.push(["put", key, deepFreeze(item)]);
+        before.set(item.id, item);
+      }
+      // Every id still listed was matched or added; if the counts differ, some are gone.
+      if (before.size !== value.length) {
+        const listed = new Set((value as Item[]).map((i) => i.id));
+        for (const id of before.keys()) {
+          if (!listed.has(id)) {
+            changes.push(["del", key, id]);
+            before.delete(id);
+          }
+        }
+      }
+      this.#items.set(key, before);
+    }
+    return changes;
+  }
+}
+
+/** Applies changes, in order, to a plain (parsed, not yet validated) db object. */
+export function applyChanges(db: Raw, changes: Change[]): void {
+  const positions = new Map<string, Map<Id, number>>();
+  const positionsOf = (key: string, list: Item[]) => {
+    let map = positions.get(key);
+    if (!map) {
+      map = new Map(list.map((item, i) => [item.id, i]));
+      positions.set(key, map);
+    }
+    return map;
+  };
+  for (const change of changes) {
+    const [op, key] = change;
+    if (op === "set") {
+      db[key] = change[2];
+      continue;
+    }
+    if (!Array.isArray(db[key])) db[key] = [];
+    const list = db[key] as Item[];
+    const at = positionsOf(key, list);
+    if (op === "put") {
+      const item = change[2];
+      const i = at.get(item.id);
+      if (i === undefined) at.set(item.id, list.push(item) - 1);
+      else list[i] = item;
+    } else {
+      db[key] = list.filter((item) => item.id !== change[2]);
+      positions.delete(key);
+    }
+  }
+}
+
+export function isChange(value: unknown): value is Change {
+  if (!Array.isArray(value) || value.length !== 3 || typeof value[1] !== "string") return false;
+  const [op, , arg] = value;
+  if (op === "set") return true;
+  if (op === "del") return typeof arg === "string" || typeof arg === "number";
+  return (
+    op === "put" &&
+    typeof arg === "object" &&
+    arg !== null &&
+    (typeof arg.id === "string" || typeof arg.id === "number")
+  );
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
