@@ -199,12 +199,11 @@ export function formatSchedule(s: Schedule): string {
   }
 }
 
-// Croner allocates ~55-85 KB per Cron (two 10,000-entry year arrays) and takes ~30 µs per
-// nextRun in a time zone, so both are cached per (zone, pattern): a small LRU of Cron instances
-// bounds the memory whatever the number of distinct patterns, and a memo of the last few
-// answers per pattern (a pure function of the instant asked about) lets the thousands of tasks
-// that share a pattern, scheduled from the same instant at start-up or due at the same instant,
-// ask croner once.
+// Croner takes ~30 µs per nextRun in a time zone, so answers are cached per (zone, pattern): a
+// small LRU of Cron instances bounds the memory whatever the number of distinct patterns, and a
+// memo of the last few answers per pattern (a pure function of the instant asked about) lets
+// the thousands of tasks that share a pattern, scheduled from the same instant at start-up or
+// due at the same instant, ask croner once.
 const cronCache = new Map<string, Cron>();
 const CRON_CACHE_LIMIT = 256;
 const MEMO_SLOTS = 4;
@@ -217,13 +216,28 @@ function cronFor(key: string, pattern: string, zone: string): Cron {
   if (cron) {
     cronCache.delete(key); // most recently used goes last
   } else {
-    cron = new Cron(pattern, { timezone: zone, paused: true });
+    cron = dropYearTable(new Cron(pattern, { timezone: zone, paused: true }));
     if (cronCache.size >= CRON_CACHE_LIMIT) {
       const oldest = cronCache.keys().next().value;
       if (oldest !== undefined) cronCache.delete(oldest);
     }
   }
   cronCache.set(key, cron);
+  return cron;
+}
+
+const NO_YEARS: number[] = [];
+
+/**
+ * Each Cron holds a 10,000-slot year table (~80 KB) even when the year is `*`, where croner
+ * never reads it (every read checks `starYear` first). Kept alive in the cache, those tables
+ * cost 25 times the memory of the rest of the Cron and more garbage collection than croner's
+ * whole parse. Guarded: should croner's internals change, this changes nothing.
+ */
+function dropYearTable(cron: Cron): Cron {
+  const pattern = (cron as unknown as { _states?: { pattern?: Record<string, unknown> } })._states
+    ?.pattern;
+  if (pattern?.starYear === true && Array.isArray(pattern.year)) pattern.year = NO_YEARS;
   return cron;
 }
 

@@ -65,10 +65,11 @@ export class Scheduler {
     const now = clock.now();
     const logged = await this.#loggedRuns(now);
     // One pass: a task's catch-up check and its placement ask croner about the same pattern
-    // one after the other, while its answers are still cached.
+    // one after the other, while its answers are still cached; most often the check already
+    // found the next run.
     for (const task of store.data.tasks) {
-      if (logged) this.#catchUp(task, now, logged);
-      this.#place(task, now);
+      const next = logged ? this.#catchUp(task, now, logged) : undefined;
+      this.#place(task, now, next);
     }
     this.#arm();
   }
@@ -102,8 +103,7 @@ export class Scheduler {
     while (this.#inFlight.size) await Promise.allSettled([...this.#inFlight]);
   }
 
-  #place(task: Task, afterMs: number): void {
-    const at = nextRunOf(task, afterMs);
+  #place(task: Task, afterMs: number, at = nextRunOf(task, afterMs)): void {
     if (at === null) return;
     const slot = { at, taskId: task.id, seq: ++this.#seq };
     this.#current.set(task.id, slot);
@@ -225,13 +225,17 @@ export class Scheduler {
    * A run missed while stopped, within the window, becomes one catch-up run (however many were
    * missed) unless the task says `catchUp: skip`. A run already in the log is never repeated.
    */
-  #catchUp(task: Task, now: number, logged: Set<string>): void {
-    if (task.catchUp !== "once" || !task.enabled) return;
+  #catchUp(task: Task, now: number, logged: Set<string>): number | null | undefined {
+    if (task.catchUp !== "once" || !task.enabled) return undefined;
     const windowMs = this.deps.catchUpWindowMinutes * 60_000;
     const since = Math.max(now - windowMs, Date.parse(task.updatedAt));
+    // The common case: the first run after `since` is still ahead, so none was missed, and it
+    // is the task's next run (returned, to spare its placement another croner walk).
+    const first = nextRunOf(task, since);
+    if (first === null || first > now) return first;
     const missed = lastRunBetween(task.schedule, task.timezone, since, now);
-    if (missed === null || nextRunOf(task, missed - 1) !== missed) return;
-    if (logged.has(runKey(task.id, missed))) return;
+    if (missed === null || nextRunOf(task, missed - 1) !== missed) return undefined;
+    if (logged.has(runKey(task.id, missed))) return undefined;
     this.deps.log.info(
       { taskId: task.id, missed: new Date(missed).toISOString() },
       "catching up a missed run",

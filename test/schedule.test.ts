@@ -1,3 +1,5 @@
+import { Cron } from "croner";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../src/errors.ts";
 import {
@@ -179,6 +181,49 @@ describe("next runs (croner's maths, pure)", () => {
         Date.parse("2026-11-26T09:50:00Z"),
       ),
     ).toBeNull();
+  });
+});
+
+describe("the cached croner answers", () => {
+  // The scheduler keeps croner instances in an LRU and drops their unread year tables; whatever
+  // the pattern (a year field included), its answers must be a fresh croner's, run after run.
+  const field = (max: number, min = 0) =>
+    fc.oneof(
+      fc.constant("*"),
+      fc.integer({ min, max }).map(String),
+      fc.integer({ min: 1, max: Math.max(1, max) }).map((n) => `*/${n}`),
+      fc
+        .tuple(fc.integer({ min, max }), fc.integer({ min, max }))
+        .map(([a, b]) => `${Math.min(a, b)}-${Math.max(a, b)}`),
+    );
+  const expression = fc
+    .tuple(
+      field(59),
+      field(23),
+      field(28, 1),
+      field(12, 1),
+      field(6),
+      fc.option(fc.integer({ min: 2026, max: 2032 }).map(String), { nil: undefined }),
+    )
+    .map(([m, h, dom, mon, dow, year]) =>
+      year ? `0 ${m} ${h} ${dom} ${mon} ${dow} ${year}` : `${m} ${h} ${dom} ${mon} ${dow}`,
+    );
+  const zone = fc.constantFrom("UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata");
+  const instant = fc.integer({
+    min: Date.parse("2026-01-01T00:00:00Z"),
+    max: Date.parse("2030-12-31T00:00:00Z"),
+  });
+
+  it("are a fresh croner's: the next three runs of any pattern, zone and instant", () => {
+    fc.assert(
+      fc.property(expression, zone, instant, (expr, tz, ref) => {
+        const fresh = new Cron(expr, { timezone: tz, paused: true })
+          .nextRuns(3, new Date(ref))
+          .map((d) => d.getTime());
+        expect(nextRuns({ type: "cron", expression: expr }, tz, ref, 3)).toEqual(fresh);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
