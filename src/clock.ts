@@ -33,3 +33,19 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+// Two instants remembered: a run's log line names both when it was due and when it ended.
+const isoMs = [Number.NaN, Number.NaN];
+const isoText = ["", ""];
+let isoNext = 0;
+
+/** `new Date(ms).toISOString()`, remembered for recent instants: runs due together share it. */
+export function isoTime(ms: number): string {
+  if (isoMs[0] === ms) return isoText[0] as string;
+  if (isoMs[1] === ms) return isoText[1] as string;
+  const text = new Date(ms).toISOString();
+  isoMs[isoNext] = ms;
+  isoText[isoNext] = text;
+  isoNext ^= 1;
+  return text;
+}

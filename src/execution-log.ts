@@ -1,6 +1,7 @@
 import { appendFile, mkdir, open } from "node:fs/promises";
 import { dirname } from "node:path";
 import { z } from "zod";
+import { isoTime } from "./clock.ts";
 import { RunStatusSchema } from "./model.ts";
 
 // data/logs/executions.jsonl: one line per attempt, the record of what ran. History counters in
@@ -24,7 +25,7 @@ export type Execution = z.infer<typeof ExecutionSchema>;
 
 /** Task + scheduled instant: the same scheduled run always has the same key, across restarts. */
 export function runKey(taskId: string, scheduledForMs: number): string {
-  return `${taskId}@${new Date(scheduledForMs).toISOString()}`;
+  return `${taskId}@${isoTime(scheduledForMs)}`;
 }
 
 const CHUNK = 64 * 1024;

@@ -1,4 +1,5 @@
-import { type Clock, sleep } from "./clock.ts";
+import { Attempt, AttemptSet } from "./attempts.ts";
+import { type Clock, isoTime, sleep } from "./clock.ts";
 import {
   AlreadyRunningError,
   errorText,
@@ -7,17 +8,12 @@ import {
   TimeoutError,
 } from "./errors.ts";
 import { type ExecutionLog, runKey, type Trigger } from "./execution-log.ts";
-import {
-  type HandlerContext,
-  type HandlerOutput,
-  type HandlerRegistry,
-  type ReadAccess,
-  SAVE_AS,
-} from "./handler.ts";
+import { type HandlerOutput, type HandlerRegistry, type ReadAccess, SAVE_AS } from "./handler.ts";
 import type { Logger } from "./logger.ts";
 import type { RunStatus, Task } from "./model.ts";
 import type { OutputSink } from "./outputs/sink.ts";
 import { retryDelayMs } from "./retry.ts";
+import { RunContext } from "./run-context.ts";
 import type { Store } from "./store/store.ts";
 
 export interface RunRequest {
@@ -55,10 +51,14 @@ export class Runner {
   readonly #running = new Map<string, Promise<RunResult>>();
   /** Aborted when shutdown begins: no new runs, no more retries. */
   readonly #stopping = new AbortController();
-  /** Attempts in progress, so shutdown can cut them off when its grace period is over. */
-  readonly #attempts = new Set<AbortController>();
+  /** Attempts in progress: timed out at their deadline, cut off when shutdown's grace is over. */
+  readonly #attempts: AttemptSet;
 
-  constructor(private readonly deps: RunnerDeps) {}
+  constructor(private readonly deps: RunnerDeps) {
+    this.#attempts = new AttemptSet(deps.clock, (attempt) =>
+      attempt.abort(new TimeoutError((attempt.deadline - attempt.startedAt) / 1000)),
+    );
+  }
 
   isRunning(taskId: string): boolean {
     return this.#running.has(taskId);
@@ -73,7 +73,8 @@ export class Runner {
     if (this.#running.has(req.taskId)) return Promise.reject(new AlreadyRunningError(req.taskId));
     const task = this.deps.store.task(req.taskId);
     if (!task) return Promise.reject(new NotFoundError("task", req.taskId));
-    const run = this.#run(task, req).finally(() => this.#running.delete(req.taskId));
+    // #run forgets it when done: always after this, as #run awaits before it ends.
+    const run = this.#run(task, req);
     this.#running.set(req.taskId, run);
     return run;
   }
@@ -89,70 +90,77 @@ export class Runner {
       new Promise<"late">((resolve) => setTimeout(() => resolve("late"), ms).unref());
     if ((await Promise.race([all, wait(graceMs)])) !== "late") return;
     const reason = new Error("interrupted: Mission Control shut down before the attempt finished");
-    for (const attempt of this.#attempts) attempt.abort(reason);
+    this.#attempts.abortAll(reason);
     await Promise.race([all, wait(1000)]);
   }
 
   async #run(task: Task, req: RunRequest): Promise<RunResult> {
-    const { clock, log } = this.deps;
-    const runId = runKey(task.id, req.scheduledFor);
-    const started = clock.now();
-    const maxAttempts = req.dryRun ? 1 : 1 + task.retry.maxRetries;
-    let outcome: AttemptOutcome = { status: "failure", output: null, error: null };
-    let attempt = 0;
-    while (attempt < maxAttempts) {
-      attempt++;
-      const attemptStart = clock.now();
-      outcome = await this.#attempt(task, req, runId, attempt);
-      const durationMs = clock.now() - attemptStart;
-      // Successes at debug: the execution log already records every attempt, and a line per
-      // success was the biggest cost of a run at thousands of runs a second.
-      log[outcome.status === "success" ? "debug" : "warn"](
-        {
-          taskId: task.id,
-          runId,
-          attempt,
-          status: outcome.status,
-          durationMs,
-          err: outcome.error ?? undefined,
-        },
-        `task ${task.id} attempt ${attempt}: ${outcome.status}`,
-      );
-      if (req.dryRun) break;
-      await this.deps.executionLog
-        .append({
-          ts: new Date(clock.now()).toISOString(),
-          taskId: task.id,
-          runId,
-          scheduledFor: new Date(req.scheduledFor).toISOString(),
-          attempt,
-          trigger: attempt === 1 ? req.trigger : "retry",
-          status: outcome.status,
-          durationMs,
-          error: outcome.error,
-        })
-        .catch((err) =>
-          log.error({ err, taskId: task.id }, "could not append to the execution log"),
-        );
-      if (outcome.status === "success" || attempt >= maxAttempts) break;
-      try {
-        await sleep(
-          clock,
-          retryDelayMs(task.retry, attempt, this.deps.random ?? Math.random),
-          this.#stopping.signal,
-        );
-      } catch {
-        break; // shutting down: the retry is dropped, and the run ends with the last failure
+    try {
+      const { clock, log } = this.deps;
+      const runId = runKey(task.id, req.scheduledFor);
+      const started = clock.now();
+      const maxAttempts = req.dryRun ? 1 : 1 + task.retry.maxRetries;
+      let outcome: AttemptOutcome = { status: "failure", output: null, error: null };
+      let attempt = 0;
+      while (attempt < maxAttempts) {
+        attempt++;
+        const attemptStart = clock.now();
+        outcome = await this.#attempt(task, req, runId, attempt);
+        const durationMs = clock.now() - attemptStart;
+        // Successes at debug: the execution log already records every attempt, and a line per
+        // success was the biggest cost of a run at thousands of runs a second.
+        const level = outcome.status === "success" ? "debug" : "warn";
+        if (log.isLevelEnabled(level)) {
+          log[level](
+            {
+              taskId: task.id,
+              runId,
+              attempt,
+              status: outcome.status,
+              durationMs,
+              err: outcome.error ?? undefined,
+            },
+            `task ${task.id} attempt ${attempt}: ${outcome.status}`,
+          );
+        }
+        if (req.dryRun) break;
+        try {
+          await this.deps.executionLog.append({
+            ts: isoTime(clock.now()),
+            taskId: task.id,
+            runId,
+            scheduledFor: isoTime(req.scheduledFor),
+            attempt,
+            trigger: attempt === 1 ? req.trigger : "retry",
+            status: outcome.status,
+            durationMs,
+            error: outcome.error,
+          });
+        } catch (err) {
+          log.error({ err, taskId: task.id }, "could not append to the execution log");
+        }
+        if (outcome.status === "success" || attempt >= maxAttempts) break;
+        try {
+          await sleep(
+            clock,
+            retryDelayMs(task.retry, attempt, this.deps.random ?? Math.random),
+            this.#stopping.signal,
+          );
+        } catch {
+          break; // shutting down: the retry is dropped, and the run ends with the last failure
+        }
       }
+      const result: RunResult = {
+        runId,
+        attempts: attempt,
+        durationMs: clock.now() - started,
+        ...outcome,
+      };
+      if (!req.dryRun) await this.#record(task.id, result, started, req.scheduledFor);
+      return result;
+    } finally {
+      this.#running.delete(task.id);
     }
-    const result: RunResult = {
-      runId,
-      attempts: attempt,
-      durationMs: clock.now() - started,
-      ...outcome,
-    };
-    if (!req.dryRun) await this.#record(task.id, result, started, req.scheduledFor);
-    return result;
   }
 
   async #attempt(
@@ -162,36 +170,31 @@ export class Runner {
     attempt: number,
   ): Promise<AttemptOutcome> {
     const { clock, handlers, log } = this.deps;
-    log.debug({ taskId: task.id, runId, attempt }, `task ${task.id} attempt ${attempt} started`);
-    const controller = new AbortController();
-    this.#attempts.add(controller);
-    const timeout = clock.setTimeout(
-      () => controller.abort(new TimeoutError(task.timeoutSeconds)),
-      task.timeoutSeconds * 1000,
-    );
+    if (log.isLevelEnabled("debug")) {
+      log.debug({ taskId: task.id, runId, attempt }, `task ${task.id} attempt ${attempt} started`);
+    }
+    const cancel = new Attempt(clock.now(), task.timeoutSeconds * 1000);
+    this.#attempts.add(cancel);
     try {
-      const handler = handlers.get(task.handler);
-      let handlerLog: Logger | undefined;
-      const ctx: HandlerContext = {
+      const ctx = new RunContext(
         task,
-        options: handlers.parseOptions(task.handler, task.options),
-        // Made on first use: most handlers never log, and a pino child per run is not free.
-        get log() {
-          handlerLog ??= log.child({ taskId: task.id, runId, attempt });
-          return handlerLog;
-        },
+        handlers.parseOptions(task.handler, task.options),
         clock,
-        signal: controller.signal,
-        scheduledFor: new Date(req.scheduledFor),
-        lastSuccessAt: task.history.lastSuccessAt ? new Date(task.history.lastSuccessAt) : null,
-        trigger: attempt === 1 ? req.trigger : "retry",
+        attempt === 1 ? req.trigger : "retry",
         attempt,
-        data: this.deps.data,
-      };
-      const output = await abortable(
-        Promise.resolve().then(() => handler.run(ctx)),
-        controller.signal,
+        this.deps.data,
+        runId,
+        req.scheduledFor,
+        cancel,
+        log,
       );
+      let work: Promise<HandlerOutput>;
+      try {
+        work = Promise.resolve(handlers.get(task.handler).run(ctx));
+      } catch (err) {
+        work = Promise.reject(err);
+      }
+      const output = await cancel.race(work);
       const { markdown, saveAs } = normalizeOutput(output);
       if (markdown && !req.dryRun) {
         for (const sink of this.deps.sinks) {
@@ -205,7 +208,7 @@ export class Runner {
               startedAt: new Date(clock.now()),
               attempt,
             },
-            controller.signal,
+            cancel.signal,
           );
         }
       }
@@ -214,8 +217,7 @@ export class Runner {
       const status = err instanceof TimeoutError ? "timeout" : "failure";
       return { status, output: null, error: errorText(err).slice(0, 2000) };
     } finally {
-      clock.clearTimeout(timeout);
-      this.#attempts.delete(controller);
+      this.#attempts.delete(cancel);
     }
   }
 
@@ -247,8 +249,8 @@ export class Runner {
             totalRuns: h.totalRuns + 1,
             successCount: h.successCount + (ok ? 1 : 0),
             failureCount: h.failureCount + (ok ? 0 : 1),
-            lastRunAt: new Date(startedMs).toISOString(),
-            lastSuccessAt: ok ? new Date(startedMs).toISOString() : h.lastSuccessAt,
+            lastRunAt: isoTime(startedMs),
+            lastSuccessAt: ok ? isoTime(startedMs) : h.lastSuccessAt,
             lastStatus: result.status,
             lastError: result.error,
             lastDurationMs: result.durationMs,
@@ -304,20 +306,3 @@ function normalizeOutput(output: HandlerOutput): { markdown: string | null; save
 }
 
 /** Settles with the promise, or rejects with the signal's reason as soon as it aborts. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    );
-  });
-}

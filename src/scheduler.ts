@@ -1,5 +1,4 @@
-import { type Clock, MAX_TIMER_MS, type TimerHandle } from "./clock.ts";
-import { AlreadyRunningError } from "./errors.ts";
+import { type Clock, isoTime, MAX_TIMER_MS, type TimerHandle } from "./clock.ts";
 import { type ExecutionLog, runKey } from "./execution-log.ts";
 import type { Logger } from "./logger.ts";
 import { MinHeap } from "./min-heap.ts";
@@ -27,14 +26,6 @@ interface Slot {
   seq: number;
 }
 
-interface Start {
-  task: Task;
-  at: number;
-}
-
-/** Runs due at the same moment are started this many at a time (see #fire). */
-const DISPATCH_SLICE = 1024;
-
 /** When the task runs next after `afterMs`, or null: disabled, ended by maxRuns/until, or done. */
 export function nextRunOf(task: Task, afterMs: number): number | null {
   if (!task.enabled) return null;
@@ -52,9 +43,9 @@ export class Scheduler {
   #timer: TimerHandle | null = null;
   #armedAt = Number.POSITIVE_INFINITY;
   #started = false;
-  /** Changes at each stop, so slices of a batch started before it do not start after it. */
-  #epoch = 0;
-  readonly #inFlight = new Set<Promise<unknown>>();
+  /** Runs and bookkeeping started and not yet settled, counted rather than kept. */
+  #inFlight = 0;
+  #whenIdle: (() => void)[] = [];
 
   constructor(private readonly deps: SchedulerDeps) {}
 
@@ -77,7 +68,6 @@ export class Scheduler {
   /** Stops scheduling; runs already started go on (the runner bounds them on shutdown). */
   stop(): void {
     this.#started = false;
-    this.#epoch++;
     if (this.#timer) this.deps.clock.clearTimeout(this.#timer);
     this.#timer = null;
     this.#armedAt = Number.POSITIVE_INFINITY;
@@ -100,7 +90,7 @@ export class Scheduler {
 
   /** Resolves when dispatched runs have settled (tests and shutdown). */
   async idle(): Promise<void> {
-    while (this.#inFlight.size) await Promise.allSettled([...this.#inFlight]);
+    while (this.#inFlight) await new Promise<void>((resolve) => this.#whenIdle.push(resolve));
   }
 
   #place(task: Task, afterMs: number, at = nextRunOf(task, afterMs)): void {
@@ -130,35 +120,19 @@ export class Scheduler {
     this.#timer = null;
     this.#armedAt = Number.POSITIVE_INFINITY;
     const now = this.deps.clock.now();
-    const starts: Start[] = [];
+    // Every due run starts in this one pass, before any of them finishes: each handler is
+    // called in a microtask, queued ahead of the bookkeeping (log line, history) of every run,
+    // so the last of 10,000 due at once waits for 10,000 starts, not 10,000 whole runs.
     for (let top = this.#heap.peek(); top && top.at <= now; top = this.#heap.peek()) {
       this.#heap.pop();
       if (this.#current.get(top.taskId) !== top) continue;
       this.#current.delete(top.taskId);
-      this.#due(top.taskId, top.at, now, starts);
+      this.#due(top.taskId, top.at, now);
     }
-    // Thousands due at once start in slices, a turn of the event loop apart: the first slice's
-    // handlers start without waiting for the last slice to be set up, each slice's attempts
-    // settle before the next (so per-attempt bookkeeping stays small), and timers and I/O are
-    // not held up for the whole batch.
-    for (const s of starts.slice(0, DISPATCH_SLICE)) this.#dispatch(s.task, s.at, "schedule");
     this.#arm();
-    if (starts.length > DISPATCH_SLICE) this.#track(this.#dispatchRest(starts, this.#epoch));
   }
 
-  async #dispatchRest(starts: Start[], epoch: number): Promise<void> {
-    for (let i = DISPATCH_SLICE; i < starts.length; i += DISPATCH_SLICE) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (this.#epoch !== epoch) return; // stopped: what has not started waits for catch-up
-      for (const { task, at } of starts.slice(i, i + DISPATCH_SLICE)) {
-        // Checked again, as #due did: deleted, disabled or ended in the meantime.
-        const current = this.deps.store.task(task.id);
-        if (current && nextRunOf(current, at - 1) === at) this.#dispatch(current, at, "schedule");
-      }
-    }
-  }
-
-  #due(taskId: string, at: number, now: number, starts: Start[]): void {
+  #due(taskId: string, at: number, now: number): void {
     const task = this.deps.store.task(taskId);
     if (!task || nextRunOf(task, at - 1) !== at) return; // deleted, disabled or ended meanwhile
     // The next slot counts from the later of the due instant and now, so a late timer
@@ -175,35 +149,43 @@ export class Scheduler {
       );
       return;
     }
-    starts.push({ task, at });
+    this.#dispatch(task, at, "schedule");
   }
 
   #dispatch(task: Task, at: number, trigger: "schedule" | "catch-up"): void {
-    const run = this.deps.runner
-      .run({ taskId: task.id, trigger, scheduledFor: at })
-      .catch((err) => {
-        if (err instanceof AlreadyRunningError) {
-          return this.#logSkip(task, at, "the previous run was still in progress");
-        }
-        this.deps.log.error({ err, taskId: task.id }, "a scheduled run could not start");
-      });
-    this.#track(run);
+    if (this.deps.runner.isRunning(task.id)) {
+      this.#track(this.#logSkip(task, at, "the previous run was still in progress"));
+      return;
+    }
+    this.#track(this.deps.runner.run({ taskId: task.id, trigger, scheduledFor: at }));
   }
 
+  // Shared handlers rather than closures per run: with thousands of runs due at once, every
+  // allocation at dispatch shows in how late the last handler starts.
   #track(p: Promise<unknown>): void {
-    const tracked = p
-      .catch((err) => this.deps.log.error({ err }, "scheduler bookkeeping failed"))
-      .finally(() => this.#inFlight.delete(tracked));
-    this.#inFlight.add(tracked);
+    this.#inFlight++;
+    p.then(this.#settled, this.#failed);
   }
+
+  readonly #settled = (): void => {
+    if (--this.#inFlight) return;
+    for (const wake of this.#whenIdle.splice(0)) wake();
+  };
+
+  readonly #failed = (err: unknown): void => {
+    // A run's own failures are results, not rejections: this is a run that could not start
+    // (shutdown, a task deleted meanwhile) or bookkeeping (a skip) that could not be saved.
+    this.deps.log.error({ err }, "a scheduled run could not start or be logged");
+    this.#settled();
+  };
 
   async #logSkip(task: Task, at: number, reason: string): Promise<void> {
     this.deps.log.info({ taskId: task.id, reason }, `task ${task.id}: run skipped`);
     await this.deps.executionLog.append({
-      ts: new Date(this.deps.clock.now()).toISOString(),
+      ts: isoTime(this.deps.clock.now()),
       taskId: task.id,
       runId: runKey(task.id, at),
-      scheduledFor: new Date(at).toISOString(),
+      scheduledFor: isoTime(at),
       attempt: 0,
       trigger: "schedule",
       status: "skipped",
@@ -236,10 +218,7 @@ export class Scheduler {
     const missed = lastRunBetween(task.schedule, task.timezone, since, now);
     if (missed === null || nextRunOf(task, missed - 1) !== missed) return undefined;
     if (logged.has(runKey(task.id, missed))) return undefined;
-    this.deps.log.info(
-      { taskId: task.id, missed: new Date(missed).toISOString() },
-      "catching up a missed run",
-    );
+    this.deps.log.info({ taskId: task.id, missed: isoTime(missed) }, "catching up a missed run");
     this.#dispatch(task, missed, "catch-up");
   }
 }
