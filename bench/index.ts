@@ -113,10 +113,14 @@ async function lag(): Promise<void> {
 // ---- start-up and memory
 
 const STARTUP_ROUNDS = 3;
+/** How long the process idles before the held-memory figure: start-up's garbage collected. */
+const IDLE_MS = 10_000;
 
 async function startup(): Promise<void> {
-  const out: Record<string, { ours: StartupResult[]; croner: StartupResult[]; patterns: number }> =
-    {};
+  const out: Record<
+    string,
+    { ours: StartupResult[]; croner: StartupResult[]; patterns: number; idle?: StartupResult }
+  > = {};
   for (const n of [0, 1000, 10000]) {
     const dir = await tempDir();
     const tasks = mixedTasks(n, Date.now());
@@ -143,6 +147,15 @@ async function startup(): Promise<void> {
             settleMs: 0,
           } satisfies StartupArgs),
         );
+    }
+    if (n === 10000) {
+      progress(`start-up: ${n} tasks, then ${IDLE_MS / 1000} s idle`);
+      const idle = await inChild<StartupResult>("startup", {
+        impl: "ours",
+        dir: dir.path,
+        settleMs: IDLE_MS,
+      } satisfies StartupArgs);
+      Object.assign(entry, { idle });
     }
     out[n] = entry;
     await dir.remove();
@@ -172,6 +185,12 @@ async function startup(): Promise<void> {
         ? { compare: `one croner job per task: ${fmt(cRss)} MB (ours ${ratio(rss, cRss)})` }
         : {}),
     });
+    if (e.idle) {
+      rows.push({
+        figure: `RSS ${IDLE_MS / 1000} s after start-up (idle), ${label}`,
+        value: `${fmt(e.idle.settledRssMb)} MB (heap ${fmt(e.idle.settledHeapMb)} MB)`,
+      });
+    }
   }
 }
 

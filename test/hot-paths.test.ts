@@ -155,8 +155,14 @@ describe("schedule", () => {
 });
 
 describe("scheduler", () => {
-  it("runs 2,500 tasks due at the same instant once each, in slices", async () => {
-    const h = scriptedHandler("rec", [() => undefined]);
+  it("starts 2,500 tasks due at the same instant once each, all before any run's bookkeeping", async () => {
+    // What the first run to start had recorded (history, log) when each handler started.
+    const seen: number[] = [];
+    const h = scriptedHandler("rec", [
+      () => {
+        seen.push(world?.app.store.task("seed")?.history.totalRuns ?? -1);
+      },
+    ]);
     world = await makeWorld({ start: "2026-11-26T07:59:00Z", handlers: [h], dataDir: dir.path });
     const { service, store, scheduler } = world.app;
     await service.addTask({ id: "seed", handler: "rec", schedule: "daily 08:00" });
@@ -175,5 +181,8 @@ describe("scheduler", () => {
       true,
     );
     expect(service.getTask("t2499").history.totalRuns).toBe(1);
+    expect(seen).toHaveLength(2500);
+    expect(seen.every((runs) => runs === 0)).toBe(true);
+    expect(service.getTask("seed").history.totalRuns).toBe(1);
   });
 });
