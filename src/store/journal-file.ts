@@ -16,7 +16,6 @@ export interface JournalLine {
 export class JournalCorruptError extends Error {}
 
 export class JournalFile {
-  #handle: FileHandle | null = null;
   /** Bytes known to be written and synced: the end of the last whole line. */
   #size = 0;
   /**
@@ -24,6 +23,8 @@ export class JournalFile {
    * line may follow it; writes must go to db.json until `clear` succeeds.
    */
   #tainted = false;
+  /** Whether the file's directory entry is known to be on disk. */
+  #entrySynced = false;
 
   constructor(
     readonly path: string,
@@ -55,56 +56,55 @@ export class JournalFile {
       if (!line) throw new JournalCorruptError(`line ${i + 1} is not a journal entry`);
       if (line.seq > afterSeq) lines.push(line);
     }
-    return { lines, bytes: Buffer.byteLength(text) };
+    this.#size = Buffer.byteLength(text);
+    return { lines, bytes: this.#size };
   }
 
-  /** Appends one line and resolves once it is on disk. */
+  /**
+   * Appends one line and resolves once it is on disk. The file is opened per append (a few
+   * hundredths of a millisecond) so no handle outlives a store that is dropped without close.
+   */
   async append(line: JournalLine): Promise<void> {
     const bytes = Buffer.from(`${JSON.stringify(line)}\n`);
-    const handle = await this.#open();
-    try {
-      for (let done = 0; done < bytes.length; ) {
-        done += (await handle.write(bytes, done)).bytesWritten;
+    await this.#with(async (handle) => {
+      try {
+        for (let done = 0; done < bytes.length; ) {
+          done += (await handle.write(bytes, done)).bytesWritten;
+        }
+        await handle.sync();
+        this.#size += bytes.length;
+      } catch (err) {
+        // Cut the partial line off, so the next line does not follow garbage.
+        await handle.truncate(this.#size).catch(() => {
+          this.#tainted = true;
+        });
+        throw err;
       }
-      await handle.sync();
-      this.#size += bytes.length;
-    } catch (err) {
-      // Cut the partial line off, so the next line does not follow garbage.
-      await handle.truncate(this.#size).catch(() => {
-        this.#tainted = true;
-      });
-      throw err;
-    }
+    });
   }
 
   /** Empties the journal once db.json holds everything in it. */
   async clear(): Promise<void> {
-    const handle = await this.#open();
-    await handle.truncate(0);
-    await handle.sync();
+    await this.#with(async (handle) => {
+      await handle.truncate(0);
+      await handle.sync();
+    });
     this.#size = 0;
     this.#tainted = false;
   }
 
-  async close(): Promise<void> {
-    await this.#handle?.close();
-    this.#handle = null;
-  }
-
-  async #open(): Promise<FileHandle> {
-    if (this.#handle) return this.#handle;
+  async #with(use: (handle: FileHandle) => Promise<void>): Promise<void> {
     const handle = await this.fs.open(this.path, "a", 0o600);
     try {
-      this.#size = (await handle.stat()).size;
-      // The file may have just been created: its directory entry must be durable too.
-      const dir = await this.fs.open(dirname(this.path), "r");
-      await dir.sync().finally(() => dir.close());
-    } catch (err) {
+      await use(handle);
+    } finally {
       await handle.close();
-      throw err;
     }
-    this.#handle = handle;
-    return handle;
+    if (this.#entrySynced) return;
+    // The file may have just been created: its directory entry must be durable too.
+    const dir = await this.fs.open(dirname(this.path), "r");
+    await dir.sync().finally(() => dir.close());
+    this.#entrySynced = true;
   }
 }
 

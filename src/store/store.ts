@@ -421,13 +421,9 @@ class LowStore implements Store {
       this.#writeDeferred();
       await this.#flushing;
     }
-    try {
-      // A clean stop leaves everything in db.json (a failure here loses nothing: the journal
-      // is replayed on the next start).
-      if (this.#journal.size) await this.#compact(this.data).catch(() => {});
-      await this.#journal.close();
-    } finally {
-      await this.releaseLock();
-    }
+    // A clean stop leaves everything in db.json (a failure here loses nothing: the journal is
+    // replayed on the next start).
+    if (this.#journal.size) await this.#compact(this.data).catch(() => {});
+    await this.releaseLock();
   }
 }
