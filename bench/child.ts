@@ -1,4 +1,4 @@
-// One measurement in a process of its own: `node --import tsx bench/child.ts <kind> <json args>`.
+// One measurement in a process of its own: `node dist/bench/child.js <kind> <json args>`.
 // Reports one JSON result on stdout (see report() in lib.ts). Started by bench/index.ts.
 
 import { report } from "./lib.ts";

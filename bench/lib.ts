@@ -6,7 +6,9 @@ import { fileURLToPath } from "node:url";
 
 // Shared by the orchestrator (bench/index.ts) and the child processes (bench/child.ts).
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const HERE = dirname(fileURLToPath(import.meta.url));
+/** Built (`npm run bench` runs dist/bench, as `npm start` runs dist/src) or run through tsx. */
+const BUILT = import.meta.url.endsWith(".js");
 
 /** Sub-millisecond wall-clock time, on the same scale as Date.now(). */
 export const nowMs = (): number => performance.timeOrigin + performance.now();
@@ -81,8 +83,9 @@ export function report(value: unknown): void {
 }
 
 /**
- * Runs `bench/child.ts <kind> <json args>` in its own Node process, so the memory, heap and GC
- * of one measurement never leak into another, and returns what it reported.
+ * Runs `bench/child <kind> <json args>` in its own Node process, so the memory, heap and GC of
+ * one measurement never leak into another, and returns what it reported. The child runs the
+ * way this process does: built JavaScript as `npm start` runs, or through tsx.
  */
 export function inChild<T>(kind: string, args: unknown, nodeFlags: string[] = []): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -90,13 +93,11 @@ export function inChild<T>(kind: string, args: unknown, nodeFlags: string[] = []
       process.execPath,
       [
         ...nodeFlags,
-        "--import",
-        "tsx",
-        join(ROOT, "bench", "child.ts"),
+        ...(BUILT ? [join(HERE, "child.js")] : ["--import", "tsx", join(HERE, "child.ts")]),
         kind,
         JSON.stringify(args),
       ],
-      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+      { stdio: ["ignore", "pipe", "pipe"] },
     );
     let out = "";
     let err = "";
