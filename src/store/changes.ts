@@ -108,7 +108,8 @@ export function isChange(value: unknown): value is Change {
 function deepFreeze<T>(value: T): T {
   if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
+    // for-in, not Object.values: no array per object (10,000 tasks are frozen at every start).
+    for (const key in value) deepFreeze(value[key]);
   }
   return value;
 }
