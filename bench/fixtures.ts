@@ -5,7 +5,7 @@ import type { Execution } from "../src/execution-log.ts";
 import { defineHandler } from "../src/handler.ts";
 import { type Goal, type Reminder, type Task, TaskSchema } from "../src/model.ts";
 import { lastRunBetween, nextRunAfter, type Schedule } from "../src/schedule.ts";
-import { DbSchema } from "../src/store/db-schema.ts";
+import { openStore } from "../src/store/store.ts";
 import { prng } from "./lib.ts";
 
 // The data the benchmarks run on: generated, deterministic, and written the way the store
@@ -165,21 +165,23 @@ export function logLines(n: number, nowMs: number, spanMs: number, tasks = 200):
   return `${out.join("\n")}\n`;
 }
 
-/** Writes DATA_DIR/db.json (and optionally the execution log) the way the store reads them. */
+/**
+ * A DATA_DIR as Mission Control leaves it: the store opened, filled and closed (db.json, its
+ * seal, a backup), and optionally an execution log.
+ */
 export async function writeDataDir(
   dir: string,
   content: { tasks?: Task[]; goals?: Goal[]; reminders?: Reminder[]; log?: string },
 ): Promise<void> {
-  const db = DbSchema.parse({
-    schemaVersion: 1,
-    tasks: content.tasks ?? [],
-    goals: content.goals ?? [],
-    reminders: content.reminders ?? [],
-    nextGoalId: (content.goals?.length ?? 0) + 1,
-    nextReminderId: (content.reminders?.length ?? 0) + 1,
+  const store = await openStore({ dataDir: dir });
+  await store.update((db) => {
+    db.tasks = content.tasks ?? [];
+    db.goals = content.goals ?? [];
+    db.reminders = content.reminders ?? [];
+    db.nextGoalId = (content.goals?.length ?? 0) + 1;
+    db.nextReminderId = (content.reminders?.length ?? 0) + 1;
   });
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, "db.json"), JSON.stringify(db));
+  await store.close();
   if (content.log !== undefined) {
     await mkdir(join(dir, "logs"), { recursive: true });
     await writeFile(join(dir, "logs", "executions.jsonl"), content.log);

@@ -1,7 +1,9 @@
+import * as nodeFs from "node:fs/promises";
 import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CorruptStoreError } from "../src/errors.ts";
+import { Seal } from "../src/store/seal.ts";
 import { openStore } from "../src/store/store.ts";
 import { goal, storeSandbox } from "./support/store-sandbox.ts";
 
@@ -101,5 +103,25 @@ describe("store journal", () => {
       (stored as { doneAt: string | null }).doneAt = "2026-11-26T12:00:00.000Z";
     }).toThrow(TypeError);
     expect(store.data.goals).toEqual([goal(1)]);
+  });
+
+  it("skips the zod check only for the exact db.json it wrote (db.json.checked)", async () => {
+    const store = await openStore({ dataDir: sandbox.path });
+    await store.update((d) => d.goals.push(goal(1)));
+    await store.close();
+    const seal = new Seal(sandbox.dbFile(), nodeFs);
+    expect(await seal.matches(await text(sandbox.dbFile()))).toBe(true);
+
+    // A file with a seal of its own bytes is taken as written: that is the trust the seal
+    // carries (here forged, to show it is the seal, not the content, that decides).
+    const wrongShape = `${JSON.stringify({ schemaVersion: 1, goals: [{ id: "x" }] })}\n`;
+    await writeFile(sandbox.dbFile(), wrongShape);
+    await seal.record(wrongShape);
+    await (await openStore({ dataDir: sandbox.path })).close();
+    // One byte off, and the file is checked, and refused.
+    await writeFile(sandbox.dbFile(), `${wrongShape.trim()} \n`);
+    const err = await openStore({ dataDir: sandbox.path }).catch((e) => e);
+    expect(err).toBeInstanceOf(CorruptStoreError);
+    expect(err.message).toMatch(/expected shape \(goals\.0/);
   });
 });

@@ -1,0 +1,36 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { DbSchema } from "./db-schema.ts";
+import { DurableFile, type StoreFs } from "./durable-file.ts";
+
+// db.json is checked with zod when it is read, unless it is byte for byte the file this program
+// last wrote, from its own (checked) state, under the same schema: `db.json.checked` holds a
+// SHA-256 of the schema and the file. A file edited, damaged, restored from a backup or written
+// under another schema is checked as usual. At 10,000 tasks the check is ~75 ms of a ~300 ms
+// start; the digest ~7 ms.
+
+let schemaPrint: string | undefined;
+
+function digest(text: string): string {
+  schemaPrint ??= JSON.stringify(z.toJSONSchema(DbSchema));
+  return createHash("sha256").update(schemaPrint).update("\n").update(text).digest("hex");
+}
+
+export class Seal {
+  readonly #file: DurableFile;
+
+  constructor(dbFile: string, fs: StoreFs) {
+    this.#file = new DurableFile(`${dbFile}.checked`, fs);
+  }
+
+  /** Whether `text` is the db.json this program last wrote, under this schema. */
+  async matches(text: string): Promise<boolean> {
+    const saved = await this.#file.read().catch(() => null);
+    return saved !== null && saved.trim() === digest(text);
+  }
+
+  /** Records `text` as written. Best effort: without it the next start just checks the file. */
+  async record(text: string): Promise<void> {
+    await this.#file.write(`${digest(text)}\n`).catch(() => {});
+  }
+}
