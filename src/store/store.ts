@@ -74,7 +74,7 @@ export class StoreWriteError extends MissionControlError {
   }
 }
 
-/** The journal is folded into db.json once it outgrows db.json, and never stays above this. */
+/** The journal is folded into db.json once it is bigger than both this and db.json. */
 export const COMPACT_AT_BYTES = 1 << 20;
 
 export interface OpenStoreOptions {
@@ -82,7 +82,7 @@ export interface OpenStoreOptions {
   fs?: StoreFs;
   migrations?: Migration[];
   now?: () => number;
-  /** Journal size (bytes) that is always small enough to keep appending to. */
+  /** COMPACT_AT_BYTES unless a test wants db.json rewritten often. */
   compactAt?: number;
 }
 
