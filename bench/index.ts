@@ -114,19 +114,11 @@ async function lag(): Promise<void> {
 // ---- start-up and memory
 
 const STARTUP_ROUNDS = 3;
-/** How long the process idles before the held-memory figure: start-up's garbage collected. */
-const IDLE_MS = 10_000;
 
 async function startup(): Promise<void> {
   const out: Record<
     string,
-    {
-      ours: StartupResult[];
-      croner: StartupResult[];
-      patterns: number;
-      edited?: StartupResult[];
-      idle?: StartupResult;
-    }
+    { ours: StartupResult[]; croner: StartupResult[]; edited: StartupResult[]; patterns: number }
   > = {};
   for (const n of [0, 1000, 10000]) {
     const dir = await tempDir();
@@ -135,6 +127,7 @@ async function startup(): Promise<void> {
     const entry = {
       ours: [] as StartupResult[],
       croner: [] as StartupResult[],
+      edited: [] as StartupResult[],
       patterns: distinctPatterns(tasks),
     };
     for (let r = 0; r < STARTUP_ROUNDS; r++) {
@@ -143,7 +136,6 @@ async function startup(): Promise<void> {
         await inChild<StartupResult>("startup", {
           impl: "ours",
           dir: dir.path,
-          settleMs: 0,
         } satisfies StartupArgs),
       );
       if (n)
@@ -151,7 +143,6 @@ async function startup(): Promise<void> {
           await inChild<StartupResult>("startup", {
             impl: "croner",
             dir: dir.path,
-            settleMs: 0,
           } satisfies StartupArgs),
         );
     }
@@ -159,24 +150,14 @@ async function startup(): Promise<void> {
       // As after a hand edit of db.json: no seal, so every task goes through zod.
       await rm(join(dir.path, "db.json.checked"));
       progress(`start-up: ${n} tasks, db.json changed by hand`);
-      const edited: StartupResult[] = [];
       for (let r = 0; r < STARTUP_ROUNDS; r++) {
-        edited.push(
+        entry.edited.push(
           await inChild<StartupResult>("startup", {
             impl: "ours",
             dir: dir.path,
-            settleMs: 0,
           } satisfies StartupArgs),
         );
       }
-      Object.assign(entry, { edited });
-      progress(`start-up: ${n} tasks, then ${IDLE_MS / 1000} s idle`);
-      const idle = await inChild<StartupResult>("startup", {
-        impl: "ours",
-        dir: dir.path,
-        settleMs: IDLE_MS,
-      } satisfies StartupArgs);
-      Object.assign(entry, { idle });
     }
     out[n] = entry;
     await dir.remove();
@@ -198,7 +179,7 @@ async function startup(): Promise<void> {
       ...(n === 10000 ? { target: "≤ 300 ms", met: ms <= 300 } : {}),
       ...(n ? { compare: `one croner job per task: ${fmt(cMs)} ms (ours ${ratio(ms, cMs)})` } : {}),
     });
-    if (e.edited) {
+    if (e.edited.length) {
       rows.push({
         figure: `start-up, ${label}, db.json changed by hand (checked in full by zod)`,
         value: `${fmt(median(e.edited.map((x) => x.ms)))} ms`,
@@ -212,12 +193,6 @@ async function startup(): Promise<void> {
         ? { compare: `one croner job per task: ${fmt(cRss)} MB (ours ${ratio(rss, cRss)})` }
         : {}),
     });
-    if (e.idle) {
-      rows.push({
-        figure: `RSS ${IDLE_MS / 1000} s after start-up (idle), ${label}`,
-        value: `${fmt(e.idle.settledRssMb)} MB (heap ${fmt(e.idle.settledHeapMb)} MB)`,
-      });
-    }
   }
 }
 

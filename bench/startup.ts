@@ -8,13 +8,13 @@ import { benchConfig } from "./lib.ts";
 import { devNullLogger } from "./logger.ts";
 
 // Start-up and memory: one fresh process per measurement, on a data dir written beforehand.
-// "ours" opens the store (read, parse, validate, backup) and schedules every task; "croner" is
-// the alternative the README rejects: one croner job per task.
+// "ours" opens the store (read, parse, validate unless db.json.checked vouches for the file,
+// backup) and schedules every task; "croner" is the alternative the README rejects: one croner
+// job per task.
 
 export interface StartupArgs {
   impl: "ours" | "croner";
   dir: string;
-  settleMs: number;
 }
 
 export interface StartupResult {
@@ -22,14 +22,11 @@ export interface StartupResult {
   /** Right after start-up. */
   rssMb: number;
   heapMb: number;
-  /** After `settleMs` idle (garbage of the start collected; what the process then holds). */
-  settledRssMb: number;
-  settledHeapMb: number;
 }
 
 const mb = (bytes: number) => bytes / 1024 / 1024;
 
-export async function startupChild({ impl, dir, settleMs }: StartupArgs): Promise<StartupResult> {
+export async function startupChild({ impl, dir }: StartupArgs): Promise<StartupResult> {
   const log = devNullLogger();
   const handlers = [noopHandler()];
   let keep: unknown;
@@ -61,14 +58,6 @@ export async function startupChild({ impl, dir, settleMs }: StartupArgs): Promis
   }
   const ms = performance.now() - t0;
   const mem = process.memoryUsage();
-  await new Promise((r) => setTimeout(r, settleMs));
-  const settled = process.memoryUsage();
   void keep;
-  return {
-    ms,
-    rssMb: mb(mem.rss),
-    heapMb: mb(mem.heapUsed),
-    settledRssMb: mb(settled.rss),
-    settledHeapMb: mb(settled.heapUsed),
-  };
+  return { ms, rssMb: mb(mem.rss), heapMb: mb(mem.heapUsed) };
 }
