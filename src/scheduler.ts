@@ -121,8 +121,9 @@ export class Scheduler {
     this.#armedAt = Number.POSITIVE_INFINITY;
     const now = this.deps.clock.now();
     // Every due run starts in this one pass, before any of them finishes: each handler is
-    // called in a microtask, queued ahead of the bookkeeping (log line, history) of every run,
-    // so the last of 10,000 due at once waits for 10,000 starts, not 10,000 whole runs.
+    // called as its run starts, and the bookkeeping of every run (log line, history) follows in
+    // later microtasks, so the last of 10,000 due at once waits for 10,000 starts, not 10,000
+    // whole runs.
     for (let top = this.#heap.peek(); top && top.at <= now; top = this.#heap.peek()) {
       this.#heap.pop();
       if (this.#current.get(top.taskId) !== top) continue;
