@@ -14,8 +14,10 @@ export interface Proc {
 }
 
 /**
- * Starts `src/main.ts` the way `npm start` does, in `cwd` (so no developer's .env is read),
- * with only the given environment on top of PATH.
+ * Starts `src/main.ts` in `cwd` (so no developer's .env is read), with only the given
+ * environment on top of PATH. Through tsx, not the dist/ build `npm start` runs, so test files
+ * running side by side never share (or rebuild under each other) one dist/; the `npm start`
+ * test in main.test.ts covers the build.
  */
 export function startMain(cwd: string, env: Record<string, string>): Proc {
   const child = spawn(process.execPath, ["--import", TSX, join(ROOT, "src", "main.ts")], {
