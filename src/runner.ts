@@ -48,7 +48,8 @@ type AttemptOutcome = { status: RunResult["status"]; output: string | null; erro
 
 /** Runs a task: attempts with timeout and retry, one log line per attempt, outputs to sinks. */
 export class Runner {
-  readonly #running = new Map<string, Promise<RunResult>>();
+  /** Runs in progress; a run is here (undefined at first) from before its handler is called. */
+  readonly #running = new Map<string, Promise<RunResult> | undefined>();
   /** Aborted when shutdown begins: no new runs, no more retries. */
   readonly #stopping = new AbortController();
   /** Attempts in progress: timed out at their deadline, cut off when shutdown's grace is over. */
@@ -73,7 +74,10 @@ export class Runner {
     if (this.#running.has(req.taskId)) return Promise.reject(new AlreadyRunningError(req.taskId));
     const task = this.deps.store.task(req.taskId);
     if (!task) return Promise.reject(new NotFoundError("task", req.taskId));
-    // #run forgets it when done: always after this, as #run awaits before it ends.
+    // Marked before #run calls the handler (at once, not in a later tick), so a handler that
+    // asks for its own task is refused like any overlap. #run forgets it when done: always
+    // after this, as #run awaits before it ends.
+    this.#running.set(req.taskId, undefined);
     const run = this.#run(task, req);
     this.#running.set(req.taskId, run);
     return run;

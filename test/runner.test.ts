@@ -236,6 +236,20 @@ describe("runner", () => {
     expect(slow.calls).toHaveLength(1);
   });
 
+  it("refuses a run its own handler asks for before its first await", async () => {
+    let inner: Promise<unknown> = Promise.resolve();
+    const eager = scriptedHandler("eager", [
+      () => {
+        inner = world.app.service.runNow("e"); // called synchronously as the run starts
+      },
+    ]);
+    world = await makeWorld({ autoStart: false, start: T0, handlers: [eager] });
+    await world.app.service.addTask({ id: "e", handler: "eager", schedule: "daily 09:00" });
+    expect((await world.app.service.runNow("e")).status).toBe("success");
+    await expect(inner).rejects.toBeInstanceOf(AlreadyRunningError);
+    expect(eager.calls).toHaveLength(1);
+  });
+
   it("passes lastSuccessAt so a digest can cover the gap, and a dry run counts nothing", async () => {
     const h = scriptedHandler("digest", [
       (ctx) => `since ${ctx.lastSuccessAt?.toISOString() ?? "ever"}`,
