@@ -175,11 +175,18 @@ export async function openStore({
  * without taking the lock: for tests and tools that look at the files a store wrote.
  */
 export async function readStored(dataDir: string, fs: StoreFs = nodeFs): Promise<Db> {
-  const { durable, journal } = files(dataDir, fs);
-  const raw = JSON.parse((await durable.read()) ?? "null");
-  if (!raw) throw new Error(`no ${durable.path}`);
-  await replayJournal(raw, journal);
-  return raw;
+  const disk = files(dataDir, fs);
+  const stored = await readDisk(disk);
+  if (!stored) throw new Error(`no ${disk.durable.path}`);
+  return stored.raw as Db;
+}
+
+/** db.json with its journal applied, parsed but not validated; null when there is no db.json. */
+async function readDisk({ durable, journal }: Files) {
+  const text = await durable.read();
+  if (!text) return null;
+  const raw = JSON.parse(text);
+  return { raw, seq: (await replayJournal(raw, journal)).seq };
 }
 
 interface Files {
@@ -250,7 +257,6 @@ interface Waiter {
 class LowStore implements Store {
   readonly #low: Low<Db>;
   readonly #disk: Files;
-  readonly #journal: JournalFile;
   readonly #tracker = new ChangeTracker();
   /** The last journal line written: in db.json or in the journal. */
   #seq: number;
@@ -276,9 +282,7 @@ class LowStore implements Store {
     private readonly compactAt: number,
     private readonly releaseLock: () => Promise<void>,
   ) {
-    const { durable, journal } = disk;
     this.#disk = disk;
-    this.#journal = journal;
     this.#seq = snapshot.seq;
     this.#snapshotBytes = snapshot.bytes;
     this.#tracker.reset(initial);
@@ -286,11 +290,10 @@ class LowStore implements Store {
       {
         // Only used to fall back to the disk after a failed write: it is the last good state.
         read: async () => {
-          const text = await durable.read();
-          if (!text) return null;
-          const raw = JSON.parse(text);
-          this.#seq = (await replayJournal(raw, journal)).seq;
-          const db = DbSchema.parse(raw);
+          const stored = await readDisk(disk);
+          if (!stored) return null;
+          this.#seq = stored.seq;
+          const db = DbSchema.parse(stored.raw);
           this.#tracker.reset(db);
           this.#mustCompact = false;
           return db;
@@ -312,11 +315,11 @@ class LowStore implements Store {
   /** One journal line with what changed, or, once the journal is big, all of db.json. */
   async #write(db: Db): Promise<void> {
     const changes = this.#tracker.diff(db);
-    const big = this.#journal.size > Math.max(this.compactAt, this.#snapshotBytes);
+    const big = this.#disk.journal.size > Math.max(this.compactAt, this.#snapshotBytes);
     try {
-      if (this.#mustCompact || big || !this.#journal.usable) await this.#compact(db);
+      if (this.#mustCompact || big || !this.#disk.journal.usable) await this.#compact(db);
       else if (changes.length) {
-        await this.#journal.append({ seq: this.#seq + 1, changes });
+        await this.#disk.journal.append({ seq: this.#seq + 1, changes });
         this.#seq++;
       }
     } catch (err) {
@@ -332,7 +335,7 @@ class LowStore implements Store {
     this.#mustCompact = false;
     // db.json now holds every line; one left behind is skipped on replay (its seq is older),
     // and a journal whose tail is unknown keeps every write going to db.json until it clears.
-    await this.#journal.clear().catch(() => {});
+    await this.#disk.journal.clear().catch(() => {});
   }
 
   task(id: string): Task | undefined {
@@ -442,7 +445,7 @@ class LowStore implements Store {
     }
     // A clean stop leaves everything in db.json (a failure here loses nothing: the journal is
     // replayed on the next start).
-    if (this.#journal.size) await this.#compact(this.data).catch(() => {});
+    if (this.#disk.journal.size) await this.#compact(this.data).catch(() => {});
     await this.releaseLock();
   }
 }
