@@ -1,11 +1,11 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import type { Execution } from "../src/execution-log.ts";
-import { defineHandler } from "../src/handler.ts";
-import { type Goal, type Reminder, type Task, TaskSchema } from "../src/model.ts";
-import { lastRunBetween, nextRunAfter, type Schedule } from "../src/schedule.ts";
+import type { Execution } from "../src/store/execution-log.ts";
 import { openStore } from "../src/store/store.ts";
+import { defineHandler } from "../src/tasks/handler.ts";
+import { type Goal, type Reminder, type Task, TaskSchema } from "../src/tasks/model.ts";
+import { lastRunBetween, nextRunAfter, type Schedule } from "../src/time/schedule.ts";
 import { prng } from "./lib.ts";
 
 // The data the benchmarks run on: generated, deterministic, and written the way the store

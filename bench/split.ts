@@ -63,7 +63,7 @@ export function sampleMarkdown(bytes: number): string {
 export async function splitChild(a: SplitArgs): Promise<SplitResult> {
   let split: (markdown: string, limit?: number) => string[];
   try {
-    const mod = await import("../src/markdown-split.ts");
+    const mod = await import("../src/discord/markdown-split.ts");
     split = mod.splitForDiscord;
     if (typeof split !== "function")
       return { ok: false, reason: "src/markdown-split.ts has no splitForDiscord" };

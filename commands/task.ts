@@ -10,9 +10,9 @@ import {
 import { channelProblem } from "../src/discord/access.ts";
 import type { Command, CommandContext } from "../src/discord/command.ts";
 import { historyEmbed, listEmbed, taskEmbed } from "../src/discord/format.ts";
+import { splitForDiscord } from "../src/discord/markdown-split.ts";
 import { EPHEMERAL, pageButtons, replyPrivately, text } from "../src/discord/reply.ts";
-import { splitForDiscord } from "../src/markdown-split.ts";
-import type { TaskPatch } from "../src/task-input.ts";
+import type { TaskPatch } from "../src/tasks/task-input.ts";
 
 // /task: add, list, show, edit, enable, disable, delete, run, skip, history.
 

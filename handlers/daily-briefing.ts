@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { activityLines, longDate, plural, summarizeActivity } from "../src/activity.ts";
-import { defineHandler } from "../src/handler.ts";
-import { zonedParts } from "../src/timezone.ts";
+import { activityLines, longDate, plural, summarizeActivity } from "../src/tasks/activity.ts";
+import { defineHandler } from "../src/tasks/handler.ts";
+import { zonedParts } from "../src/time/timezone.ts";
 
 const DAY_MS = 86_400_000;
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { oneLine, plural } from "../src/activity.ts";
-import { defineHandler } from "../src/handler.ts";
-import { formatInZone } from "../src/timezone.ts";
+import { oneLine, plural } from "../src/tasks/activity.ts";
+import { defineHandler } from "../src/tasks/handler.ts";
+import { formatInZone } from "../src/time/timezone.ts";
 
 function duration(ms: number): string {
   const minutes = Math.floor(ms / 60_000);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { defineHandler } from "../src/handler.ts";
+import { defineHandler } from "../src/tasks/handler.ts";
 
 export default defineHandler({
   name: "message",

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { sleep } from "../src/clock.ts";
-import { defineHandler } from "../src/handler.ts";
+import { defineHandler } from "../src/tasks/handler.ts";
+import { sleep } from "../src/time/clock.ts";
 
 export default defineHandler({
   name: "test",

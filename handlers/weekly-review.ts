@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { activityLines, longDate, plural, summarizeActivity } from "../src/activity.ts";
-import { defineHandler } from "../src/handler.ts";
+import { activityLines, longDate, plural, summarizeActivity } from "../src/tasks/activity.ts";
+import { defineHandler } from "../src/tasks/handler.ts";
 
 const DAY_MS = 86_400_000;
 

@@ -1,16 +1,16 @@
 import { join } from "node:path";
-import { type Clock, systemClock } from "./clock.ts";
-import type { Config } from "./config.ts";
-import { ExecutionLog } from "./execution-log.ts";
-import { type Handler, HandlerRegistry, type ReadAccess } from "./handler.ts";
-import type { Logger } from "./logger.ts";
+import { Runner } from "./engine/runner.ts";
+import { Scheduler } from "./engine/scheduler.ts";
 import { createFileSink } from "./outputs/file-sink.ts";
 import type { OutputSink } from "./outputs/sink.ts";
-import { Runner } from "./runner.ts";
-import { Scheduler } from "./scheduler.ts";
+import type { Config } from "./shared/config.ts";
+import type { Logger } from "./shared/logger.ts";
 import type { StoreFs } from "./store/durable-file.ts";
+import { ExecutionLog } from "./store/execution-log.ts";
 import { openStore, type Store } from "./store/store.ts";
-import { TaskService } from "./task-service.ts";
+import { type Handler, HandlerRegistry, type ReadAccess } from "./tasks/handler.ts";
+import { TaskService } from "./tasks/task-service.ts";
+import { type Clock, systemClock } from "./time/clock.ts";
 
 // The composition root: the one place that builds the parts and hands each its dependencies.
 // Tests call it with their own clock, handlers and sinks; main.ts calls it with the real ones.

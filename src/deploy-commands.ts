@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
 import { REST, Routes } from "discord.js";
 import { commands } from "../commands/index.ts";
-import { loadConfig } from "./config.ts";
 import { registerCommands } from "./discord/register.ts";
-import { createLogger } from "./logger.ts";
+import { loadConfig } from "./shared/config.ts";
+import { createLogger } from "./shared/logger.ts";
 
 // `npm run deploy-commands`: registers the slash commands without starting the bot (the bot
 // also does this at start, when they changed).

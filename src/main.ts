@@ -4,14 +4,14 @@ import { fileURLToPath } from "node:url";
 import { commands } from "../commands/index.ts";
 import { type App, createApp } from "./app.ts";
 import { taskList } from "./cli/format.ts";
-import { loadConfig } from "./config.ts";
 import { CONTROL_SOCKET } from "./control/api.ts";
 import { startControlServer } from "./control/server.ts";
 import { createDiscordClient, createDiscordSinks, startBot } from "./discord/bot.ts";
-import { StartupError } from "./errors.ts";
-import { loadHandlers } from "./handler.ts";
-import { createLogger } from "./logger.ts";
-import { addStarterTasks } from "./starter-tasks.ts";
+import { loadConfig } from "./shared/config.ts";
+import { StartupError } from "./shared/errors.ts";
+import { createLogger } from "./shared/logger.ts";
+import { loadHandlers } from "./tasks/handler.ts";
+import { addStarterTasks } from "./tasks/starter-tasks.ts";
 
 // `npm start`: the process. Everything it runs is built by createApp.
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Attempt, AttemptSet } from "../src/attempts.ts";
+import { Attempt, AttemptSet } from "../src/engine/attempts.ts";
 import { FakeClock } from "./support/fake-clock.ts";
 
 describe("attempts: one timer over every deadline", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../src/config.ts";
-import { ConfigError } from "../src/errors.ts";
+import { loadConfig } from "../src/shared/config.ts";
+import { ConfigError } from "../src/shared/errors.ts";
 
 describe("config", () => {
   it("fills defaults and treats empty values as unset", () => {

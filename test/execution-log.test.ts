@@ -1,7 +1,7 @@
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type Execution, ExecutionLog } from "../src/execution-log.ts";
+import { type Execution, ExecutionLog } from "../src/store/execution-log.ts";
 import { tempDir } from "./support/world.ts";
 
 let dir: Awaited<ReturnType<typeof tempDir>>;

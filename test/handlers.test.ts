@@ -1,8 +1,8 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Execution } from "../src/execution-log.ts";
-import { type Handler, loadHandlers } from "../src/handler.ts";
+import type { Execution } from "../src/store/execution-log.ts";
+import { type Handler, loadHandlers } from "../src/tasks/handler.ts";
 import { makeWorld, type World } from "./support/world.ts";
 
 let handlers: Handler[];

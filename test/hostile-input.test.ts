@@ -3,9 +3,9 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_HANDLERS_DIR, runCli } from "../src/cli/program.ts";
-import { MissionControlError, ValidationError } from "../src/errors.ts";
-import { TASK_ID } from "../src/model.ts";
-import { formatSchedule, parseSchedule, ScheduleSchema } from "../src/schedule.ts";
+import { MissionControlError, ValidationError } from "../src/shared/errors.ts";
+import { TASK_ID } from "../src/tasks/model.ts";
+import { formatSchedule, parseSchedule, ScheduleSchema } from "../src/time/schedule.ts";
 import { makeWorld, tempDir, type World } from "./support/world.ts";
 
 // Random and adversarial input: it is refused with a ValidationError or accepted in a valid

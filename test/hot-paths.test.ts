@@ -6,8 +6,8 @@ import {
   ExecutionLog,
   ExecutionSchema,
   toExecution,
-} from "../src/execution-log.ts";
-import { lastRunBetween, nextRunAfter, type Schedule } from "../src/schedule.ts";
+} from "../src/store/execution-log.ts";
+import { lastRunBetween, nextRunAfter, type Schedule } from "../src/time/schedule.ts";
 import { makeWorld, runUntil, scriptedHandler, tempDir, type World } from "./support/world.ts";
 
 // The fast paths behave as the plain ones did: the hand-written log line check, batched log

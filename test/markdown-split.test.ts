@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DISCORD_MESSAGE_LIMIT, splitForDiscord } from "../src/markdown-split.ts";
+import { DISCORD_MESSAGE_LIMIT, splitForDiscord } from "../src/discord/markdown-split.ts";
 
 /** Fence lines in `chunk`, read with CommonMark's open/close rules (any indentation or `>`). */
 function fences(chunk: string): { count: number; open: boolean } {

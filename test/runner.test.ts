@@ -1,9 +1,9 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { AlreadyRunningError } from "../src/errors.ts";
-import type { Execution } from "../src/execution-log.ts";
 import type { OutputSink, RunFailure } from "../src/outputs/sink.ts";
+import { AlreadyRunningError } from "../src/shared/errors.ts";
+import type { Execution } from "../src/store/execution-log.ts";
 import { makeWorld, scriptedHandler, type World } from "./support/world.ts";
 
 const T0 = "2026-11-26T08:00:00.000Z";

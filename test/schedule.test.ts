@@ -1,7 +1,7 @@
 import { Cron } from "croner";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ValidationError } from "../src/errors.ts";
+import { ValidationError } from "../src/shared/errors.ts";
 import {
   checkSchedule,
   dstNote,
@@ -10,7 +10,7 @@ import {
   nextRunAfter,
   nextRuns,
   parseSchedule,
-} from "../src/schedule.ts";
+} from "../src/time/schedule.ts";
 
 const iso = (ms: number[]) => ms.map((m) => new Date(m).toISOString());
 

@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { sleep } from "../src/clock.ts";
-import type { Execution } from "../src/execution-log.ts";
+import type { Execution } from "../src/store/execution-log.ts";
+import { sleep } from "../src/time/clock.ts";
 import { makeWorld, runUntil, scriptedHandler, type World } from "./support/world.ts";
 
 let worlds: World[] = [];

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
-import type { Task } from "../src/model.ts";
 import { DEFER_MS, openStore, StoreWriteError } from "../src/store/store.ts";
+import type { Task } from "../src/tasks/model.ts";
 import { diskProbe, goal, storeSandbox } from "./support/store-sandbox.ts";
 
 // updateSoon (history counters without a write per run) and task(id) (an index, not a scan).

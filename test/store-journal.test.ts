@@ -2,7 +2,7 @@ import * as nodeFs from "node:fs/promises";
 import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CorruptStoreError } from "../src/errors.ts";
+import { CorruptStoreError } from "../src/shared/errors.ts";
 import { Seal } from "../src/store/seal.ts";
 import { openStore } from "../src/store/store.ts";
 import { goal, storeSandbox } from "./support/store-sandbox.ts";

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ConflictError, NotFoundError, ValidationError } from "../src/errors.ts";
+import { ConflictError, NotFoundError, ValidationError } from "../src/shared/errors.ts";
 import { readStored } from "../src/store/store.ts";
 import { makeWorld, type World } from "./support/world.ts";
 

@@ -1,9 +1,9 @@
-import { plural } from "../activity.ts";
-import type { Execution } from "../execution-log.ts";
-import type { Goal, Reminder, Task } from "../model.ts";
-import { formatSchedule } from "../schedule.ts";
-import type { TaskHistoryReport, TaskOverview, UpcomingRun } from "../task-service.ts";
-import { formatInZone } from "../timezone.ts";
+import type { Execution } from "../store/execution-log.ts";
+import { plural } from "../tasks/activity.ts";
+import type { Goal, Reminder, Task } from "../tasks/model.ts";
+import type { TaskHistoryReport, TaskOverview, UpcomingRun } from "../tasks/task-service.ts";
+import { formatSchedule } from "../time/schedule.ts";
+import { formatInZone } from "../time/timezone.ts";
 
 // Plain-text views for the terminal. Times are shown in each task's own zone.
 

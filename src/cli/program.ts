@@ -3,16 +3,16 @@ import { join } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { pino } from "pino";
 import { createApp } from "../app.ts";
-import { loadConfig } from "../config.ts";
 import { CONTROL_SOCKET, localApi, type ServiceApi } from "../control/api.ts";
 import { connectControl } from "../control/client.ts";
-import { MissionControlError, StoreLockedError } from "../errors.ts";
-import { loadHandlers } from "../handler.ts";
-import { createLogger } from "../logger.ts";
-import { convertPrototype } from "../prototype-import.ts";
-import { formatSchedule } from "../schedule.ts";
-import type { TaskPatch } from "../task-input.ts";
-import { formatInZone } from "../timezone.ts";
+import { loadConfig } from "../shared/config.ts";
+import { MissionControlError, StoreLockedError } from "../shared/errors.ts";
+import { createLogger } from "../shared/logger.ts";
+import { loadHandlers } from "../tasks/handler.ts";
+import { convertPrototype } from "../tasks/prototype-import.ts";
+import type { TaskPatch } from "../tasks/task-input.ts";
+import { formatSchedule } from "../time/schedule.ts";
+import { formatInZone } from "../time/timezone.ts";
 import {
   goalList,
   historyView,

@@ -1,4 +1,4 @@
-import type { TaskService } from "../task-service.ts";
+import type { TaskService } from "../tasks/task-service.ts";
 
 // The task service as the CLI sees it: every call async, so the same commands work on a store
 // opened in-process or through the running bot's control socket.

@@ -1,5 +1,5 @@
 import { connect } from "node:net";
-import { MissionControlError, ValidationError } from "../errors.ts";
+import { MissionControlError, ValidationError } from "../shared/errors.ts";
 import { API_METHODS, REVIVERS, type ServiceApi } from "./api.ts";
 import type { WireResponse } from "./server.ts";
 

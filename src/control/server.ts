@@ -1,8 +1,8 @@
 import { chmod, rm } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
-import { MissionControlError, ValidationError } from "../errors.ts";
-import type { Logger } from "../logger.ts";
-import type { TaskService } from "../task-service.ts";
+import { MissionControlError, ValidationError } from "../shared/errors.ts";
+import type { Logger } from "../shared/logger.ts";
+import type { TaskService } from "../tasks/task-service.ts";
 import { API_METHODS, type ApiMethod } from "./api.ts";
 
 // DATA_DIR/control.sock: lets the CLI manage tasks while the bot holds the store. One JSON

@@ -1,6 +1,6 @@
 import { type Client, type Interaction, PermissionFlagsBits } from "discord.js";
-import type { Config } from "../config.ts";
-import type { Task } from "../model.ts";
+import type { Config } from "../shared/config.ts";
+import type { Task } from "../tasks/model.ts";
 
 // Who may do what. Discord's default member permission hides the commands from most members,
 // but server admins can change that, so every interaction is checked again here.

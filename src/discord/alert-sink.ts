@@ -6,10 +6,10 @@ import {
   EmbedBuilder,
   RESTJSONErrorCodes,
 } from "discord.js";
-import type { Config } from "../config.ts";
-import type { Logger } from "../logger.ts";
-import type { Task } from "../model.ts";
 import type { OutputSink, RunFailure } from "../outputs/sink.ts";
+import type { Config } from "../shared/config.ts";
+import type { Logger } from "../shared/logger.ts";
+import type { Task } from "../tasks/model.ts";
 import { isDiscordError } from "./errors.ts";
 import { COLORS, when } from "./format.ts";
 

@@ -1,10 +1,10 @@
 import { once } from "node:events";
 import { join } from "node:path";
 import { Client, Events, GatewayIntentBits } from "discord.js";
-import type { Config } from "../config.ts";
-import type { Logger } from "../logger.ts";
 import type { OutputSink } from "../outputs/sink.ts";
-import type { TaskService } from "../task-service.ts";
+import type { Config } from "../shared/config.ts";
+import type { Logger } from "../shared/logger.ts";
+import type { TaskService } from "../tasks/task-service.ts";
 import { createAlertSink } from "./alert-sink.ts";
 import { createChannelSink } from "./channel-sink.ts";
 import type { Command } from "./command.ts";

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import { type Client, DiscordAPIError } from "discord.js";
-import type { Logger } from "../logger.ts";
-import { splitForDiscord } from "../markdown-split.ts";
 import type { OutputSink, RunOutput } from "../outputs/sink.ts";
-import { zonedParts } from "../timezone.ts";
+import type { Logger } from "../shared/logger.ts";
+import { zonedParts } from "../time/timezone.ts";
 import type { DeliveryJournal } from "./delivery-journal.ts";
 import { PostRefusedError } from "./errors.ts";
+import { splitForDiscord } from "./markdown-split.ts";
 
 const LATE_MS = 60_000;
 

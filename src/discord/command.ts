@@ -4,9 +4,9 @@ import type {
   Client,
   RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from "discord.js";
-import type { Config } from "../config.ts";
-import type { Logger } from "../logger.ts";
-import type { TaskService } from "../task-service.ts";
+import type { Config } from "../shared/config.ts";
+import type { Logger } from "../shared/logger.ts";
+import type { TaskService } from "../tasks/task-service.ts";
 
 /** What a command gets besides its interaction. */
 export interface CommandContext {

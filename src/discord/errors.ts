@@ -1,5 +1,5 @@
 import { DiscordAPIError, RESTJSONErrorCodes } from "discord.js";
-import { MissionControlError } from "../errors.ts";
+import { MissionControlError } from "../shared/errors.ts";
 
 /** Discord would not take a post: the attempt fails, so retry and alerting apply. */
 export class PostRefusedError extends MissionControlError {

@@ -1,8 +1,8 @@
 import { EmbedBuilder, time } from "discord.js";
-import type { Execution } from "../execution-log.ts";
-import type { Task } from "../model.ts";
-import { formatSchedule } from "../schedule.ts";
-import type { TaskHistoryReport, TaskOverview, UpcomingRun } from "../task-service.ts";
+import type { Execution } from "../store/execution-log.ts";
+import type { Task } from "../tasks/model.ts";
+import type { TaskHistoryReport, TaskOverview, UpcomingRun } from "../tasks/task-service.ts";
+import { formatSchedule } from "../time/schedule.ts";
 
 // Discord views of tasks: embeds with Discord timestamps, which every reader sees in their own
 // time zone.

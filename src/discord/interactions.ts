@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { ButtonInteraction, Interaction } from "discord.js";
-import { MissionControlError, NotFoundError } from "../errors.ts";
+import { MissionControlError, NotFoundError } from "../shared/errors.ts";
 import { alertButtonRefusal, commandRefusal } from "./access.ts";
 import { ALERT_BUTTON } from "./alert-sink.ts";
 import type { Command, CommandContext } from "./command.ts";

@@ -1,5 +1,5 @@
 import { type REST, Routes } from "discord.js";
-import type { Logger } from "../logger.ts";
+import type { Logger } from "../shared/logger.ts";
 import type { Command } from "./command.ts";
 
 // Fields that define a command; Discord adds ids, versions and defaults of its own.

@@ -1,4 +1,4 @@
-import type { Task } from "../model.ts";
+import type { Task } from "../tasks/model.ts";
 
 // Where a run's results go. The file sink saves every output; the Discord channel and DM-alert
 // sinks plug in beside it. Sinks run in order, so the file sink, first, saves before anything

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { GoalSchema, ReminderSchema, TaskSchema } from "../model.ts";
+import { GoalSchema, ReminderSchema, TaskSchema } from "../tasks/model.ts";
 
 export const DbSchema = z.object({
   // Checked against the code's own version by openStore, which migrates or refuses.

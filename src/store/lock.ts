@@ -1,6 +1,6 @@
 import { open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { StoreLockedError } from "../errors.ts";
+import { StoreLockedError } from "../shared/errors.ts";
 
 // One process per DATA_DIR: two schedulers on one store would run every task twice and lose
 // each other's writes. The lock file holds the owner's pid; a lock whose pid is gone is stale

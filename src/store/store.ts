@@ -6,8 +6,8 @@ import {
   MissionControlError,
   NewerSchemaError,
   StartupError,
-} from "../errors.ts";
-import type { Task } from "../model.ts";
+} from "../shared/errors.ts";
+import type { Task } from "../tasks/model.ts";
 import { applyChanges, ChangeTracker } from "./changes.ts";
 import { type Db, DbSchema } from "./db-schema.ts";
 import { DurableFile, type StoreFs } from "./durable-file.ts";

@@ -5,8 +5,8 @@ import { Writable } from "node:stream";
 import { z } from "zod";
 import testHandler from "../../handlers/test.ts";
 import { type App, type AppOptions, createApp } from "../../src/app.ts";
-import { defineHandler, type Handler } from "../../src/handler.ts";
-import { createLogger, type Logger } from "../../src/logger.ts";
+import { createLogger, type Logger } from "../../src/shared/logger.ts";
+import { defineHandler, type Handler } from "../../src/tasks/handler.ts";
 import { FakeClock } from "./fake-clock.ts";
 
 export async function tempDir(

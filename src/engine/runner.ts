@@ -1,20 +1,25 @@
-import { Attempt, AttemptSet } from "./attempts.ts";
-import { type Clock, isoTime, sleep } from "./clock.ts";
+import type { OutputSink } from "../outputs/sink.ts";
 import {
   AlreadyRunningError,
   errorText,
   MissionControlError,
   NotFoundError,
   TimeoutError,
-} from "./errors.ts";
-import { type ExecutionLog, runKey, type Trigger } from "./execution-log.ts";
-import { type HandlerOutput, type HandlerRegistry, type ReadAccess, SAVE_AS } from "./handler.ts";
-import type { Logger } from "./logger.ts";
-import type { RunStatus, Task } from "./model.ts";
-import type { OutputSink } from "./outputs/sink.ts";
+} from "../shared/errors.ts";
+import type { Logger } from "../shared/logger.ts";
+import { type ExecutionLog, runKey, type Trigger } from "../store/execution-log.ts";
+import type { Store } from "../store/store.ts";
+import {
+  type HandlerOutput,
+  type HandlerRegistry,
+  type ReadAccess,
+  SAVE_AS,
+} from "../tasks/handler.ts";
+import type { RunStatus, Task } from "../tasks/model.ts";
+import { type Clock, isoTime, sleep } from "../time/clock.ts";
+import { Attempt, AttemptSet } from "./attempts.ts";
 import { retryDelayMs } from "./retry.ts";
 import { RunContext } from "./run-context.ts";
-import type { Store } from "./store/store.ts";
 
 export interface RunRequest {
   taskId: string;

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from "./clock.ts";
+import type { Clock, TimerHandle } from "../time/clock.ts";
 
 // Cancellation for attempts without an AbortController and a timer each: with thousands of
 // runs due at once, those two were a third of the cost of starting a run.

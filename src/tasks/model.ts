@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ScheduleSchema } from "./schedule.ts";
+import { ScheduleSchema } from "../time/schedule.ts";
 
 // The stored shapes. Types come from these schemas; nothing is written twice.
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
+import { isValidTimeZone, systemTimeZone, timeZoneProblem } from "../time/timezone.ts";
 import { ConfigError } from "./errors.ts";
-import { isValidTimeZone, systemTimeZone, timeZoneProblem } from "./timezone.ts";
 
 // Every environment variable of DESIGN.md, in one schema. An empty value counts as unset, so a
 // copied .env.example runs headless.

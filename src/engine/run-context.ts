@@ -1,9 +1,9 @@
+import type { Logger } from "../shared/logger.ts";
+import type { Trigger } from "../store/execution-log.ts";
+import type { HandlerContext, ReadAccess } from "../tasks/handler.ts";
+import type { Task } from "../tasks/model.ts";
+import type { Clock } from "../time/clock.ts";
 import type { Attempt } from "./attempts.ts";
-import type { Clock } from "./clock.ts";
-import type { Trigger } from "./execution-log.ts";
-import type { HandlerContext, ReadAccess } from "./handler.ts";
-import type { Logger } from "./logger.ts";
-import type { Task } from "./model.ts";
 
 /**
  * What a handler gets for one attempt. What most handlers never touch (a logger, a signal, the

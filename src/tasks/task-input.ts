@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { ValidationError } from "./errors.ts";
+import { ValidationError } from "../shared/errors.ts";
+import { parseSchedule, type Schedule, ScheduleSchema } from "../time/schedule.ts";
 import { TASK_ID } from "./model.ts";
-import { parseSchedule, type Schedule, ScheduleSchema } from "./schedule.ts";
 
 // What a user may send to add or edit a task, from the CLI or a slash command. Each rule carries
 // the message a user sees: the field, what is allowed, an example.

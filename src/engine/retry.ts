@@ -1,4 +1,4 @@
-import { RETRY_CAP_SECONDS, type Task } from "./model.ts";
+import { RETRY_CAP_SECONDS, type Task } from "../tasks/model.ts";
 
 /**
  * Wait before attempt `attempt + 1`: fixed, or doubling per attempt; capped at 15 minutes, then

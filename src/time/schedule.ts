@@ -1,6 +1,6 @@
 import { Cron } from "croner";
 import { z } from "zod";
-import { ValidationError } from "./errors.ts";
+import { ValidationError } from "../shared/errors.ts";
 import { zonedParts } from "./timezone.ts";
 
 // Schedules in two forms: the text people type (`daily 09:00`) and the structured form that is

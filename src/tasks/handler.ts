@@ -2,10 +2,10 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { z } from "zod";
-import type { Clock } from "./clock.ts";
-import { NotFoundError, ValidationError } from "./errors.ts";
-import type { Execution, Trigger } from "./execution-log.ts";
-import type { Logger } from "./logger.ts";
+import { NotFoundError, ValidationError } from "../shared/errors.ts";
+import type { Logger } from "../shared/logger.ts";
+import type { Execution, Trigger } from "../store/execution-log.ts";
+import type { Clock } from "../time/clock.ts";
 import type { Goal, Reminder, Task } from "./model.ts";
 
 /** What a handler may read; it never writes or posts by itself. */

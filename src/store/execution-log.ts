@@ -1,8 +1,8 @@
 import { appendFile, mkdir, open } from "node:fs/promises";
 import { dirname } from "node:path";
 import { z } from "zod";
-import { isoTime } from "./clock.ts";
-import { RunStatusSchema } from "./model.ts";
+import { RunStatusSchema } from "../tasks/model.ts";
+import { isoTime } from "../time/clock.ts";
 
 // data/logs/executions.jsonl: one line per attempt, the record of what ran. History counters in
 // db.json are a summary of it; "what happened in the last 24 h" is read from its tail.

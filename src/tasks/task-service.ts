@@ -1,12 +1,13 @@
-import type { Clock } from "./clock.ts";
-import { ConflictError, NotFoundError, ValidationError } from "./errors.ts";
-import type { Execution, ExecutionLog } from "./execution-log.ts";
+import type { Runner, RunResult } from "../engine/runner.ts";
+import { nextRunOf, type Scheduler } from "../engine/scheduler.ts";
+import { ConflictError, NotFoundError, ValidationError } from "../shared/errors.ts";
+import type { Execution, ExecutionLog } from "../store/execution-log.ts";
+import type { Store } from "../store/store.ts";
+import type { Clock } from "../time/clock.ts";
+import { checkSchedule, dstNote, nextRuns } from "../time/schedule.ts";
+import { isValidTimeZone, timeZoneProblem } from "../time/timezone.ts";
 import type { HandlerRegistry } from "./handler.ts";
 import { type Goal, type Reminder, type Task, TaskSchema } from "./model.ts";
-import type { Runner, RunResult } from "./runner.ts";
-import { checkSchedule, dstNote, nextRuns } from "./schedule.ts";
-import { nextRunOf, type Scheduler } from "./scheduler.ts";
-import type { Store } from "./store/store.ts";
 import {
   parseInput,
   type TaskCreate,
@@ -14,7 +15,6 @@ import {
   type TaskPatch,
   TaskPatchSchema,
 } from "./task-input.ts";
-import { isValidTimeZone, timeZoneProblem } from "./timezone.ts";
 
 // The use cases. The CLI and the slash commands are thin adapters over this one service; neither
 // touches the store or the scheduler.

@@ -1,11 +1,11 @@
-import { type Clock, isoTime, MAX_TIMER_MS, type TimerHandle } from "./clock.ts";
-import { type ExecutionLog, runKey } from "./execution-log.ts";
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../shared/logger.ts";
+import { type ExecutionLog, runKey } from "../store/execution-log.ts";
+import type { Store } from "../store/store.ts";
+import type { Task } from "../tasks/model.ts";
+import { type Clock, isoTime, MAX_TIMER_MS, type TimerHandle } from "../time/clock.ts";
+import { lastRunBetween, nextRunAfter } from "../time/schedule.ts";
 import { MinHeap } from "./min-heap.ts";
-import type { Task } from "./model.ts";
 import type { Runner } from "./runner.ts";
-import { lastRunBetween, nextRunAfter } from "./schedule.ts";
-import type { Store } from "./store/store.ts";
 
 // One timer over every task's next instant, kept in a min-heap: croner answers "when next",
 // the scheduler decides "what now". A changed task gets a new slot; its old one is dropped
