@@ -5,7 +5,8 @@ import type { Execution } from "../src/store/execution-log.ts";
 import { openStore } from "../src/store/store.ts";
 import { defineHandler } from "../src/tasks/handler.ts";
 import { type Goal, type Reminder, type Task, TaskSchema } from "../src/tasks/model.ts";
-import { lastRunBetween, nextRunAfter, type Schedule } from "../src/time/schedule.ts";
+import { lastRunBetween, nextRunAfter } from "../src/time/runs.ts";
+import type { Schedule } from "../src/time/schedule.ts";
 import { prng } from "./lib.ts";
 
 // The data the benchmarks run on: generated, deterministic, and written the way the store

@@ -77,11 +77,9 @@ export async function mutationChild({
       ),
     );
     // Back to N tasks for the next round, in one write.
-    const gone = new Set(burst);
-    await store.update((db) => {
-      db.tasks = db.tasks.filter((t) => !gone.has(t.id));
+    await store.update(() => {
+      for (const id of burst) store.removeTask(id);
     });
-    for (const id of burst) app.scheduler.sync(id);
   }
   await app.close();
   return result;

@@ -77,7 +77,6 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const service = new TaskService({
     store,
     handlers,
-    scheduler,
     runner,
     executionLog,
     clock,

@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     config,
     log,
     handlers: await loadHandlers(join(root, "handlers")),
-    sinks: client ? createDiscordSinks(client, config, log, () => app.service) : [],
+    sinks: client ? createDiscordSinks(client, config, log) : [],
     gatewayPing: client ? () => client.ws.ping : undefined,
   });
 

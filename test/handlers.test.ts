@@ -151,7 +151,7 @@ describe("health-check", () => {
           lastError: "Missing Access",
           lastRunAt: NOW,
         } as const;
-        w.app.store.replaceTask({ ...t, history: { ...t.history, ...failed } });
+        w.app.store.putTask({ ...t, history: { ...t.history, ...failed } });
       }
     });
     await w.clock.advance(3 * 3_600_000 + 5 * 60_000);

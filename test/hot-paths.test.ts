@@ -7,7 +7,8 @@ import {
   ExecutionSchema,
   toExecution,
 } from "../src/store/execution-log.ts";
-import { lastRunBetween, nextRunAfter, type Schedule } from "../src/time/schedule.ts";
+import { lastRunBetween, nextRunAfter } from "../src/time/runs.ts";
+import type { Schedule } from "../src/time/schedule.ts";
 import { makeWorld, runUntil, scriptedHandler, tempDir, type World } from "./support/world.ts";
 
 // The fast paths behave as the plain ones did: the hand-written log line check, batched log
@@ -164,13 +165,12 @@ describe("scheduler", () => {
       },
     ]);
     world = await makeWorld({ start: "2026-11-26T07:59:00Z", handlers: [h], dataDir: dir.path });
-    const { service, store, scheduler } = world.app;
+    const { service, store } = world.app;
     await service.addTask({ id: "seed", handler: "rec", schedule: "daily 08:00" });
     const seed = service.getTask("seed");
     await store.update((db) => {
-      for (let i = 0; i < 2500; i++) db.tasks.push({ ...structuredClone(seed), id: `t${i}` });
+      for (let i = 0; i < 2500; i++) store.putTask({ ...structuredClone(seed), id: `t${i}` });
     });
-    for (let i = 0; i < 2500; i++) scheduler.sync(`t${i}`);
     await service.setEnabled("t7", false);
     await runUntil(world, "2026-11-26T08:00:30Z");
     const ids = h.calls.map((c) => c.task.id);

@@ -2,15 +2,9 @@ import { Cron } from "croner";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../src/shared/errors.ts";
-import {
-  checkSchedule,
-  dstNote,
-  formatSchedule,
-  lastRunBetween,
-  nextRunAfter,
-  nextRuns,
-  parseSchedule,
-} from "../src/time/schedule.ts";
+import { dstNote, lastRunBetween, nextRunAfter, nextRuns } from "../src/time/runs.ts";
+import { checkSchedule, formatSchedule, parseSchedule } from "../src/time/schedule.ts";
+import { offsetAt } from "../src/time/wall-clock.ts";
 
 const iso = (ms: number[]) => ms.map((m) => new Date(m).toISOString());
 
@@ -221,13 +215,21 @@ describe("the cached croner answers", () => {
     max: Date.parse("2030-12-31T00:00:00Z"),
   });
 
+  // Away from daylight-saving changes. Near one, croner's own answers break the rule every
+  // schedule follows here (it runs a repeated time twice, drops a skipped one); the DST tests
+  // below and the timeline's property test hold those cases.
+  const nearDstChange = (tz: string, ms: number) =>
+    offsetAt(ms - 86_400_000, tz) !== offsetAt(ms + 86_400_000, tz);
+
   it("are a fresh croner's: the next three runs of any pattern, zone and instant", () => {
     fc.assert(
       fc.property(expression, zone, instant, (expr, tz, ref) => {
         const fresh = new Cron(expr, { timezone: tz, paused: true })
           .nextRuns(3, new Date(ref))
           .map((d) => d.getTime());
-        expect(nextRuns({ type: "cron", expression: expr }, tz, ref, 3)).toEqual(fresh);
+        const ours = nextRuns({ type: "cron", expression: expr }, tz, ref, 3);
+        fc.pre(![...fresh, ...ours].some((ms) => nearDstChange(tz, ms)));
+        expect(ours).toEqual(fresh);
       }),
       { numRuns: 300 },
     );

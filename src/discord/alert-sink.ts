@@ -34,7 +34,6 @@ export function alertButtons(taskId: string) {
 export function createAlertSink(deps: {
   client: Client;
   config: Pick<Config, "ALERT_USER_ID">;
-  nextRun: (taskId: string) => Date | null;
   log: Logger;
 }): OutputSink {
   const { client, config, log } = deps;
@@ -65,7 +64,6 @@ export function createAlertSink(deps: {
   return {
     name: "discord-dm",
     async alert(failure: RunFailure) {
-      const next = deps.nextRun(failure.task.id);
       const embed = new EmbedBuilder()
         .setTitle(`❌ Task ${failure.task.id} failed`)
         .setColor(COLORS.error)
@@ -73,7 +71,7 @@ export function createAlertSink(deps: {
         .addFields(
           { name: "Attempts", value: String(failure.attempts), inline: true },
           { name: "Scheduled for", value: when(failure.scheduledFor), inline: true },
-          { name: "Next run", value: next ? when(next) : "none scheduled", inline: true },
+          { name: "Next run", value: failure.nextRun ? when(failure.nextRun) : "none scheduled", inline: true },
         )
         .setFooter({ text: "You get one alert per incident, and a note when it recovers." });
       for (const userId of recipients(failure.task)) {

@@ -23,13 +23,8 @@ export function createDiscordClient(config: Pick<Config, "DISCORD_API_URL">): Cl
   });
 }
 
-/** The channel and DM sinks; `service` is read lazily, as it is built after them. */
-export function createDiscordSinks(
-  client: Client,
-  config: Config,
-  log: Logger,
-  service: () => TaskService,
-): OutputSink[] {
+/** The channel and DM sinks. */
+export function createDiscordSinks(client: Client, config: Config, log: Logger): OutputSink[] {
   return [
     createChannelSink({
       client,
@@ -37,7 +32,7 @@ export function createDiscordSinks(
       journal: new DeliveryJournal(join(config.DATA_DIR, "logs", "deliveries.jsonl")),
       log,
     }),
-    createAlertSink({ client, config, log, nextRun: (id) => service().nextRun(id) }),
+    createAlertSink({ client, config, log }),
   ];
 }
 

@@ -15,10 +15,11 @@ import {
   type ReadAccess,
   SAVE_AS,
 } from "../tasks/handler.ts";
-import type { RunStatus, Task } from "../tasks/model.ts";
+import { addRun, isFailing, type RunStatus, type Task } from "../tasks/model.ts";
 import { type Clock, isoTime, sleep } from "../time/clock.ts";
 import { Attempt, AttemptSet } from "./attempts.ts";
 import { retryDelayMs } from "./retry.ts";
+import { nextRealRun } from "../time/timeline.ts";
 import { RunContext } from "./run-context.ts";
 
 export interface RunRequest {
@@ -242,57 +243,39 @@ export class Runner {
     startedMs: number,
     scheduledFor: number,
   ): Promise<void> {
-    const { store, log } = this.deps;
+    const { store, log, clock } = this.deps;
     const failed = result.status !== "success";
     let before: { wasBroken: boolean; task: Task | null } | undefined;
+    const unsaved = (err: unknown) =>
+      log.error({ err, taskId }, "could not save the run's history; the execution log still has it");
     try {
       const { result: previous, written } = store.updateSoon(() => {
         const task = store.task(taskId);
         if (!task) return undefined;
-        const h = task.history;
-        const wasBroken = h.lastStatus === "failure" || h.lastStatus === "timeout";
-        const ok = result.status === "success";
-        store.replaceTask({
-          ...task,
-          history: {
-            totalRuns: h.totalRuns + 1,
-            successCount: h.successCount + (ok ? 1 : 0),
-            failureCount: h.failureCount + (ok ? 0 : 1),
-            lastRunAt: isoTime(startedMs),
-            lastSuccessAt: ok ? isoTime(startedMs) : h.lastSuccessAt,
-            lastStatus: result.status,
-            lastError: result.error,
-            lastDurationMs: result.durationMs,
-          },
-        });
+        const wasBroken = isFailing(task.history);
+        store.putTask({ ...task, history: addRun(task.history, result, startedMs) });
         // The task as it was, for the sinks: stored tasks are replaced, never changed.
-        const copy = failed !== wasBroken ? task : null;
-        return { wasBroken, task: copy };
+        return { wasBroken, task: failed !== wasBroken ? task : null };
       });
       before = previous;
-      written.catch((err) =>
-        log.error(
-          { err, taskId },
-          "could not save the run's history; the execution log still has it",
-        ),
-      );
+      written.catch(unsaved);
     } catch (err) {
-      log.error(
-        { err, taskId },
-        "could not save the run's history; the execution log still has it",
-      );
+      unsaved(err);
     }
     // A run cut off by shutdown is not an incident worth a DM.
     if (!before?.task || this.#stopping.signal.aborted) return;
     for (const sink of this.deps.sinks) {
       try {
         if (failed && !before.wasBroken) {
+          const now = store.task(taskId);
+          const next = now ? nextRealRun(now, clock.now()) : null;
           await sink.alert?.({
             task: before.task,
             runId: result.runId,
             error: result.error ?? result.status,
             attempts: result.attempts,
             scheduledFor: new Date(scheduledFor),
+            nextRun: next === null ? null : new Date(next),
           });
         } else if (!failed && before.wasBroken) {
           await sink.recovered?.(before.task, result.runId);
@@ -313,5 +296,3 @@ function normalizeOutput(output: HandlerOutput): { markdown: string | null; save
   }
   return { markdown: null };
 }
-
-/** Settles with the promise, or rejects with the signal's reason as soon as it aborts. */

@@ -3,13 +3,13 @@ import { type ExecutionLog, runKey } from "../store/execution-log.ts";
 import type { Store } from "../store/store.ts";
 import type { Task } from "../tasks/model.ts";
 import { type Clock, isoTime, MAX_TIMER_MS, type TimerHandle } from "../time/clock.ts";
-import { lastRunBetween, nextRunAfter } from "../time/schedule.ts";
+import { catchUpRun, nextDue, timelineChanged } from "../time/timeline.ts";
 import { MinHeap } from "./min-heap.ts";
 import type { Runner } from "./runner.ts";
 
-// One timer over every task's next instant, kept in a min-heap: croner answers "when next",
-// the scheduler decides "what now". A changed task gets a new slot; its old one is dropped
-// lazily when it reaches the top.
+// One timer over every task's next instant, kept in a min-heap: the timeline answers "when
+// next", the scheduler decides "what now". It follows the store's task changes: a changed task
+// gets a new slot, and its old one is dropped lazily when it reaches the top.
 
 export interface SchedulerDeps {
   store: Store;
@@ -26,33 +26,23 @@ interface Slot {
   seq: number;
 }
 
-/** When the task runs next after `afterMs`, or null: disabled, ended by maxRuns/until, or done. */
-export function nextRunOf(task: Task, afterMs: number): number | null {
-  if (!task.enabled) return null;
-  if (task.maxRuns !== null && task.history.totalRuns >= task.maxRuns) return null;
-  const next = nextRunAfter(task.schedule, task.timezone, afterMs);
-  if (next === null) return null;
-  if (task.until !== null && next > Date.parse(task.until)) return null;
-  return next;
-}
-
 export class Scheduler {
   readonly #heap = new MinHeap<Slot>();
   readonly #current = new Map<string, Slot>();
   #seq = 0;
   #timer: TimerHandle | null = null;
   #armedAt = Number.POSITIVE_INFINITY;
-  #started = false;
   /** Runs and bookkeeping started and not yet settled, counted rather than kept. */
   #inFlight = 0;
   #whenIdle: (() => void)[] = [];
+  #unfollow: (() => void) | null = null;
 
   constructor(private readonly deps: SchedulerDeps) {}
 
   /** Schedules every enabled task, first making up runs missed while stopped. */
   async start(): Promise<void> {
     const { store, clock } = this.deps;
-    this.#started = true;
+    this.#unfollow = store.onTaskChange(this.#follow);
     const now = clock.now();
     const logged = await this.#loggedRuns(now);
     // One pass: a task's catch-up check and its placement ask croner about the same pattern
@@ -67,7 +57,8 @@ export class Scheduler {
 
   /** Stops scheduling; runs already started go on (the runner bounds them on shutdown). */
   stop(): void {
-    this.#started = false;
+    this.#unfollow?.();
+    this.#unfollow = null;
     if (this.#timer) this.deps.clock.clearTimeout(this.#timer);
     this.#timer = null;
     this.#armedAt = Number.POSITIVE_INFINITY;
@@ -75,25 +66,20 @@ export class Scheduler {
     this.#current.clear();
   }
 
-  /** Re-reads one task after it was added, edited, enabled, disabled or deleted. */
-  sync(taskId: string): void {
-    if (!this.#started) return;
-    const task = this.deps.store.task(taskId);
-    this.#current.delete(taskId);
-    if (task) this.#place(task, this.deps.clock.now());
+  /** A task was added, changed or deleted: its slot follows when its timeline may differ. */
+  readonly #follow = (before: Task | undefined, after: Task | undefined): void => {
+    if (!timelineChanged(before, after)) return;
+    this.#current.delete((after ?? before)?.id as string);
+    if (after) this.#place(after, this.deps.clock.now());
     this.#arm();
-  }
-
-  nextRun(taskId: string): number | null {
-    return this.#current.get(taskId)?.at ?? null;
-  }
+  };
 
   /** Resolves when dispatched runs have settled (tests and shutdown). */
   async idle(): Promise<void> {
     while (this.#inFlight) await new Promise<void>((resolve) => this.#whenIdle.push(resolve));
   }
 
-  #place(task: Task, afterMs: number, at = nextRunOf(task, afterMs)): void {
+  #place(task: Task, afterMs: number, at = nextDue(task, afterMs)): void {
     if (at === null) return;
     const slot = { at, taskId: task.id, seq: ++this.#seq };
     this.#current.set(task.id, slot);
@@ -135,7 +121,7 @@ export class Scheduler {
 
   #due(taskId: string, at: number, now: number): void {
     const task = this.deps.store.task(taskId);
-    if (!task || nextRunOf(task, at - 1) !== at) return; // deleted, disabled or ended meanwhile
+    if (!task || nextDue(task, at - 1) !== at) return; // deleted, disabled or ended meanwhile
     // The next slot counts from the later of the due instant and now, so a late timer
     // (a busy event loop, a suspended laptop) fires once, not once per missed instant.
     this.#place(task, Math.max(at, now));
@@ -144,7 +130,7 @@ export class Scheduler {
         this.deps.store
           .update(() => {
             const t = this.deps.store.task(taskId);
-            if (t) this.deps.store.replaceTask({ ...t, skipNext: false });
+            if (t) this.deps.store.putTask({ ...t, skipNext: false });
           })
           .then(() => this.#logSkip(task, at, "skipped once by request (skipNext)")),
       );
@@ -204,21 +190,11 @@ export class Scheduler {
     );
   }
 
-  /**
-   * A run missed while stopped, within the window, becomes one catch-up run (however many were
-   * missed) unless the task says `catchUp: skip`. A run already in the log is never repeated.
-   */
+  /** Dispatches the task's missed run, if any; returns its next run when that was found. */
   #catchUp(task: Task, now: number, logged: Set<string>): number | null | undefined {
-    if (task.catchUp !== "once" || !task.enabled) return undefined;
     const windowMs = this.deps.catchUpWindowMinutes * 60_000;
-    const since = Math.max(now - windowMs, Date.parse(task.updatedAt));
-    // The common case: the first run after `since` is still ahead, so none was missed, and it
-    // is the task's next run (returned, to spare its placement another croner walk).
-    const first = nextRunOf(task, since);
-    if (first === null || first > now) return first;
-    const missed = lastRunBetween(task.schedule, task.timezone, since, now);
-    if (missed === null || nextRunOf(task, missed - 1) !== missed) return undefined;
-    if (logged.has(runKey(task.id, missed))) return undefined;
+    const { missed, next } = catchUpRun(task, now - windowMs, now);
+    if (missed === null || logged.has(runKey(task.id, missed))) return next;
     this.deps.log.info({ taskId: task.id, missed: isoTime(missed) }, "catching up a missed run");
     this.#dispatch(task, missed, "catch-up");
   }

@@ -21,6 +21,8 @@ export interface RunFailure {
   error: string;
   attempts: number;
   scheduledFor: Date;
+  /** The task's next run after this failure, or null when none is planned. */
+  nextRun: Date | null;
 }
 
 export interface OutputSink {

@@ -50,11 +50,25 @@ export interface Store {
    * appending in place, or by being replaced).
    */
   task(id: string): Task | undefined;
-  /** Inside `update` or `updateSoon`: puts `next` in place of the task with its id. */
-  replaceTask(next: Task): void;
+  /**
+   * Inside `update` or `updateSoon`: adds `next`, or puts it in place of the task with its id.
+   * Tasks change only through this and `removeTask`, so every change reaches `onTaskChange`.
+   */
+  putTask(next: Task): void;
+  /** Inside `update`: removes the task with this id; the task removed, if there was one. */
+  removeTask(id: string): Task | undefined;
+  /**
+   * Calls `listener` after each task change, as it is made in memory (before it is durable):
+   * `before` undefined for an added task, `after` undefined for a removed one. A write that
+   * fails puts memory back to the last good file, and each task that changed back is reported
+   * too. Returns a function that stops the calls.
+   */
+  onTaskChange(listener: TaskListener): () => void;
   /** Writes pending changes, folds the journal into db.json and releases the data dir. */
   close(): Promise<void>;
 }
+
+export type TaskListener = (before: Task | undefined, after: Task | undefined) => void;
 
 /** How long a change made with `updateSoon` may wait for its write. */
 export const DEFER_MS = 500;
@@ -273,6 +287,7 @@ class LowStore implements Store {
   #index = new Map<string, number>();
   #indexed: Task[] | null = null;
   #indexedLength = 0;
+  readonly #listeners = new Set<TaskListener>();
 
   constructor(
     disk: Files,
@@ -343,10 +358,40 @@ class LowStore implements Store {
     return i < 0 ? undefined : this.#low.data.tasks[i];
   }
 
-  replaceTask(next: Task): void {
+  putTask(next: Task): void {
+    const tasks = this.#low.data.tasks;
     const i = this.#position(next.id);
-    if (i < 0) throw new Error(`replaceTask: no task "${next.id}"`);
-    this.#low.data.tasks[i] = next;
+    const before = i < 0 ? undefined : tasks[i];
+    if (i < 0) tasks.push(next);
+    else tasks[i] = next;
+    this.#emit(before, next);
+  }
+
+  removeTask(id: string): Task | undefined {
+    const before = this.task(id);
+    if (!before) return undefined;
+    this.#low.data.tasks = this.#low.data.tasks.filter((t) => t.id !== id);
+    this.#emit(before, undefined);
+    return before;
+  }
+
+  onTaskChange(listener: TaskListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(before: Task | undefined, after: Task | undefined): void {
+    for (const listener of this.#listeners) listener(before, after);
+  }
+
+  /** After memory was put back to the disk's state: every task that differs is a change. */
+  #emitReload(previous: Task[]): void {
+    const now = new Map(this.#low.data.tasks.map((t) => [t.id, t]));
+    for (const old of previous) {
+      if (now.get(old.id) !== old) this.#emit(old, now.get(old.id));
+      now.delete(old.id);
+    }
+    for (const added of now.values()) this.#emit(undefined, added);
   }
 
   #position(id: string): number {
@@ -431,7 +476,9 @@ class LowStore implements Store {
         this.#deferred = [];
         if (this.#deferTimer) clearTimeout(this.#deferTimer);
         this.#deferTimer = null;
+        const previous = this.#low.data.tasks;
         await this.#low.read().catch(() => {});
+        this.#emitReload(previous);
         for (const w of failed) w.reject(new StoreWriteError(shown(this.file), cause));
       }
     }

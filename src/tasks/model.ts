@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isoTime } from "../time/clock.ts";
 import { ScheduleSchema } from "../time/schedule.ts";
 
 // The stored shapes. Types come from these schemas; nothing is written twice.
@@ -28,6 +29,30 @@ export const HistorySchema = z.object({
   lastSuccessAt: isoInstant.nullable().default(null),
 });
 export type History = z.infer<typeof HistorySchema>;
+
+/** The history counters after one more run, which started at `startedMs`. */
+export function addRun(
+  h: History,
+  run: { status: RunStatus; error: string | null; durationMs: number },
+  startedMs: number,
+): History {
+  const ok = run.status === "success";
+  const at = isoTime(startedMs);
+  return {
+    totalRuns: h.totalRuns + 1,
+    successCount: h.successCount + (ok ? 1 : 0),
+    failureCount: h.failureCount + (ok ? 0 : 1),
+    lastRunAt: at,
+    lastSuccessAt: ok ? at : h.lastSuccessAt,
+    lastStatus: run.status,
+    lastError: run.error,
+    lastDurationMs: run.durationMs,
+  };
+}
+
+/** Failing: its last run failed or timed out (and it has not run well since). */
+export const isFailing = (h: History): boolean =>
+  h.lastStatus === "failure" || h.lastStatus === "timeout";
 
 export const TaskSchema = z.object({
   id: z.string().regex(TASK_ID),

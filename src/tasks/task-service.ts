@@ -1,10 +1,10 @@
 import type { Runner, RunResult } from "../engine/runner.ts";
-import { nextRunOf, type Scheduler } from "../engine/scheduler.ts";
 import { ConflictError, NotFoundError, ValidationError } from "../shared/errors.ts";
 import type { Execution, ExecutionLog } from "../store/execution-log.ts";
 import type { Store } from "../store/store.ts";
 import type { Clock } from "../time/clock.ts";
-import { checkSchedule, dstNote, nextRuns } from "../time/schedule.ts";
+import { checkSchedule } from "../time/schedule.ts";
+import { nextRealRun, type PlannedRun, taskRuns } from "../time/timeline.ts";
 import { isValidTimeZone, timeZoneProblem } from "../time/timezone.ts";
 import type { HandlerRegistry } from "./handler.ts";
 import { type Goal, type Reminder, type Task, TaskSchema } from "./model.ts";
@@ -22,7 +22,6 @@ import {
 export interface TaskServiceDeps {
   store: Store;
   handlers: HandlerRegistry;
-  scheduler: Scheduler;
   runner: Runner;
   executionLog: ExecutionLog;
   clock: Clock;
@@ -30,10 +29,8 @@ export interface TaskServiceDeps {
   minIntervalSeconds: number;
 }
 
-export interface UpcomingRun {
+export interface UpcomingRun extends Omit<PlannedRun, "at"> {
   at: Date;
-  /** Set when a daylight-saving change moves this run off its wall-clock time. */
-  dstNote: string | null;
 }
 
 export interface TaskOverview {
@@ -125,15 +122,14 @@ export class TaskService {
       createdAt: now,
       updatedAt: now,
     });
-    await this.deps.store.update((db) => {
+    await this.deps.store.update(() => {
       if (this.deps.store.task(task.id)) {
         throw new ConflictError(
           `a task with id "${task.id}" already exists; pick another id or edit it`,
         );
       }
-      db.tasks.push(task);
+      this.deps.store.putTask(task);
     });
-    this.deps.scheduler.sync(task.id);
     return task;
   }
 
@@ -180,10 +176,7 @@ export class TaskService {
 
   async deleteTask(id: string): Promise<Task> {
     const task = this.getTask(id);
-    await this.deps.store.update((db) => {
-      db.tasks = db.tasks.filter((t) => t.id !== id);
-    });
-    this.deps.scheduler.sync(id);
+    await this.deps.store.update(() => this.deps.store.removeTask(id));
     return task;
   }
 
@@ -198,18 +191,17 @@ export class TaskService {
     });
   }
 
+  /** The next run that will happen (one that skipNext drops is not it). */
   nextRun(id: string): Date | null {
-    const at =
-      this.deps.scheduler.nextRun(id) ?? nextRunOf(this.getTask(id), this.deps.clock.now());
+    const at = nextRealRun(this.getTask(id), this.deps.clock.now());
     return at === null ? null : new Date(at);
   }
 
   upcomingRuns(id: string, count = 3): UpcomingRun[] {
-    const task = this.getTask(id);
-    if (!task.enabled) return [];
-    return nextRuns(task.schedule, task.timezone, this.deps.clock.now(), count)
-      .filter((at) => task.until === null || at <= Date.parse(task.until))
-      .map((at) => ({ at: new Date(at), dstNote: dstNote(task.schedule, task.timezone, at) }));
+    return taskRuns(this.getTask(id), this.deps.clock.now(), count).map((r) => ({
+      ...r,
+      at: new Date(r.at),
+    }));
   }
 
   async history(id: string, limit = 10): Promise<TaskHistoryReport> {
@@ -258,10 +250,9 @@ export class TaskService {
       const task = this.deps.store.task(id);
       if (!task) throw new NotFoundError("task", id);
       const next = change(task);
-      this.deps.store.replaceTask(next);
+      this.deps.store.putTask(next);
       return next;
     });
-    this.deps.scheduler.sync(id);
     return updated;
   }
 

@@ -1,10 +1,10 @@
 import { Cron } from "croner";
 import { z } from "zod";
 import { ValidationError } from "../shared/errors.ts";
-import { zonedParts } from "./timezone.ts";
+import { nextRuns, UNIT_MS } from "./runs.ts";
 
 // Schedules in two forms: the text people type (`daily 09:00`) and the structured form that is
-// stored. Every "when does it run" question is a pure function of (schedule, zone, reference).
+// stored, and the rules a schedule must meet. When it runs is runs.ts's.
 
 export const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
 export type Day = (typeof DAYS)[number];
@@ -43,7 +43,6 @@ const fail = (problem: string, example: string): never => {
   throw new ValidationError("schedule", problem, example);
 };
 
-const UNIT_MS = { seconds: 1_000, minutes: 60_000, hours: 3_600_000 } as const;
 const UNIT_WORDS: Record<string, { unit: keyof typeof UNIT_MS; factor: number }> = {};
 for (const [words, unit, factor] of [
   [["s", "sec", "secs", "second", "seconds"], "seconds", 1],
@@ -199,141 +198,6 @@ export function formatSchedule(s: Schedule): string {
   }
 }
 
-// Croner takes ~30 µs per nextRun in a time zone, so answers are cached per (zone, pattern): a
-// small LRU of Cron instances bounds the memory whatever the number of distinct patterns, and a
-// memo of the last few answers per pattern (a pure function of the instant asked about) lets
-// the thousands of tasks that share a pattern, scheduled from the same instant at start-up or
-// due at the same instant, ask croner once.
-const cronCache = new Map<string, Cron>();
-const CRON_CACHE_LIMIT = 256;
-const MEMO_SLOTS = 4;
-/** Per key: [after0, next0, after1, next1, ...]; a next of NaN means "no more runs". */
-const memoCache = new Map<string, { at: Float64Array; i: number }>();
-const MEMO_CACHE_LIMIT = 20_000;
-
-function cronFor(key: string, pattern: string, zone: string): Cron {
-  let cron = cronCache.get(key);
-  if (cron) {
-    cronCache.delete(key); // most recently used goes last
-  } else {
-    // UTC as a fixed offset: the same answers, without a time-zone conversion per step (8 µs a
-    // nextRun instead of 67 here).
-    const where = UTC_ZONES.has(zone) ? { utcOffset: 0 } : { timezone: zone };
-    cron = dropYearTable(new Cron(pattern, { ...where, paused: true }));
-    if (cronCache.size >= CRON_CACHE_LIMIT) {
-      const oldest = cronCache.keys().next().value;
-      if (oldest !== undefined) cronCache.delete(oldest);
-    }
-  }
-  cronCache.set(key, cron);
-  return cron;
-}
-
-const UTC_ZONES = new Set(["UTC", "Etc/UTC", "Etc/Universal", "Etc/Zulu", "Universal", "Zulu"]);
-const NO_YEARS: number[] = [];
-
-/**
- * Each Cron holds a 10,000-slot year table (~80 KB) even when the year is `*`, where croner
- * never reads it (every read checks `starYear` first). Kept alive in the cache, those tables
- * cost 25 times the memory of the rest of the Cron and more garbage collection than croner's
- * whole parse. Guarded: should croner's internals change, this changes nothing.
- */
-function dropYearTable(cron: Cron): Cron {
-  const pattern = (cron as unknown as { _states?: { pattern?: Record<string, unknown> } })._states
-    ?.pattern;
-  if (pattern?.starYear === true && Array.isArray(pattern.year)) pattern.year = NO_YEARS;
-  return cron;
-}
-
-function cronNextRun(pattern: string, zone: string, afterMs: number): number | null {
-  const key = `${zone}\u0000${pattern}`;
-  let memo = memoCache.get(key);
-  if (memo) {
-    const at = memo.at;
-    for (let j = 0; j < at.length; j += 2) {
-      if (at[j] === afterMs) {
-        const next = at[j + 1] as number;
-        return Number.isNaN(next) ? null : next;
-      }
-    }
-  } else {
-    if (memoCache.size >= MEMO_CACHE_LIMIT) {
-      const oldest = memoCache.keys().next().value;
-      if (oldest !== undefined) memoCache.delete(oldest);
-    }
-    memo = { at: new Float64Array(MEMO_SLOTS * 2).fill(Number.NaN), i: 0 };
-    memoCache.set(key, memo);
-  }
-  const next = cronFor(key, pattern, zone).nextRun(new Date(afterMs))?.getTime() ?? null;
-  memo.at[memo.i] = afterMs;
-  memo.at[memo.i + 1] = next ?? Number.NaN;
-  memo.i = (memo.i + 2) % (MEMO_SLOTS * 2);
-  return next;
-}
-
-function cronPattern(s: Exclude<Schedule, { type: "interval" }>): string {
-  switch (s.type) {
-    case "daily":
-      return `0 ${Number(s.time.slice(3))} ${Number(s.time.slice(0, 2))} * * *`;
-    case "weekly":
-      return `0 ${Number(s.time.slice(3))} ${Number(s.time.slice(0, 2))} * * ${s.days.join(",")}`;
-    case "once":
-      return `${s.at}:00`;
-    case "cron":
-      return s.expression;
-  }
-}
-
-/** The first run strictly after `afterMs`, or null when the schedule has no more runs. */
-export function nextRunAfter(s: Schedule, zone: string, afterMs: number): number | null {
-  if (s.type === "interval") {
-    // Aligned to the Unix epoch, so `every 30m` runs at :00 and :30 and restarts never drift.
-    const step = s.every * UNIT_MS[s.unit];
-    return (Math.floor(afterMs / step) + 1) * step;
-  }
-  return cronNextRun(cronPattern(s), zone, afterMs);
-}
-
-export function nextRuns(s: Schedule, zone: string, afterMs: number, count: number): number[] {
-  const runs: number[] = [];
-  let ref = afterMs;
-  while (runs.length < count) {
-    const next = nextRunAfter(s, zone, ref);
-    if (next === null) break;
-    runs.push(next);
-    ref = next;
-  }
-  return runs;
-}
-
-const LAST_RUN_STEPS = 100_000;
-
-/** The latest run at or before `atMs` and after `sinceMs`, for catch-up after downtime. */
-export function lastRunBetween(
-  s: Schedule,
-  zone: string,
-  sinceMs: number,
-  atMs: number,
-): number | null {
-  if (s.type === "interval") {
-    // Arithmetic, not a walk: the same answer as the loop below, hard stop included.
-    const step = s.every * UNIT_MS[s.unit];
-    const first = (Math.floor(sinceMs / step) + 1) * step;
-    if (first > atMs) return null;
-    return Math.min(Math.floor(atMs / step) * step, first + (LAST_RUN_STEPS - 1) * step);
-  }
-  let last: number | null = null;
-  let ref = sinceMs;
-  // Bounded: the catch-up window divided by MIN_INTERVAL_SECONDS, with a hard stop.
-  for (let i = 0; i < LAST_RUN_STEPS; i++) {
-    const next = nextRunAfter(s, zone, ref);
-    if (next === null || next > atMs) break;
-    last = next;
-    ref = next;
-  }
-  return last;
-}
-
 /** Rules that need the clock and config: future `once`, minimum interval. */
 export function checkSchedule(
   s: Schedule,
@@ -367,16 +231,4 @@ export function checkSchedule(
       );
     }
   }
-}
-
-/**
- * A note when a DST change moves a fixed-time run off its wall-clock time (a skipped hour) —
- * people should hear about it before 02:30 quietly becomes 03:30.
- */
-export function dstNote(s: Schedule, zone: string, runMs: number): string | null {
-  const wanted =
-    s.type === "daily" || s.type === "weekly" ? s.time : s.type === "once" ? s.at.slice(11) : null;
-  if (!wanted) return null;
-  const actual = zonedParts(runMs, zone).time;
-  return actual === wanted ? null : `moved from ${wanted} to ${actual} by a daylight-saving change`;
 }
