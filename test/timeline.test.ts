@@ -4,8 +4,8 @@ import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { statusView, taskDetails, taskList } from "../src/cli/format.ts";
 import type { OutputSink, RunFailure } from "../src/outputs/sink.ts";
-import type { Execution } from "../src/store/execution-log.ts";
 import { ValidationError } from "../src/shared/errors.ts";
+import type { Execution } from "../src/store/execution-log.ts";
 import { parseSchedule } from "../src/time/schedule.ts";
 import { taskRuns } from "../src/time/timeline.ts";
 import { makeWorld, runUntil, scriptedHandler, type World } from "./support/world.ts";
@@ -59,9 +59,7 @@ describe("one answer to 'when next'", () => {
     expect(service.overview().map((r) => r.nextRun)).toEqual([null]);
     expect(taskList(service.overview())).toMatch(/once-only .* —$/m);
     expect(statusView(service.overview())).toMatch(/once-only .* — /);
-    expect(taskDetails(task, service.upcomingRuns("once-only", 3))).toContain(
-      "(no upcoming runs)",
-    );
+    expect(taskDetails(task, service.upcomingRuns("once-only", 3))).toContain("(no upcoming runs)");
     expect(failures).toHaveLength(1);
     expect(failures[0]?.nextRun).toBeNull();
     await runUntil(w, "2026-11-26T09:00:00Z");
@@ -122,7 +120,10 @@ describe("one daylight-saving rule for every kind of schedule (Europe/Berlin)", 
 
   it("a time that does not exist runs at the first instant after the gap, flagged, whatever the kind", () => {
     // 2027-03-28: clocks jump from 02:00 to 03:00 (01:00Z).
-    const moved = ["2027-03-28T01:00:00.000Z", "moved from 02:30 to 03:00 by a daylight-saving change"];
+    const moved = [
+      "2027-03-28T01:00:00.000Z",
+      "moved from 02:30 to 03:00 by a daylight-saving change",
+    ];
     expect(first("once 2027-03-28 02:30", "2027-03-27T12:00:00Z")).toEqual(moved);
     expect(first("cron 30 2 28 3 *", "2027-03-27T12:00:00Z")).toEqual(moved);
     expect(first("daily 02:30", "2027-03-27T12:00:00Z")).toEqual(moved);
@@ -137,7 +138,10 @@ describe("one daylight-saving rule for every kind of schedule (Europe/Berlin)", 
       expect(note).toMatch(/02:30 happens twice that day/);
     }
     // Between the two occurrences, the run is behind us: the next is the day after.
-    expect(first("daily 02:30", "2027-10-31T00:45:00Z")).toEqual(["2027-11-01T01:30:00.000Z", null]);
+    expect(first("daily 02:30", "2027-10-31T00:45:00Z")).toEqual([
+      "2027-11-01T01:30:00.000Z",
+      null,
+    ]);
     // A pattern that runs every 20 minutes runs each repeated time once.
     const runs = taskRuns(
       { ...base, schedule: parseSchedule("cron */20 2 * * *") },
@@ -159,10 +163,18 @@ describe("the timeline predicts the scheduler (property)", () => {
       .tuple(fc.constantFrom("00", "01", "02", "03", "12"), fc.constantFrom("00", "15", "30"))
       .map(([h, m]) => `daily ${h}:${m}`),
     fc
-      .tuple(fc.constantFrom("sun", "mon,sun", "sat,sun", "mon-fri"), fc.constantFrom("01:30", "02:30"))
+      .tuple(
+        fc.constantFrom("sun", "mon,sun", "sat,sun", "mon-fri"),
+        fc.constantFrom("01:30", "02:30"),
+      )
       .map(([d, t]) => `weekly ${d} ${t}`),
     fc.constantFrom("every 30m", "every 45m", "every 2h", "every 90m"),
-    fc.constantFrom("cron */20 1-3 * * *", "cron 30 2 * * *", "cron 0 */3 * * *", "cron 45 1,2 * * 0"),
+    fc.constantFrom(
+      "cron */20 1-3 * * *",
+      "cron 30 2 * * *",
+      "cron 0 */3 * * *",
+      "cron 45 1,2 * * 0",
+    ),
     fc
       .tuple(fc.integer({ min: 0, max: 2 }), fc.constantFrom("01:30", "02:00", "02:30", "03:00"))
       .map(([day, time]) => ({ day, time })),
@@ -180,7 +192,10 @@ describe("the timeline predicts the scheduler (property)", () => {
     fc
       .tuple(fc.constantFrom(...changes), fc.integer({ min: -36, max: 12 }))
       .map(([at, hours]) => at + hours * 3_600_000 + 17_000),
-    fc.integer({ min: Date.parse("2026-01-01T00:00:00Z"), max: Date.parse("2027-12-01T00:00:00Z") }),
+    fc.integer({
+      min: Date.parse("2026-01-01T00:00:00Z"),
+      max: Date.parse("2027-12-01T00:00:00Z"),
+    }),
   );
   const zone = fc.constantFrom(
     "Europe/Berlin",

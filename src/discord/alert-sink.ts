@@ -71,7 +71,11 @@ export function createAlertSink(deps: {
         .addFields(
           { name: "Attempts", value: String(failure.attempts), inline: true },
           { name: "Scheduled for", value: when(failure.scheduledFor), inline: true },
-          { name: "Next run", value: failure.nextRun ? when(failure.nextRun) : "none scheduled", inline: true },
+          {
+            name: "Next run",
+            value: failure.nextRun ? when(failure.nextRun) : "none scheduled",
+            inline: true,
+          },
         )
         .setFooter({ text: "You get one alert per incident, and a note when it recovers." });
       for (const userId of recipients(failure.task)) {

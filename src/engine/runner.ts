@@ -17,9 +17,9 @@ import {
 } from "../tasks/handler.ts";
 import { addRun, isFailing, type RunStatus, type Task } from "../tasks/model.ts";
 import { type Clock, isoTime, sleep } from "../time/clock.ts";
+import { nextRealRun } from "../time/timeline.ts";
 import { Attempt, AttemptSet } from "./attempts.ts";
 import { retryDelayMs } from "./retry.ts";
-import { nextRealRun } from "../time/timeline.ts";
 import { RunContext } from "./run-context.ts";
 
 export interface RunRequest {
@@ -247,7 +247,10 @@ export class Runner {
     const failed = result.status !== "success";
     let before: { wasBroken: boolean; task: Task | null } | undefined;
     const unsaved = (err: unknown) =>
-      log.error({ err, taskId }, "could not save the run's history; the execution log still has it");
+      log.error(
+        { err, taskId },
+        "could not save the run's history; the execution log still has it",
+      );
     try {
       const { result: previous, written } = store.updateSoon(() => {
         const task = store.task(taskId);

@@ -18,7 +18,8 @@ export interface PlannedRun {
 export function taskRuns(task: Task, afterMs: number, count: number): PlannedRun[] {
   const runs: PlannedRun[] = [];
   if (!task.enabled) return runs;
-  let left = task.maxRuns === null ? Number.POSITIVE_INFINITY : task.maxRuns - task.history.totalRuns;
+  let left =
+    task.maxRuns === null ? Number.POSITIVE_INFINITY : task.maxRuns - task.history.totalRuns;
   const until = task.until === null ? Number.POSITIVE_INFINITY : Date.parse(task.until);
   let skip = task.skipNext;
   for (let ref = afterMs; runs.length < count && left > 0; ) {

@@ -5,7 +5,14 @@
 
 const DAY_MS = 86_400_000;
 
-export const UTC_ZONES = new Set(["UTC", "Etc/UTC", "Etc/Universal", "Etc/Zulu", "Universal", "Zulu"]);
+export const UTC_ZONES = new Set([
+  "UTC",
+  "Etc/UTC",
+  "Etc/Universal",
+  "Etc/Zulu",
+  "Universal",
+  "Zulu",
+]);
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -76,7 +83,10 @@ export function placeWallClock(naive: number, zone: string): Placed {
   if (firstOk) return { at: first, kind: "exact" };
   if (secondOk) return { at: second, kind: "exact" };
   // In a gap: the first instant after it is the moment the clocks changed.
-  return { at: transitionIn(Math.min(first, second), Math.max(first, second), late, zone), kind: "gap" };
+  return {
+    at: transitionIn(Math.min(first, second), Math.max(first, second), late, zone),
+    kind: "gap",
+  };
 }
 
 /** The first instant in (from, to] whose offset is `after`, to the second. */
