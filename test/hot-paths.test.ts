@@ -168,7 +168,7 @@ describe("scheduler", () => {
     const { service, store } = world.app;
     await service.addTask({ id: "seed", handler: "rec", schedule: "daily 08:00" });
     const seed = service.getTask("seed");
-    await store.update((db) => {
+    await store.update(() => {
       for (let i = 0; i < 2500; i++) store.putTask({ ...structuredClone(seed), id: `t${i}` });
     });
     await service.setEnabled("t7", false);
