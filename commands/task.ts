@@ -1,6 +1,4 @@
 import {
-  type AutocompleteInteraction,
-  ChannelType,
   type ChatInputCommandInteraction,
   InteractionContextType,
   PermissionFlagsBits,
@@ -12,7 +10,8 @@ import type { Command, CommandContext } from "../src/discord/command.ts";
 import { historyEmbed, listEmbed, taskEmbed } from "../src/discord/format.ts";
 import { splitForDiscord } from "../src/discord/markdown-split.ts";
 import { EPHEMERAL, pageButtons, replyPrivately, text } from "../src/discord/reply.ts";
-import type { TaskPatch } from "../src/tasks/task-input.ts";
+import { addTaskOptions, patchFromOptions } from "../src/discord/task-options.ts";
+import { type CommandOption, commandOptions, type Handler } from "../src/tasks/handler.ts";
 
 // /task: add, list, show, edit, enable, disable, delete, run, skip, history.
 
@@ -21,138 +20,71 @@ const withId = (s: SlashCommandSubcommandBuilder) =>
     o.setName("id").setDescription("task id").setRequired(true).setAutocomplete(true),
   );
 
-/** The options add and edit share; add requires handler and schedule. */
-function taskOptions(
-  s: SlashCommandSubcommandBuilder,
-  forAdd: boolean,
-): SlashCommandSubcommandBuilder {
-  if (forAdd) {
-    s.addStringOption((o) =>
-      o
-        .setName("id")
-        .setDescription("a short id: lowercase letters, digits, - or _ (e.g. morning-news)")
-        .setRequired(true)
-        .setMaxLength(64),
+function definition(handlerOptions: CommandOption[]) {
+  return new SlashCommandBuilder()
+    .setName("task")
+    .setDescription("Manage Mission Control's scheduled tasks")
+    .setContexts(InteractionContextType.Guild)
+    .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
+    .addSubcommand((s) =>
+      addTaskOptions(
+        s
+          .setName("add")
+          .setDescription("add a task")
+          .addStringOption((o) =>
+            o
+              .setName("id")
+              .setDescription("a short id: lowercase letters, digits, - or _ (e.g. morning-news)")
+              .setRequired(true)
+              .setMaxLength(64),
+          ),
+        true,
+        handlerOptions,
+      ),
     )
-      .addStringOption((o) =>
-        o.setName("handler").setDescription("what it runs").setRequired(true).setAutocomplete(true),
-      )
-      .addStringOption((o) =>
+    .addSubcommand((s) => s.setName("list").setDescription("every task with its next run"))
+    .addSubcommand((s) => withId(s.setName("show").setDescription("one task in full")))
+    .addSubcommand((s) =>
+      addTaskOptions(
+        withId(s.setName("edit").setDescription("change a task; only the options given change")),
+        false,
+        handlerOptions,
+      ),
+    )
+    .addSubcommand((s) => withId(s.setName("enable").setDescription("enable a task")))
+    .addSubcommand((s) => withId(s.setName("disable").setDescription("disable a task")))
+    .addSubcommand((s) => withId(s.setName("delete").setDescription("delete a task")))
+    .addSubcommand((s) =>
+      withId(s.setName("run").setDescription("run a task now")).addBooleanOption((o) =>
         o
-          .setName("schedule")
-          .setDescription(
-            '"daily 09:00", "weekly mon,fri 17:00", "every 30m", "once 2026-12-01 09:00", "cron 0 9 * * 1-5"',
-          )
-          .setRequired(true)
-          .setMaxLength(200),
-      );
-  } else {
-    withId(s).addStringOption((o) =>
-      o.setName("schedule").setDescription("new schedule, e.g. daily 09:00").setMaxLength(200),
-    );
-  }
-  return s
-    .addChannelOption((o) =>
-      o
-        .setName("channel")
-        .setDescription("where outputs are posted (default: the briefing channel)")
-        .addChannelTypes(ChannelType.GuildText, ChannelType.GuildAnnouncement),
+          .setName("dry_run")
+          .setDescription("show the output to you only: nothing posted, logged or counted"),
+      ),
     )
-    .addStringOption((o) =>
-      o
-        .setName("timezone")
-        .setDescription("IANA time zone, e.g. Europe/Paris")
-        .setAutocomplete(true)
-        .setMaxLength(64),
+    .addSubcommand((s) => withId(s.setName("skip").setDescription("skip the next run only")))
+    .addSubcommand((s) =>
+      withId(
+        s
+          .setName("history")
+          .setDescription("success rate, lateness, p95 duration, recent attempts"),
+      ).addIntegerOption((o) =>
+        o.setName("limit").setDescription("attempts to show (1-25)").setMinValue(1).setMaxValue(25),
+      ),
     )
-    .addIntegerOption((o) =>
-      o
-        .setName("retries")
-        .setDescription("retries after a failed attempt (0-10)")
-        .setMinValue(0)
-        .setMaxValue(10),
-    )
-    .addIntegerOption((o) =>
-      o
-        .setName("retry_delay")
-        .setDescription("seconds before the first retry (1-900)")
-        .setMinValue(1)
-        .setMaxValue(900),
-    )
-    .addStringOption((o) =>
-      o
-        .setName("message")
-        .setDescription("the message to post (message handler)")
-        .setMaxLength(2000),
-    )
-    .addStringOption((o) => o.setName("name").setDescription("display name").setMaxLength(100));
-}
-
-const data = new SlashCommandBuilder()
-  .setName("task")
-  .setDescription("Manage Mission Control's scheduled tasks")
-  .setContexts(InteractionContextType.Guild)
-  .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
-  .addSubcommand((s) => taskOptions(s.setName("add").setDescription("add a task"), true))
-  .addSubcommand((s) => s.setName("list").setDescription("every task with its next run"))
-  .addSubcommand((s) => withId(s.setName("show").setDescription("one task in full")))
-  .addSubcommand((s) =>
-    taskOptions(
-      s.setName("edit").setDescription("change a task; only the options given change"),
-      false,
-    ),
-  )
-  .addSubcommand((s) => withId(s.setName("enable").setDescription("enable a task")))
-  .addSubcommand((s) => withId(s.setName("disable").setDescription("disable a task")))
-  .addSubcommand((s) => withId(s.setName("delete").setDescription("delete a task")))
-  .addSubcommand((s) =>
-    withId(s.setName("run").setDescription("run a task now")).addBooleanOption((o) =>
-      o
-        .setName("dry_run")
-        .setDescription("show the output to you only: nothing posted, logged or counted"),
-    ),
-  )
-  .addSubcommand((s) => withId(s.setName("skip").setDescription("skip the next run only")))
-  .addSubcommand((s) =>
-    withId(
-      s.setName("history").setDescription("success rate, lateness, p95 duration, recent attempts"),
-    ).addIntegerOption((o) =>
-      o.setName("limit").setDescription("attempts to show (1-25)").setMinValue(1).setMaxValue(25),
-    ),
-  )
-  .toJSON();
-
-/** The options given, as a patch for the service; absent options change nothing. */
-function patchFrom(
-  i: ChatInputCommandInteraction,
-  current: Record<string, unknown> = {},
-): TaskPatch {
-  const message = i.options.getString("message");
-  const patch: TaskPatch = {
-    schedule: i.options.getString("schedule") ?? undefined,
-    channelId: i.options.getChannel("channel")?.id,
-    timezone: i.options.getString("timezone") ?? undefined,
-    retries: i.options.getInteger("retries") ?? undefined,
-    retryDelaySeconds: i.options.getInteger("retry_delay") ?? undefined,
-    name: i.options.getString("name") ?? undefined,
-    options: message === null ? undefined : { ...current, message },
-  };
-  return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as TaskPatch;
+    .toJSON();
 }
 
 async function addOrEdit(
   i: ChatInputCommandInteraction,
   ctx: CommandContext,
   adding: boolean,
+  handlerOptions: CommandOption[],
 ): Promise<void> {
   const { service, client, config } = ctx;
   const id = text(i, "id");
   const task = adding
-    ? await service.addTask(
-        { ...patchFrom(i), id, handler: text(i, "handler"), schedule: text(i, "schedule") },
-        i.user.id,
-      )
-    : await service.editTask(id, patchFrom(i, service.getTask(id).options));
+    ? await service.addTask({ ...patchFromOptions(i, handlerOptions), id } as never, i.user.id)
+    : await service.editTask(id, patchFromOptions(i, handlerOptions, service.getTask(id).options));
   const channelId = task.channelId ?? config.BRIEFING_CHANNEL_ID;
   const warning = channelId
     ? await channelProblem(client, channelId)
@@ -185,74 +117,76 @@ async function run(i: ChatInputCommandInteraction, { service }: CommandContext):
     await i.followUp({ content: chunk, flags: EPHEMERAL, allowedMentions: { parse: [] } });
 }
 
-export default {
-  data,
-  async execute(i, ctx) {
-    const { service } = ctx;
-    switch (i.options.getSubcommand()) {
-      case "add":
-        return addOrEdit(i, ctx, true);
-      case "edit":
-        return addOrEdit(i, ctx, false);
-      case "list": {
-        const rows = service.overview();
-        return replyPrivately(i, {
-          embeds: [listEmbed(rows, 0)],
-          components: pageButtons(0, rows.length),
-        });
+/** /task, with an option of its own for each handler option that asks for one. */
+export function createTaskCommand(handlers: readonly Handler[]): Command {
+  const handlerOptions = commandOptions(handlers);
+  return {
+    data: definition(handlerOptions),
+    async execute(i, ctx) {
+      const { service } = ctx;
+      switch (i.options.getSubcommand()) {
+        case "add":
+          return addOrEdit(i, ctx, true, handlerOptions);
+        case "edit":
+          return addOrEdit(i, ctx, false, handlerOptions);
+        case "list": {
+          const rows = service.overview();
+          return replyPrivately(i, {
+            embeds: [listEmbed(rows, 0)],
+            components: pageButtons(0, rows.length),
+          });
+        }
+        case "show": {
+          const id = text(i, "id");
+          return replyPrivately(i, {
+            embeds: [taskEmbed(service.getTask(id), service.upcomingRuns(id, 3))],
+          });
+        }
+        case "enable":
+        case "disable": {
+          const enabled = i.options.getSubcommand() === "enable";
+          const task = await service.setEnabled(text(i, "id"), enabled);
+          const next = service.upcomingRuns(task.id, 3);
+          return replyPrivately(i, {
+            embeds: [taskEmbed(task, next, `${enabled ? "Enabled" : "Disabled"} ${task.id}`)],
+          });
+        }
+        case "delete": {
+          const task = await service.deleteTask(text(i, "id"));
+          return replyPrivately(i, {
+            content: `🗑️ Deleted \`${task.id}\`. Its log and saved outputs stay in the data folder.`,
+          });
+        }
+        case "skip": {
+          const id = text(i, "id");
+          const next = service.nextRun(id);
+          await service.skipNext(id);
+          return replyPrivately(i, {
+            content: `⏭️ The next run of \`${id}\`${next ? ` (<t:${Math.floor(next.getTime() / 1000)}:f>)` : ""} will be skipped; later runs go on as usual.`,
+          });
+        }
+        case "run":
+          return run(i, ctx);
+        case "history": {
+          const report = await service.history(text(i, "id"), i.options.getInteger("limit") ?? 10);
+          return replyPrivately(i, { embeds: [historyEmbed(report)] });
+        }
       }
-      case "show": {
-        const id = text(i, "id");
-        return replyPrivately(i, {
-          embeds: [taskEmbed(service.getTask(id), service.upcomingRuns(id, 3))],
-        });
-      }
-      case "enable":
-      case "disable": {
-        const enabled = i.options.getSubcommand() === "enable";
-        const task = await service.setEnabled(text(i, "id"), enabled);
-        const next = service.upcomingRuns(task.id, 3);
-        return replyPrivately(i, {
-          embeds: [taskEmbed(task, next, `${enabled ? "Enabled" : "Disabled"} ${task.id}`)],
-        });
-      }
-      case "delete": {
-        const task = await service.deleteTask(text(i, "id"));
-        return replyPrivately(i, {
-          content: `🗑️ Deleted \`${task.id}\`. Its log and saved outputs stay in the data folder.`,
-        });
-      }
-      case "skip": {
-        const id = text(i, "id");
-        const next = service.nextRun(id);
-        await service.skipNext(id);
-        return replyPrivately(i, {
-          content: `⏭️ The next run of \`${id}\`${next ? ` (<t:${Math.floor(next.getTime() / 1000)}:f>)` : ""} will be skipped; later runs go on as usual.`,
-        });
-      }
-      case "run":
-        return run(i, ctx);
-      case "history": {
-        const report = await service.history(text(i, "id"), i.options.getInteger("limit") ?? 10);
-        return replyPrivately(i, { embeds: [historyEmbed(report)] });
-      }
-    }
-  },
-  async autocomplete(i, { service }) {
-    const focused = i.options.getFocused(true);
-    const typed = String(focused.value).toLowerCase();
-    const pool =
-      focused.name === "handler"
-        ? service.handlerNames()
-        : focused.name === "timezone"
-          ? Intl.supportedValuesOf("timeZone")
-          : service.overview().map((r) => r.task.id);
-    const starts = pool.filter((v) => v.toLowerCase().startsWith(typed));
-    const contains = pool.filter(
-      (v) => !v.toLowerCase().startsWith(typed) && v.toLowerCase().includes(typed),
-    );
-    await i.respond([...starts, ...contains].slice(0, 25).map((v) => ({ name: v, value: v })));
-  },
-} satisfies Command as Command & {
-  autocomplete(i: AutocompleteInteraction, ctx: CommandContext): Promise<void>;
-};
+    },
+    async autocomplete(i, { service }) {
+      const focused = i.options.getFocused(true);
+      const typed = String(focused.value).toLowerCase();
+      const pool =
+        focused.name === "handler"
+          ? service.handlerNames()
+          : focused.name === "timezone"
+            ? Intl.supportedValuesOf("timeZone")
+            : service.overview().map((r) => r.task.id);
+      const starts = pool.filter((v) => v.toLowerCase().startsWith(typed));
+      const contains = pool.filter(
+        (v) => !v.toLowerCase().startsWith(typed) && v.toLowerCase().includes(typed),
+      );
+      await i.respond([...starts, ...contains].slice(0, 25).map((v) => ({ name: v, value: v })));
+    },
+  };
+}

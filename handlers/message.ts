@@ -9,7 +9,8 @@ export default defineHandler({
       .string("options.message: the text to post — e.g. Stand-up in 5 minutes!")
       .trim()
       .min(1, "options.message: must not be empty — e.g. Stand-up in 5 minutes!")
-      .max(4000, "options.message: at most 4,000 characters"),
+      .max(4000, "options.message: at most 4,000 characters")
+      .meta({ description: "the message to post (message handler)", command: true }),
   }),
   run: ({ options }) => options.message,
 });

@@ -6,7 +6,11 @@ export default defineHandler({
   name: "test",
   description: "Proves the pipeline: reports that the task ran, and when (failWith makes it fail)",
   options: z.object({
-    message: z.string().max(1500, "options.message: at most 1,500 characters").optional(),
+    message: z
+      .string()
+      .max(1500, "options.message: at most 1,500 characters")
+      .optional()
+      .meta({ description: "a line added to the report", command: true }),
     failWith: z
       .string()
       .max(500)

@@ -1,9 +1,10 @@
-import { existsSync } from "node:fs";
-import { DEFAULT_HANDLERS_DIR, runCli } from "./cli/program.ts";
+import { runCli } from "./cli/program.ts";
+import { loadEnvFile } from "./shared/env-file.ts";
+import { DEFAULT_HANDLERS_DIR } from "./tasks/handler.ts";
 
 // `npm run cli -- <command>` (or `node --import tsx src/cli.ts <command>`).
 
-if (existsSync(".env")) process.loadEnvFile(".env");
+loadEnvFile();
 const code = await runCli(process.argv.slice(2), {
   env: process.env,
   out: (text) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`),

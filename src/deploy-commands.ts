@@ -1,15 +1,17 @@
-import { existsSync } from "node:fs";
 import { REST, Routes } from "discord.js";
-import { commands } from "../commands/index.ts";
+import { createCommands } from "../commands/index.ts";
 import { registerCommands } from "./discord/register.ts";
 import { loadConfig } from "./shared/config.ts";
+import { loadEnvFile } from "./shared/env-file.ts";
 import { createLogger } from "./shared/logger.ts";
+import { DEFAULT_HANDLERS_DIR, loadHandlers } from "./tasks/handler.ts";
 
 // `npm run deploy-commands`: registers the slash commands without starting the bot (the bot
 // also does this at start, when they changed).
 
-if (existsSync(".env")) process.loadEnvFile(".env");
+loadEnvFile();
 try {
+  const commands = createCommands(await loadHandlers(DEFAULT_HANDLERS_DIR));
   const config = loadConfig(process.env);
   if (!config.DISCORD_TOKEN)
     throw new Error("DISCORD_TOKEN is not set: put the bot token in .env (see .env.example)");

@@ -1,32 +1,31 @@
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { commands } from "../commands/index.ts";
+import { join } from "node:path";
+import { createCommands } from "../commands/index.ts";
 import { type App, createApp } from "./app.ts";
 import { taskList } from "./cli/format.ts";
 import { CONTROL_SOCKET } from "./control/api.ts";
 import { startControlServer } from "./control/server.ts";
 import { createDiscordClient, createDiscordSinks, startBot } from "./discord/bot.ts";
 import { loadConfig } from "./shared/config.ts";
+import { loadEnvFile } from "./shared/env-file.ts";
 import { StartupError } from "./shared/errors.ts";
 import { createLogger } from "./shared/logger.ts";
-import { loadHandlers } from "./tasks/handler.ts";
+import { DEFAULT_HANDLERS_DIR, loadHandlers } from "./tasks/handler.ts";
 import { addStarterTasks } from "./tasks/starter-tasks.ts";
 
 // `npm start`: the process. Everything it runs is built by createApp.
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<void> {
-  if (existsSync(".env")) process.loadEnvFile(".env");
+  loadEnvFile();
   const config = loadConfig(process.env);
   const log = createLogger(config.LOG_LEVEL);
   const client = config.DISCORD_TOKEN ? createDiscordClient(config) : null;
+  const handlers = await loadHandlers(DEFAULT_HANDLERS_DIR);
   const app: App = await createApp({
     config,
     log,
-    handlers: await loadHandlers(join(root, "handlers")),
+    handlers,
     sinks: client ? createDiscordSinks(client, config, log) : [],
     gatewayPing: client ? () => client.ws.ping : undefined,
   });
@@ -58,7 +57,7 @@ async function main(): Promise<void> {
       token: config.DISCORD_TOKEN,
       config,
       service: app.service,
-      commands,
+      commands: createCommands(handlers),
       log,
     }).catch(async (err) => {
       await control?.close().catch(() => {});

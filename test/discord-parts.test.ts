@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { commands } from "../commands/index.ts";
+import { createCommands } from "../commands/index.ts";
 import { alertButtonRefusal } from "../src/discord/access.ts";
 import { capped, MAX_POSTS_PER_RUN, nonceFor, withLateNote } from "../src/discord/channel-sink.ts";
 import { splitForDiscord } from "../src/discord/markdown-split.ts";
 import { canonical } from "../src/discord/register.ts";
 import type { RunOutput } from "../src/outputs/sink.ts";
+import { DEFAULT_HANDLERS_DIR, loadHandlers } from "../src/tasks/handler.ts";
 import { TaskSchema } from "../src/tasks/model.ts";
 import { type FakeDiscord, startFakeDiscord } from "./support/fake-discord.ts";
 import { runScript, startMain } from "./support/process.ts";
@@ -72,7 +73,8 @@ describe("alert buttons", () => {
 });
 
 describe("command registration", () => {
-  it("sees a definition as unchanged whatever Discord adds to it", () => {
+  it("sees a definition as unchanged whatever Discord adds to it", async () => {
+    const commands = createCommands(await loadHandlers(DEFAULT_HANDLERS_DIR));
     const local = commands.map((c) => c.data);
     const fromDiscord = local.map((c) => ({
       ...c,

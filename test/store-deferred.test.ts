@@ -11,6 +11,7 @@ const { onDisk, track } = sandbox;
 const task = (id: string): Task => ({
   id,
   name: id,
+  description: null,
   handler: "test",
   schedule: { type: "daily", time: "09:00" },
   timezone: "UTC",

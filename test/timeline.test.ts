@@ -6,6 +6,7 @@ import { statusView, taskDetails, taskList } from "../src/cli/format.ts";
 import type { OutputSink, RunFailure } from "../src/outputs/sink.ts";
 import { ValidationError } from "../src/shared/errors.ts";
 import type { Execution } from "../src/store/execution-log.ts";
+import { TaskSchema } from "../src/tasks/model.ts";
 import { parseSchedule } from "../src/time/schedule.ts";
 import { taskRuns } from "../src/time/timeline.ts";
 import { makeWorld, runUntil, scriptedHandler, type World } from "./support/world.ts";
@@ -84,34 +85,15 @@ describe("one answer to 'when next'", () => {
 
 describe("one daylight-saving rule for every kind of schedule (Europe/Berlin)", () => {
   const zone = "Europe/Berlin";
-  const base = {
+  const base = TaskSchema.parse({
     id: "x",
     name: "x",
     handler: "test",
+    schedule: { type: "daily", time: "09:00" },
     timezone: zone,
-    channelId: null,
-    options: {},
-    retry: { maxRetries: 0, delaySeconds: 30, backoff: "fixed" as const },
-    timeoutSeconds: 60,
-    catchUp: "once" as const,
-    maxRuns: null,
-    until: null,
-    skipNext: false,
-    enabled: true,
-    ownerId: null,
     createdAt: "2027-01-01T00:00:00.000Z",
     updatedAt: "2027-01-01T00:00:00.000Z",
-    history: {
-      totalRuns: 0,
-      successCount: 0,
-      failureCount: 0,
-      lastRunAt: null,
-      lastStatus: null,
-      lastError: null,
-      lastDurationMs: null,
-      lastSuccessAt: null,
-    },
-  };
+  });
   const first = (schedule: string, from: string) =>
     taskRuns({ ...base, schedule: parseSchedule(schedule) }, Date.parse(from), 1).map((r) => [
       iso(r.at),

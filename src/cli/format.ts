@@ -1,6 +1,7 @@
 import type { Execution } from "../store/execution-log.ts";
 import { plural } from "../tasks/activity.ts";
 import type { Goal, Reminder, Task } from "../tasks/model.ts";
+import { shownFields } from "../tasks/task-form.ts";
 import type { TaskHistoryReport, TaskOverview, UpcomingRun } from "../tasks/task-service.ts";
 import { formatSchedule } from "../time/schedule.ts";
 import { formatInZone } from "../time/timezone.ts";
@@ -75,6 +76,7 @@ export function taskDetails(task: Task, upcoming: UpcomingRun[]): string {
   const h = task.history;
   const lines = [
     `${task.id} — ${task.name}`,
+    ...shownFields(task).map(([label, text]) => `  ${`${label}:`.padEnd(11)}${text}`),
     `  handler:   ${task.handler}`,
     `  schedule:  ${formatSchedule(task.schedule)} (${task.timezone})`,
     `  enabled:   ${task.enabled ? "yes" : "no"}${task.skipNext ? " (next run will be skipped)" : ""}`,

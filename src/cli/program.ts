@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError } from "commander";
 import { pino } from "pino";
 import { createApp } from "../app.ts";
 import { CONTROL_SOCKET, localApi, type ServiceApi } from "../control/api.ts";
@@ -8,9 +8,8 @@ import { connectControl } from "../control/client.ts";
 import { loadConfig } from "../shared/config.ts";
 import { MissionControlError, StoreLockedError } from "../shared/errors.ts";
 import { createLogger } from "../shared/logger.ts";
-import { loadHandlers } from "../tasks/handler.ts";
+import { commandOptions, type Handler, loadHandlers } from "../tasks/handler.ts";
 import { convertPrototype } from "../tasks/prototype-import.ts";
-import type { TaskPatch } from "../tasks/task-input.ts";
 import { formatSchedule } from "../time/schedule.ts";
 import { formatInZone } from "../time/timezone.ts";
 import {
@@ -22,6 +21,7 @@ import {
   taskList,
   upcomingLines,
 } from "./format.ts";
+import { addTaskFlags, patchFromFlags } from "./task-flags.ts";
 
 // `mission-control <command>`: the CLI, a thin adapter over the task service. It opens the
 // store itself, so it works while the bot is stopped; the running bot holds the lock.
@@ -33,113 +33,11 @@ export interface CliIo {
   handlersDir: string;
 }
 
-interface TaskFlags {
-  name?: string;
-  handler?: string;
-  schedule?: string;
-  timezone?: string;
-  channel?: string;
-  retries?: string;
-  retryDelay?: string;
-  backoff?: "fixed" | "exponential";
-  timeout?: string;
-  catchUp?: "once" | "skip";
-  maxRuns?: string;
-  until?: string;
-  message?: string;
-  option?: string[];
-  enabled?: boolean;
-}
-
-/** Numbers stay as typed when they are not numbers, so the service names the field. */
-const number = (v: string | undefined) =>
-  v === undefined ? undefined : /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : (v as never);
-
-function optionValue(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return raw;
-  }
-}
-
-/** Flags -> a patch, naming only what was given. */
-function patchFrom(flags: TaskFlags, base: Record<string, unknown> = {}): TaskPatch {
-  const options: Record<string, unknown> = { ...base };
-  let optionsGiven = false;
-  for (const pair of flags.option ?? []) {
-    const eq = pair.indexOf("=");
-    if (eq < 1)
-      throw new MissionControlError(
-        `--option: write key=value, e.g. --option upcomingDays=3 (got "${pair}")`,
-      );
-    options[pair.slice(0, eq)] = optionValue(pair.slice(eq + 1));
-    optionsGiven = true;
-  }
-  if (flags.message !== undefined) {
-    options.message = flags.message;
-    optionsGiven = true;
-  }
-  const patch: TaskPatch = {
-    name: flags.name,
-    handler: flags.handler,
-    schedule: flags.schedule,
-    timezone: flags.timezone,
-    channelId:
-      flags.channel === undefined
-        ? undefined
-        : flags.channel === "" || flags.channel === "default"
-          ? null
-          : flags.channel,
-    retries: number(flags.retries),
-    retryDelaySeconds: number(flags.retryDelay),
-    backoff: flags.backoff,
-    timeoutSeconds: number(flags.timeout),
-    catchUp: flags.catchUp,
-    maxRuns: number(flags.maxRuns),
-    until: flags.until,
-    enabled: flags.enabled,
-    options: optionsGiven ? options : undefined,
-  };
-  return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as TaskPatch;
-}
-
-function taskFlags(cmd: Command, forEdit: boolean): Command {
-  if (!forEdit) {
-    cmd.requiredOption("--handler <name>", "handler to run (see `mission-control handlers`)");
-    cmd.requiredOption(
-      "--schedule <text>",
-      'when: "daily 09:00", "weekly mon,fri 17:00", "every 30m", "once 2026-12-01 09:00", "cron 0 9 * * 1-5"',
-    );
-  } else {
-    cmd.option("--handler <name>", "handler to run");
-    cmd.option("--schedule <text>", "new schedule");
-  }
-  return cmd
-    .option("--name <text>", "display name")
-    .option("--timezone <zone>", "IANA time zone, e.g. Europe/Paris")
-    .option("--channel <id>", 'Discord channel id for outputs ("default" for BRIEFING_CHANNEL_ID)')
-    .option("--retries <n>", "retries after a failed attempt (0-10)")
-    .option("--retry-delay <seconds>", "first retry delay in seconds (1-900)")
-    .addOption(new Option("--backoff <kind>", "retry backoff").choices(["fixed", "exponential"]))
-    .option("--timeout <seconds>", "timeout of one attempt (1-3600)")
-    .addOption(
-      new Option("--catch-up <mode>", "a run missed while stopped: once or skip").choices([
-        "once",
-        "skip",
-      ]),
-    )
-    .option("--max-runs <n>", "stop after this many runs")
-    .option("--until <iso>", "stop after this instant, e.g. 2026-12-31T23:59:00Z")
-    .option("--message <text>", "options.message (for the message handler)")
-    .option(
-      "--option <key=value>",
-      "a handler option (repeatable; values are JSON when they parse)",
-      (v, all: string[] = []) => [...all, v],
-    );
-}
-
-export function buildProgram(io: CliIo): { program: Command; close(): Promise<void> } {
+export function buildProgram(
+  io: CliIo,
+  handlers: Handler[],
+): { program: Command; close(): Promise<void> } {
+  const handlerOptions = commandOptions(handlers);
   let connection: { api: ServiceApi; close(): Promise<void> | void } | undefined;
   // Opens the store in this process, or, when the bot holds it, talks to the bot instead.
   const service = async (): Promise<ServiceApi> => {
@@ -148,7 +46,7 @@ export function buildProgram(io: CliIo): { program: Command; close(): Promise<vo
     const level = ["debug", "trace"].includes(config.LOG_LEVEL) ? config.LOG_LEVEL : "error";
     const log = createLogger(level, pino.destination(2));
     try {
-      const app = await createApp({ config, log, handlers: await loadHandlers(io.handlersDir) });
+      const app = await createApp({ config, log, handlers });
       connection = { api: localApi(app.service), close: () => app.close(1000) };
     } catch (err) {
       if (!(err instanceof StoreLockedError)) throw err;
@@ -184,27 +82,28 @@ export function buildProgram(io: CliIo): { program: Command; close(): Promise<vo
       const s = await service();
       io.out(taskDetails(await s.getTask(id), await s.upcomingRuns(id, 3)));
     });
-  taskFlags(tasks.command("add <id>").description("add a task"), false).action(
-    async (id: string, flags: TaskFlags) => {
+  addTaskFlags(tasks.command("add <id>").description("add a task"), false, handlerOptions).action(
+    async (id: string, flags: Record<string, unknown>) => {
       const s = await service();
-      const task = await s.addTask({ id, ...patchFrom(flags) } as never);
+      const task = await s.addTask({ id, ...patchFromFlags(flags, handlerOptions) } as never);
       io.out(
         `Added ${task.id}: ${task.handler}, ${formatSchedule(task.schedule)} (${task.timezone}). Next runs:`,
       );
       io.out(upcomingLines(task, await s.upcomingRuns(task.id, 3)).join("\n"));
     },
   );
-  taskFlags(
+  addTaskFlags(
     tasks.command("edit <id>").description("change a task; only the flags given change"),
     true,
+    handlerOptions,
   )
     .option("--enable", "enable it")
     .option("--disable", "disable it")
-    .action(async (id: string, flags: TaskFlags & { enable?: boolean; disable?: boolean }) => {
+    .action(async (id: string, flags: Record<string, unknown>) => {
       const s = await service();
-      if (flags.enable) flags.enabled = true;
-      if (flags.disable) flags.enabled = false;
-      const patch = patchFrom(flags, (await s.getTask(id)).options);
+      const patch = patchFromFlags(flags, handlerOptions, (await s.getTask(id)).options);
+      if (flags.enable) patch.enabled = true;
+      if (flags.disable) patch.enabled = false;
       if (!Object.keys(patch).length)
         throw new MissionControlError(
           'nothing to change: give at least one flag, e.g. --schedule "daily 10:00"',
@@ -280,7 +179,6 @@ export function buildProgram(io: CliIo): { program: Command; close(): Promise<vo
     .command("handlers")
     .description("the handlers a task can use")
     .action(async () => {
-      const handlers = await loadHandlers(io.handlersDir);
       io.out(handlers.map((h) => `${h.name.padEnd(16)}${h.description}`).join("\n"));
     });
 
@@ -378,7 +276,7 @@ function numericId(kind: string, raw: string): number {
 
 /** Runs one command line; returns the exit code. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
-  const { program, close } = buildProgram(io);
+  const { program, close } = buildProgram(io, await loadHandlers(io.handlersDir));
   try {
     await program.parseAsync(argv, { from: "user" });
     return 0;
@@ -393,5 +291,3 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     await close();
   }
 }
-
-export const DEFAULT_HANDLERS_DIR = join(import.meta.dirname ?? ".", "..", "..", "handlers");

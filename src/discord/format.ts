@@ -1,6 +1,7 @@
 import { EmbedBuilder, time } from "discord.js";
 import type { Execution } from "../store/execution-log.ts";
 import type { Task } from "../tasks/model.ts";
+import { shownFields } from "../tasks/task-form.ts";
 import type { TaskHistoryReport, TaskOverview, UpcomingRun } from "../tasks/task-service.ts";
 import { formatSchedule } from "../time/schedule.ts";
 
@@ -60,6 +61,9 @@ export function taskEmbed(task: Task, upcoming: UpcomingRun[], title?: string): 
       },
       { name: "Next runs", value: upcomingText(upcoming), inline: false },
     );
+  for (const [label, text] of shownFields(task)) {
+    embed.addFields({ name: label[0]?.toUpperCase() + label.slice(1), value: text.slice(0, 1000) });
+  }
   if (h.lastError) embed.addFields({ name: "Last error", value: h.lastError.slice(0, 1000) });
   return embed;
 }

@@ -1,7 +1,7 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { z } from "zod";
+import { z } from "zod";
 import { NotFoundError, ValidationError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Execution, Trigger } from "../store/execution-log.ts";
@@ -97,6 +97,9 @@ export class HandlerRegistry {
   }
 }
 
+/** The project's handlers folder (beside src/, in the source tree and in dist/ alike). */
+export const DEFAULT_HANDLERS_DIR = join(import.meta.dirname, "..", "..", "handlers");
+
 /**
  * Every module in the handlers folder whose default export is a handler. The names come from our
  * own folder listing, never from user input.
@@ -111,4 +114,36 @@ export async function loadHandlers(dir: string): Promise<Handler[]> {
       handlers.push(h);
   }
   return handlers;
+}
+
+/** A handler option with its own --flag and slash option (declared with `.meta({ command: true })`). */
+export interface CommandOption {
+  name: string;
+  help: string;
+  maxLength: number | undefined;
+}
+
+type Described = z.ZodType & { maxLength?: number | null; unwrap?: () => Described };
+
+/**
+ * The handlers' options that ask for a command option of their own, like the message handler's
+ * `message`: one per name, whichever handlers share it.
+ */
+export function commandOptions(handlers: readonly Handler[]): CommandOption[] {
+  const byName = new Map<string, CommandOption>();
+  for (const h of handlers) {
+    if (!(h.options instanceof z.ZodObject)) continue;
+    for (const [name, schema] of Object.entries(h.options.shape as Record<string, Described>)) {
+      const meta = schema.meta();
+      if (!meta?.command) continue;
+      const max = schema.maxLength ?? schema.unwrap?.().maxLength ?? undefined;
+      const seen = byName.get(name);
+      byName.set(name, {
+        name,
+        help: seen?.help ?? meta.description ?? `options.${name}`,
+        maxLength: Math.max(seen?.maxLength ?? 0, max ?? 0) || undefined,
+      });
+    }
+  }
+  return [...byName.values()];
 }

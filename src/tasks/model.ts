@@ -1,19 +1,10 @@
 import { z } from "zod";
 import { isoTime } from "../time/clock.ts";
-import { ScheduleSchema } from "../time/schedule.ts";
+import { isoInstant, storedShape, TASK_ID } from "./task-form.ts";
 
 // The stored shapes. Types come from these schemas; nothing is written twice.
 
-export const TASK_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
-export const RETRY_CAP_SECONDS = 15 * 60;
-
-const isoInstant = z.iso.datetime({ offset: true });
-
-export const RetrySchema = z.object({
-  maxRetries: z.number().int().min(0).max(10).default(2),
-  delaySeconds: z.number().int().min(1).max(RETRY_CAP_SECONDS).default(30),
-  backoff: z.enum(["fixed", "exponential"]).default("exponential"),
-});
+export { RETRY_CAP_SECONDS, TASK_ID } from "./task-form.ts";
 
 export const RunStatusSchema = z.enum(["success", "failure", "timeout", "skipped"]);
 export type RunStatus = z.infer<typeof RunStatusSchema>;
@@ -54,22 +45,13 @@ export function addRun(
 export const isFailing = (h: History): boolean =>
   h.lastStatus === "failure" || h.lastStatus === "timeout";
 
+// The fields a user sets are declared in the task form; the rest are the scheduler's and the
+// runner's.
 export const TaskSchema = z.object({
   id: z.string().regex(TASK_ID),
-  name: z.string().min(1).max(100),
-  handler: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/),
-  schedule: ScheduleSchema,
-  timezone: z.string().min(1),
-  channelId: z.string().nullable().default(null),
-  options: z.record(z.string(), z.unknown()).default({}),
-  retry: RetrySchema.prefault({}),
-  timeoutSeconds: z.number().int().min(1).max(3600).default(120),
-  catchUp: z.enum(["once", "skip"]).default("once"),
-  maxRuns: z.number().int().min(1).nullable().default(null),
-  until: isoInstant.nullable().default(null),
+  ...storedShape("task"),
+  retry: z.object(storedShape("retry")).prefault({}),
   skipNext: z.boolean().default(false),
-  enabled: z.boolean().default(true),
-  ownerId: z.string().nullable().default(null),
   createdAt: isoInstant,
   updatedAt: isoInstant,
   history: HistorySchema.prefault({}),

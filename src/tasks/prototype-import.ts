@@ -1,4 +1,4 @@
-import type { TaskCreate } from "./task-input.ts";
+import type { TaskCreate } from "./task-form.ts";
 
 // The Python prototype's task JSON -> task inputs for the service. Its handlers were dotted
 // module paths ("handlers.test_handler.run"); only the module's name is kept and mapped to a

@@ -1,4 +1,4 @@
-import type { TaskCreate } from "./task-input.ts";
+import type { TaskCreate } from "./task-form.ts";
 import type { TaskService } from "./task-service.ts";
 
 // A fresh data dir starts with the prototype's beta scenarios, so `npm start` does something

@@ -9,12 +9,14 @@ import { isValidTimeZone, timeZoneProblem } from "../time/timezone.ts";
 import type { HandlerRegistry } from "./handler.ts";
 import { type Goal, type Reminder, type Task, TaskSchema } from "./model.ts";
 import {
+  applyPatch,
+  newTaskFields,
   parseInput,
   type TaskCreate,
   TaskCreateSchema,
   type TaskPatch,
   TaskPatchSchema,
-} from "./task-input.ts";
+} from "./task-form.ts";
 
 // The use cases. The CLI and the slash commands are thin adapters over this one service; neither
 // touches the store or the scheduler.
@@ -97,28 +99,12 @@ export class TaskService {
   }
 
   async addTask(raw: TaskCreate, ownerId: string | null = null): Promise<Task> {
-    const input = parseInput(TaskCreateSchema, raw);
+    const { id, ...values } = parseInput(TaskCreateSchema, raw);
+    const { defaultTimezone } = this.deps;
     const now = new Date(this.deps.clock.now()).toISOString();
     const task = this.#validated({
-      id: input.id,
-      name: input.name ?? input.id,
-      handler: input.handler,
-      schedule: input.schedule,
-      timezone: input.timezone ?? this.deps.defaultTimezone,
-      channelId: input.channelId ?? null,
-      options: input.options ?? {},
-      retry: {
-        maxRetries: input.retries ?? 2,
-        delaySeconds: input.retryDelaySeconds ?? 30,
-        backoff: input.backoff ?? "exponential",
-      },
-      timeoutSeconds: input.timeoutSeconds ?? 120,
-      catchUp: input.catchUp ?? "once",
-      maxRuns: input.maxRuns ?? null,
-      until: input.until ?? null,
-      skipNext: false,
-      enabled: input.enabled ?? true,
-      ownerId: input.ownerId ?? ownerId,
+      ...newTaskFields(values, { id, defaultTimezone, ownerId }),
+      id,
       createdAt: now,
       updatedAt: now,
     });
@@ -137,24 +123,7 @@ export class TaskService {
     const patch = parseInput(TaskPatchSchema, raw);
     const current = this.getTask(id);
     const next = this.#validated({
-      ...current,
-      name: patch.name ?? current.name,
-      handler: patch.handler ?? current.handler,
-      schedule: patch.schedule ?? current.schedule,
-      timezone: patch.timezone ?? current.timezone,
-      channelId: patch.channelId === undefined ? current.channelId : patch.channelId,
-      options: patch.options ?? current.options,
-      retry: {
-        maxRetries: patch.retries ?? current.retry.maxRetries,
-        delaySeconds: patch.retryDelaySeconds ?? current.retry.delaySeconds,
-        backoff: patch.backoff ?? current.retry.backoff,
-      },
-      timeoutSeconds: patch.timeoutSeconds ?? current.timeoutSeconds,
-      catchUp: patch.catchUp ?? current.catchUp,
-      maxRuns: patch.maxRuns === undefined ? current.maxRuns : patch.maxRuns,
-      until: patch.until === undefined ? current.until : patch.until,
-      enabled: patch.enabled ?? current.enabled,
-      ownerId: patch.ownerId === undefined ? current.ownerId : patch.ownerId,
+      ...applyPatch(current, patch),
       updatedAt: new Date(this.deps.clock.now()).toISOString(),
     });
     return this.#replace(id, (t) => ({ ...next, history: t.history }));
@@ -228,8 +197,10 @@ export class TaskService {
     };
   }
 
-  #validated(candidate: Omit<Task, "history"> & { history?: Task["history"] }): Task {
+  /** A whole task, checked: fields, handler, zone, schedule rules, the handler's options. */
+  #validated(fields: Record<string, unknown>): Task {
     const { handlers, clock, minIntervalSeconds } = this.deps;
+    const candidate = fields as Task;
     if (!handlers.names().includes(candidate.handler)) {
       throw new ValidationError(
         "handler",
@@ -242,7 +213,7 @@ export class TaskService {
     }
     checkSchedule(candidate.schedule, candidate.timezone, { now: clock.now(), minIntervalSeconds });
     const options = handlers.parseOptions(candidate.handler, candidate.options);
-    return TaskSchema.parse({ ...candidate, options });
+    return TaskSchema.parse({ ...fields, options });
   }
 
   async #replace(id: string, change: (t: Task) => Task): Promise<Task> {
