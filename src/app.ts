@@ -9,6 +9,7 @@ import type { StoreFs } from "./store/durable-file.ts";
 import { ExecutionLog } from "./store/execution-log.ts";
 import { openStore, type Store } from "./store/store.ts";
 import { type Handler, HandlerRegistry, type ReadAccess } from "./tasks/handler.ts";
+import { ItemService } from "./tasks/items.ts";
 import { TaskService } from "./tasks/task-service.ts";
 import { type Clock, systemClock } from "./time/clock.ts";
 
@@ -34,6 +35,7 @@ export interface AppOptions {
 export interface App {
   store: Store;
   service: TaskService;
+  items: ItemService;
   scheduler: Scheduler;
   runner: Runner;
   executionLog: ExecutionLog;
@@ -86,6 +88,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   return {
     store,
     service,
+    items: new ItemService({ store, clock }),
     scheduler,
     runner,
     executionLog,

@@ -30,7 +30,11 @@ async function main(): Promise<void> {
     gatewayPing: client ? () => client.ws.ping : undefined,
   });
 
-  const control = await startControlServer(join(config.DATA_DIR, CONTROL_SOCKET), app.service, log);
+  const control = await startControlServer(
+    join(config.DATA_DIR, CONTROL_SOCKET),
+    { tasks: app.service, items: app.items },
+    log,
+  );
   // A stray promise in a handler must not take every other task down with it.
   process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection (ignored)"));
   // The scheduler's timer may be absent (no tasks) or far off; the process stays up regardless.
@@ -57,6 +61,7 @@ async function main(): Promise<void> {
       token: config.DISCORD_TOKEN,
       config,
       service: app.service,
+      items: app.items,
       commands: createCommands(handlers),
       log,
     }).catch(async (err) => {

@@ -74,15 +74,15 @@ describe("message", () => {
 
 describe("daily-briefing", () => {
   it("lists active goals, reminders due or overdue, and the last day's runs; saved by date", async () => {
-    const { service, executionLog } = (await world()).app;
-    await service.addGoal("Ship v1");
-    await service.completeGoal((await service.addGoal("Old goal")).id);
-    await service.addGoal("Write the docs");
-    await service.addReminder("Pay rent", "2026-11-20");
-    await service.addReminder("Renew domain", "2026-11-26");
-    await service.addReminder("Call mum", "2026-11-30");
-    await service.addReminder("Far away", "2027-03-01");
-    await service.addReminder("Whenever");
+    const { service, items, executionLog } = (await world()).app;
+    await items.addItem("goal", "Ship v1");
+    await items.completeItem("goal", (await items.addItem("goal", "Old goal")).id);
+    await items.addItem("goal", "Write the docs");
+    await items.addItem("reminder", "Pay rent", "2026-11-20");
+    await items.addItem("reminder", "Renew domain", "2026-11-26");
+    await items.addItem("reminder", "Call mum", "2026-11-30");
+    await items.addItem("reminder", "Far away", "2027-03-01");
+    await items.addItem("reminder", "Whenever");
     for (const e of [
       line("backup", 60 * 30, "failure", 1, "too old to show"), // 30 h ago: outside the day
       line("backup", 120, "failure", 1, "disk full"),
@@ -179,14 +179,14 @@ describe("health-check", () => {
 
 describe("weekly-review", () => {
   it("sums the week's runs per task with success rates, and the goals done", async () => {
-    const { service, executionLog } = (await world()).app;
+    const { service, items, executionLog } = (await world()).app;
     await executionLog.append(line("backup", 9 * 1440, "failure", 1, "last month")); // before the week
     for (let day = 6; day >= 0; day--)
       await executionLog.append(line("daily", day * 1440 + 10, "success"));
     await executionLog.append(line("backup", 100, "success"));
     await executionLog.append(line("backup", 50, "failure", 1, "disk full"));
-    await service.completeGoal((await service.addGoal("Ship v1")).id);
-    await service.addGoal("Still going");
+    await items.completeItem("goal", (await items.addItem("goal", "Ship v1")).id);
+    await items.addItem("goal", "Still going");
     await service.addTask({ id: "wr", handler: "weekly-review", schedule: "weekly fri 17:00" });
     const md = (await service.runNow("wr")).output as string;
     expect(md).toContain(

@@ -119,7 +119,7 @@ describe("the task service", () => {
     await fc.assert(
       fc.asyncProperty(hostile, fc.option(hostile), async (text, due) => {
         try {
-          const r = await w.app.service.addReminder(text, due);
+          const r = await w.app.items.addItem("reminder", text, due);
           expect(r.text.length).toBeLessThanOrEqual(500);
         } catch (err) {
           expect(err).toBeInstanceOf(ValidationError);

@@ -24,9 +24,8 @@ afterEach(async () => {
 /** The options of one /task subcommand, by name. */
 function slashOptions(handlers: Handler[], sub: "add" | "edit"): string[] {
   const task = createCommands(handlers).find((c) => c.data.name === "task");
-  const subcommand = (task?.data.options as { name: string; options?: { name: string }[] }[]).find(
-    (o) => o.name === sub,
-  );
+  const subs = (task?.data.options ?? []) as { name: string; options?: { name: string }[] }[];
+  const subcommand = subs.find((o) => o.name === sub);
   return (subcommand?.options ?? []).map((o) => o.name);
 }
 

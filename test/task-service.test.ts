@@ -171,32 +171,36 @@ describe("task service: tasks", () => {
 
 describe("task service: goals and reminders", () => {
   it("adds, lists, completes and removes goals with short numeric ids", async () => {
-    const s = w.app.service;
-    const g1 = await s.addGoal("  Ship v1  ");
-    const g2 = await s.addGoal("Write docs");
+    const s = w.app.items;
+    const g1 = await s.addItem("goal", "  Ship v1  ");
+    const g2 = await s.addItem("goal", "Write docs");
     expect([g1.id, g2.id, g1.text]).toEqual([1, 2, "Ship v1"]);
-    await s.completeGoal(1);
-    expect(s.listGoals().map((g) => g.id)).toEqual([2]);
-    expect(s.listGoals({ includeDone: true }).map((g) => g.id)).toEqual([1, 2]);
-    await s.removeGoal(2);
-    expect((await s.addGoal("Third")).id).toBe(3);
-    await expect(s.completeGoal(99)).rejects.toThrow(/no goal with id "99"/);
-    await expect(s.addGoal("   ")).rejects.toThrow(/text: must not be empty/);
+    await s.completeItem("goal", 1);
+    expect(s.listItems("goal").map((g) => g.id)).toEqual([2]);
+    expect(s.listItems("goal", { includeDone: true }).map((g) => g.id)).toEqual([1, 2]);
+    await s.removeItem("goal", 2);
+    expect((await s.addItem("goal", "Third")).id).toBe(3);
+    await expect(s.completeItem("goal", 99)).rejects.toThrow(/no goal with id "99"/);
+    await expect(s.addItem("goal", "   ")).rejects.toThrow(/text: must not be empty/);
   });
 
   it("keeps reminders sorted by due date and checks the date", async () => {
-    const s = w.app.service;
-    await s.addReminder("someday");
-    await s.addReminder("renew domain", "2026-12-24");
-    await s.addReminder("pay rent", "2026-12-01");
-    expect(s.listReminders().map((r) => r.text)).toEqual(["pay rent", "renew domain", "someday"]);
-    await expect(s.addReminder("bad", "2026-02-30")).rejects.toThrow(
+    const s = w.app.items;
+    await s.addItem("reminder", "someday");
+    await s.addItem("reminder", "renew domain", "2026-12-24");
+    await s.addItem("reminder", "pay rent", "2026-12-01");
+    expect(s.listItems("reminder").map((r) => r.text)).toEqual([
+      "pay rent",
+      "renew domain",
+      "someday",
+    ]);
+    await expect(s.addItem("reminder", "bad", "2026-02-30")).rejects.toThrow(
       /due: "2026-02-30" is not a date; use YYYY-MM-DD/,
     );
-    await expect(s.addReminder("bad", "tomorrow")).rejects.toBeInstanceOf(ValidationError);
-    await s.completeReminder(1);
-    await s.removeReminder(2);
-    expect(s.listReminders().map((r) => r.text)).toEqual(["pay rent"]);
+    await expect(s.addItem("reminder", "bad", "tomorrow")).rejects.toBeInstanceOf(ValidationError);
+    await s.completeItem("reminder", 1);
+    await s.removeItem("reminder", 2);
+    expect(s.listItems("reminder").map((r) => r.text)).toEqual(["pay rent"]);
     expect(w.app.store.data.reminders).toHaveLength(2);
   });
 });

@@ -1,6 +1,7 @@
 import type { Execution } from "../store/execution-log.ts";
 import { plural } from "../tasks/activity.ts";
-import type { Goal, Reminder, Task } from "../tasks/model.ts";
+import { ITEM_KINDS, type Item, type ItemKind } from "../tasks/items.ts";
+import type { Task } from "../tasks/model.ts";
 import { shownFields } from "../tasks/task-form.ts";
 import type { TaskHistoryReport, TaskOverview, UpcomingRun } from "../tasks/task-service.ts";
 import { formatSchedule } from "../time/schedule.ts";
@@ -126,13 +127,19 @@ export function historyView(report: TaskHistoryReport): string {
   return lines.join("\n");
 }
 
-export function goalList(goals: Goal[]): string {
-  if (!goals.length) return 'No active goals. Add one: npm run cli -- goals add "Ship v1"';
-  return goals.map((g) => `#${g.id}  ${g.doneAt ? "✓ " : ""}${g.text}`).join("\n");
-}
+const ADD_EXAMPLE: Record<ItemKind, string> = {
+  goal: 'goals add "Ship v1"',
+  reminder: 'reminders add "Renew the domain" --due 2026-12-24',
+};
 
-export function reminderList(reminders: Reminder[]): string {
-  if (!reminders.length)
-    return 'No open reminders. Add one: npm run cli -- reminders add "Renew the domain" --due 2026-12-24';
-  return reminders.map((r) => `#${r.id}  ${r.due ? `${r.due}  ` : ""}${r.text}`).join("\n");
+/** Goals or reminders, one a line: number, done mark, due date, text. */
+export function itemList(kind: ItemKind, items: Item[]): string {
+  const { plural, open } = ITEM_KINDS[kind];
+  if (!items.length) return `No ${open} ${plural}. Add one: npm run cli -- ${ADD_EXAMPLE[kind]}`;
+  return items
+    .map((i) => {
+      const due = "due" in i && i.due ? `${i.due}  ` : "";
+      return `#${i.id}  ${i.doneAt ? "✓ " : ""}${due}${i.text}`;
+    })
+    .join("\n");
 }

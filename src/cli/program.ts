@@ -12,15 +12,8 @@ import { commandOptions, type Handler, loadHandlers } from "../tasks/handler.ts"
 import { convertPrototype } from "../tasks/prototype-import.ts";
 import { formatSchedule } from "../time/schedule.ts";
 import { formatInZone } from "../time/timezone.ts";
-import {
-  goalList,
-  historyView,
-  reminderList,
-  statusView,
-  taskDetails,
-  taskList,
-  upcomingLines,
-} from "./format.ts";
+import { historyView, statusView, taskDetails, taskList, upcomingLines } from "./format.ts";
+import { addItemCommands } from "./item-commands.ts";
 import { addTaskFlags, patchFromFlags } from "./task-flags.ts";
 
 // `mission-control <command>`: the CLI, a thin adapter over the task service. It opens the
@@ -47,7 +40,10 @@ export function buildProgram(
     const log = createLogger(level, pino.destination(2));
     try {
       const app = await createApp({ config, log, handlers });
-      connection = { api: localApi(app.service), close: () => app.close(1000) };
+      connection = {
+        api: localApi({ tasks: app.service, items: app.items }),
+        close: () => app.close(1000),
+      };
     } catch (err) {
       if (!(err instanceof StoreLockedError)) throw err;
       const remote = await connectControl(join(config.DATA_DIR, CONTROL_SOCKET)).catch(() => {
@@ -182,54 +178,7 @@ export function buildProgram(
       io.out(handlers.map((h) => `${h.name.padEnd(16)}${h.description}`).join("\n"));
     });
 
-  const goals = program
-    .command("goals")
-    .alias("goal")
-    .description("goals shown in the daily briefing");
-  goals
-    .command("list")
-    .option("--all", "include done goals")
-    .action(async (o: { all?: boolean }) =>
-      io.out(goalList(await (await service()).listGoals({ includeDone: o.all }))),
-    );
-  goals.command("add <text...>").action(async (words: string[]) => {
-    const g = await (await service()).addGoal(words.join(" "));
-    io.out(`Added goal #${g.id}: ${g.text}`);
-  });
-  goals.command("done <id>").action(async (id: string) => {
-    const g = await (await service()).completeGoal(numericId("goal", id));
-    io.out(`Done: #${g.id} ${g.text}`);
-  });
-  goals.command("remove <id>").action(async (id: string) => {
-    const g = await (await service()).removeGoal(numericId("goal", id));
-    io.out(`Removed goal #${g.id}: ${g.text}`);
-  });
-
-  const reminders = program
-    .command("reminders")
-    .alias("reminder")
-    .description("reminders, optionally with a due date");
-  reminders
-    .command("list")
-    .option("--all", "include done reminders")
-    .action(async (o: { all?: boolean }) =>
-      io.out(reminderList(await (await service()).listReminders({ includeDone: o.all }))),
-    );
-  reminders
-    .command("add <text...>")
-    .option("--due <date>", "due date, YYYY-MM-DD")
-    .action(async (words: string[], o: { due?: string }) => {
-      const r = await (await service()).addReminder(words.join(" "), o.due);
-      io.out(`Added reminder #${r.id}${r.due ? ` (due ${r.due})` : ""}: ${r.text}`);
-    });
-  reminders.command("done <id>").action(async (id: string) => {
-    const r = await (await service()).completeReminder(numericId("reminder", id));
-    io.out(`Done: #${r.id} ${r.text}`);
-  });
-  reminders.command("remove <id>").action(async (id: string) => {
-    const r = await (await service()).removeReminder(numericId("reminder", id));
-    io.out(`Removed reminder #${r.id}: ${r.text}`);
-  });
+  for (const kind of ["goal", "reminder"] as const) addItemCommands(program, kind, service, io);
 
   program
     .command("import <file>")
@@ -265,13 +214,6 @@ export function buildProgram(
     });
 
   return { program, close: async () => connection?.close() };
-}
-
-function numericId(kind: string, raw: string): number {
-  const id = Number(raw.replace(/^#/, ""));
-  if (!Number.isInteger(id) || id < 1)
-    throw new MissionControlError(`${kind} id: a number from the list, e.g. 3 (got "${raw}")`);
-  return id;
 }
 
 /** Runs one command line; returns the exit code. */

@@ -1,12 +1,19 @@
+import type { ItemService } from "../tasks/items.ts";
 import type { TaskService } from "../tasks/task-service.ts";
 
-// The task service as the CLI sees it: every call async, so the same commands work on a store
+// The services as the CLI sees them: every call async, so the same commands work on a store
 // opened in-process or through the running bot's control socket.
 
 /** The socket's name inside DATA_DIR. */
 export const CONTROL_SOCKET = "control.sock";
 
-export const API_METHODS = [
+/** What the CLI may call, and which service answers. */
+export interface Services {
+  tasks: TaskService;
+  items: ItemService;
+}
+
+const TASK_METHODS = [
   "overview",
   "getTask",
   "handlerNames",
@@ -19,30 +26,36 @@ export const API_METHODS = [
   "nextRun",
   "upcomingRuns",
   "history",
-  "listGoals",
-  "addGoal",
-  "completeGoal",
-  "removeGoal",
-  "listReminders",
-  "addReminder",
-  "completeReminder",
-  "removeReminder",
 ] as const satisfies readonly (keyof TaskService)[];
+const ITEM_METHODS = [
+  "listItems",
+  "addItem",
+  "completeItem",
+  "removeItem",
+] as const satisfies readonly (keyof ItemService)[];
 
+export const API_METHODS = [...TASK_METHODS, ...ITEM_METHODS];
 export type ApiMethod = (typeof API_METHODS)[number];
 
+/** The service that answers a method. */
+export function target(services: Services, method: ApiMethod): Record<string, unknown> {
+  return ((ITEM_METHODS as readonly string[]).includes(method)
+    ? services.items
+    : services.tasks) as unknown as Record<string, unknown>;
+}
+
 type Fn = (...args: never[]) => unknown;
-export type ServiceApi = {
-  [K in ApiMethod]: TaskService[K] extends Fn
-    ? (...args: Parameters<TaskService[K]>) => Promise<Awaited<ReturnType<TaskService[K]>>>
-    : never;
+type Async<T> = T extends Fn ? (...args: Parameters<T>) => Promise<Awaited<ReturnType<T>>> : never;
+export type ServiceApi = { [K in (typeof TASK_METHODS)[number]]: Async<TaskService[K]> } & {
+  [K in (typeof ITEM_METHODS)[number]]: Async<ItemService[K]>;
 };
 
-export function localApi(service: TaskService): ServiceApi {
+export function localApi(services: Services): ServiceApi {
   const api: Record<string, unknown> = {};
   for (const method of API_METHODS) {
-    const fn = service[method] as (...args: unknown[]) => unknown;
-    api[method] = async (...args: unknown[]) => fn.apply(service, args);
+    const self = target(services, method);
+    const fn = self[method] as (...args: unknown[]) => unknown;
+    api[method] = async (...args: unknown[]) => fn.apply(self, args);
   }
   return api as ServiceApi;
 }

@@ -2,8 +2,7 @@ import { chmod, rm } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import { MissionControlError, ValidationError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
-import type { TaskService } from "../tasks/task-service.ts";
-import { API_METHODS, type ApiMethod } from "./api.ts";
+import { API_METHODS, type ApiMethod, type Services, target } from "./api.ts";
 
 // DATA_DIR/control.sock: lets the CLI manage tasks while the bot holds the store. One JSON
 // request per line ({method, args}), one JSON response per line. Only the service's own use
@@ -21,7 +20,7 @@ const MAX_LINE = 1_000_000;
 
 export async function startControlServer(
   socketPath: string,
-  service: TaskService,
+  services: Services,
   log: Logger,
 ): Promise<{ close(): Promise<void> } | null> {
   // We hold the data dir's lock, so a socket file here is a dead instance's.
@@ -57,8 +56,9 @@ export async function startControlServer(
       if (!API_METHODS.includes(method) || !Array.isArray(request.args)) {
         throw new MissionControlError(`unknown control request "${String(request.method)}"`);
       }
-      const fn = service[method] as (...args: unknown[]) => unknown;
-      const result = await fn.apply(service, request.args);
+      const self = target(services, method);
+      const fn = self[method] as (...args: unknown[]) => unknown;
+      const result = await fn.apply(self, request.args);
       return { ok: true, result: result ?? null };
     } catch (err) {
       if (!(err instanceof MissionControlError)) log.error({ err }, "control request failed");

@@ -4,6 +4,7 @@ import { Client, Events, GatewayIntentBits } from "discord.js";
 import type { OutputSink } from "../outputs/sink.ts";
 import type { Config } from "../shared/config.ts";
 import type { Logger } from "../shared/logger.ts";
+import type { ItemService } from "../tasks/items.ts";
 import type { TaskService } from "../tasks/task-service.ts";
 import { createAlertSink } from "./alert-sink.ts";
 import { createChannelSink } from "./channel-sink.ts";
@@ -42,12 +43,14 @@ export async function startBot(deps: {
   token: string;
   config: Config;
   service: TaskService;
+  items: ItemService;
   commands: Command[];
   log: Logger;
 }): Promise<void> {
   const { client, config, log } = deps;
   const handle = createInteractionHandler(deps.commands, {
     service: deps.service,
+    items: deps.items,
     config,
     client,
     log,

@@ -6,11 +6,13 @@ import type {
 } from "discord.js";
 import type { Config } from "../shared/config.ts";
 import type { Logger } from "../shared/logger.ts";
+import type { ItemService } from "../tasks/items.ts";
 import type { TaskService } from "../tasks/task-service.ts";
 
 /** What a command gets besides its interaction. */
 export interface CommandContext {
   service: TaskService;
+  items: ItemService;
   config: Config;
   client: Client;
   log: Logger;

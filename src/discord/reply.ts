@@ -6,7 +6,6 @@ import {
   type InteractionReplyOptions,
   MessageFlags,
   type RepliableInteraction,
-  type SlashCommandSubcommandBuilder,
 } from "discord.js";
 import { PAGE_SIZE } from "./format.ts";
 
@@ -50,18 +49,3 @@ export function pageButtons(page: number, total: number): ActionRowBuilder<Butto
 /** A required string option, trimmed. */
 export const text = (i: ChatInputCommandInteraction, name: string) =>
   i.options.getString(name, true).trim();
-
-/** A subcommand that takes one list number: `/goal done id`, `/reminder remove id`. */
-export const byNumber =
-  (name: string, description: string, noun: "goal" | "reminder") =>
-  (s: SlashCommandSubcommandBuilder) =>
-    s
-      .setName(name)
-      .setDescription(description)
-      .addIntegerOption((o) =>
-        o
-          .setName("id")
-          .setDescription(`the ${noun}'s number from /${noun} list`)
-          .setRequired(true)
-          .setMinValue(1),
-      );

@@ -7,7 +7,7 @@ import { checkSchedule } from "../time/schedule.ts";
 import { nextRealRun, type PlannedRun, taskRuns } from "../time/timeline.ts";
 import { isValidTimeZone, timeZoneProblem } from "../time/timezone.ts";
 import type { HandlerRegistry } from "./handler.ts";
-import { type Goal, type Reminder, type Task, TaskSchema } from "./model.ts";
+import { type Task, TaskSchema } from "./model.ts";
 import {
   applyPatch,
   newTaskFields,
@@ -18,8 +18,8 @@ import {
   TaskPatchSchema,
 } from "./task-form.ts";
 
-// The use cases. The CLI and the slash commands are thin adapters over this one service; neither
-// touches the store or the scheduler.
+// The task use cases (goals and reminders are items.ts's). The CLI and the slash commands are
+// thin adapters over the services; neither touches the store or the scheduler.
 
 export interface TaskServiceDeps {
   store: Store;
@@ -47,25 +47,6 @@ export interface TaskHistoryReport {
   p95DurationMs: number | null;
   /** How late scheduled runs started (first attempts only), median and worst. */
   latenessMs: { p50: number; max: number } | null;
-}
-
-const textRule = (field: string, example: string) => (raw: unknown) => {
-  const text = typeof raw === "string" ? raw.trim() : "";
-  if (!text) throw new ValidationError(field, "must not be empty", example);
-  if (text.length > 500) throw new ValidationError(field, "at most 500 characters", example);
-  return text;
-};
-const goalText = textRule("text", "Ship the v1 release");
-const reminderText = textRule("text", "Renew the domain");
-
-function dueDate(raw: string | null | undefined): string | null {
-  if (raw === undefined || raw === null || raw.trim() === "") return null;
-  const due = raw.trim();
-  const valid =
-    /^\d{4}-\d{2}-\d{2}$/.test(due) && new Date(`${due}T00:00:00Z`).toISOString().startsWith(due);
-  if (!valid)
-    throw new ValidationError("due", `"${raw}" is not a date; use YYYY-MM-DD`, "2026-12-24");
-  return due;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -225,89 +206,5 @@ export class TaskService {
       return next;
     });
     return updated;
-  }
-
-  // ---- goals
-
-  listGoals({ includeDone = false } = {}): Goal[] {
-    return this.deps.store.data.goals.filter((g) => includeDone || g.doneAt === null);
-  }
-
-  async addGoal(text: string): Promise<Goal> {
-    const clean = goalText(text);
-    return this.deps.store.update((db) => {
-      const goal: Goal = {
-        id: db.nextGoalId++,
-        text: clean,
-        createdAt: new Date(this.deps.clock.now()).toISOString(),
-        doneAt: null,
-      };
-      db.goals.push(goal);
-      return goal;
-    });
-  }
-
-  async completeGoal(id: number): Promise<Goal> {
-    return this.deps.store.update((db) => {
-      const goal = db.goals.find((g) => g.id === id);
-      if (!goal) throw new NotFoundError("goal", id, "list the goals to see their ids");
-      if (goal.doneAt) return goal;
-      const done = { ...goal, doneAt: new Date(this.deps.clock.now()).toISOString() };
-      db.goals = db.goals.map((g) => (g === goal ? done : g));
-      return done;
-    });
-  }
-
-  async removeGoal(id: number): Promise<Goal> {
-    return this.deps.store.update((db) => {
-      const goal = db.goals.find((g) => g.id === id);
-      if (!goal) throw new NotFoundError("goal", id, "list the goals to see their ids");
-      db.goals = db.goals.filter((g) => g.id !== id);
-      return goal;
-    });
-  }
-
-  // ---- reminders
-
-  listReminders({ includeDone = false } = {}): Reminder[] {
-    return this.deps.store.data.reminders
-      .filter((r) => includeDone || r.doneAt === null)
-      .sort((a, b) => (a.due ?? "9999").localeCompare(b.due ?? "9999") || a.id - b.id);
-  }
-
-  async addReminder(text: string, due?: string | null): Promise<Reminder> {
-    const clean = reminderText(text);
-    const date = dueDate(due);
-    return this.deps.store.update((db) => {
-      const reminder: Reminder = {
-        id: db.nextReminderId++,
-        text: clean,
-        due: date,
-        createdAt: new Date(this.deps.clock.now()).toISOString(),
-        doneAt: null,
-      };
-      db.reminders.push(reminder);
-      return reminder;
-    });
-  }
-
-  async completeReminder(id: number): Promise<Reminder> {
-    return this.deps.store.update((db) => {
-      const reminder = db.reminders.find((r) => r.id === id);
-      if (!reminder) throw new NotFoundError("reminder", id, "list the reminders to see their ids");
-      if (reminder.doneAt) return reminder;
-      const done = { ...reminder, doneAt: new Date(this.deps.clock.now()).toISOString() };
-      db.reminders = db.reminders.map((r) => (r === reminder ? done : r));
-      return done;
-    });
-  }
-
-  async removeReminder(id: number): Promise<Reminder> {
-    return this.deps.store.update((db) => {
-      const reminder = db.reminders.find((r) => r.id === id);
-      if (!reminder) throw new NotFoundError("reminder", id, "list the reminders to see their ids");
-      db.reminders = db.reminders.filter((r) => r.id !== id);
-      return reminder;
-    });
   }
 }

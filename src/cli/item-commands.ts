@@ -1,0 +1,51 @@
+import type { Command } from "commander";
+import type { ServiceApi } from "../control/api.ts";
+import { MissionControlError } from "../shared/errors.ts";
+import { ITEM_KINDS, type ItemKind } from "../tasks/items.ts";
+import { itemList } from "./format.ts";
+
+// `goals` and `reminders`: list, add, done, remove. One definition for both kinds; a reminder
+// also takes --due.
+
+const GROUP: Record<ItemKind, string> = {
+  goal: "goals shown in the daily briefing",
+  reminder: "reminders, optionally with a due date",
+};
+
+function numericId(kind: string, raw: string): number {
+  const id = Number(raw.replace(/^#/, ""));
+  if (!Number.isInteger(id) || id < 1)
+    throw new MissionControlError(`${kind} id: a number from the list, e.g. 3 (got "${raw}")`);
+  return id;
+}
+
+export function addItemCommands(
+  program: Command,
+  kind: ItemKind,
+  service: () => Promise<ServiceApi>,
+  io: { out(text: string): void },
+): void {
+  const { noun, plural, dated } = ITEM_KINDS[kind];
+  const group = program.command(plural).alias(noun).description(GROUP[kind]);
+  group
+    .command("list")
+    .option("--all", `include done ${plural}`)
+    .action(async (o: { all?: boolean }) =>
+      io.out(itemList(kind, await (await service()).listItems(kind, { includeDone: o.all }))),
+    );
+  const add = group.command("add <text...>");
+  if (dated) add.option("--due <date>", "due date, YYYY-MM-DD");
+  add.action(async (words: string[], o: { due?: string }) => {
+    const item = await (await service()).addItem(kind, words.join(" "), o.due);
+    const due = "due" in item && item.due ? ` (due ${item.due})` : "";
+    io.out(`Added ${noun} #${item.id}${due}: ${item.text}`);
+  });
+  group.command("done <id>").action(async (id: string) => {
+    const item = await (await service()).completeItem(kind, numericId(noun, id));
+    io.out(`Done: #${item.id} ${item.text}`);
+  });
+  group.command("remove <id>").action(async (id: string) => {
+    const item = await (await service()).removeItem(kind, numericId(noun, id));
+    io.out(`Removed ${noun} #${item.id}: ${item.text}`);
+  });
+}
