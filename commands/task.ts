@@ -6,10 +6,11 @@ import {
   type SlashCommandSubcommandBuilder,
 } from "discord.js";
 import { channelProblem } from "../src/discord/access.ts";
+import { pageButtons } from "../src/discord/buttons.ts";
 import type { Command, CommandContext } from "../src/discord/command.ts";
 import { historyEmbed, listEmbed, taskEmbed } from "../src/discord/format.ts";
 import { splitForDiscord } from "../src/discord/markdown-split.ts";
-import { EPHEMERAL, pageButtons, replyPrivately, text } from "../src/discord/reply.ts";
+import { EPHEMERAL, replyPrivately, text } from "../src/discord/reply.ts";
 import { addTaskOptions, patchFromOptions } from "../src/discord/task-options.ts";
 import { type CommandOption, commandOptions, type Handler } from "../src/tasks/handler.ts";
 

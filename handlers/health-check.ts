@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { oneLine, plural } from "../src/tasks/activity.ts";
 import { defineHandler } from "../src/tasks/handler.ts";
+import { isFailingTask } from "../src/tasks/model.ts";
 import { formatInZone } from "../src/time/timezone.ts";
 
 function duration(ms: number): string {
@@ -21,10 +22,7 @@ export default defineHandler({
   }),
   run({ task, options, clock, data }) {
     const tasks = data.tasks();
-    const failing = tasks.filter(
-      (t) =>
-        t.enabled && (t.history.lastStatus === "failure" || t.history.lastStatus === "timeout"),
-    );
+    const failing = tasks.filter(isFailingTask);
     if (options.onlyWhenFailing && failing.length === 0) return null;
     const { startedAt, gatewayPingMs } = data.runtime();
     const mem = process.memoryUsage();

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
-import { DEFER_MS, openStore, StoreWriteError } from "../src/store/store.ts";
+import { DEFER_MS, StoreWriteError } from "../src/store/low-store.ts";
+import { openStore } from "../src/store/store.ts";
 import type { Task } from "../src/tasks/model.ts";
 import { diskProbe, goal, storeSandbox } from "./support/store-sandbox.ts";
 

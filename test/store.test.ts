@@ -2,7 +2,8 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CorruptStoreError, NewerSchemaError, StoreLockedError } from "../src/shared/errors.ts";
-import { openStore, StoreWriteError } from "../src/store/store.ts";
+import { StoreWriteError } from "../src/store/low-store.ts";
+import { openStore } from "../src/store/store.ts";
 import { diskProbe, goal, storeSandbox } from "./support/store-sandbox.ts";
 
 const sandbox = storeSandbox();

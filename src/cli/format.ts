@@ -1,7 +1,7 @@
 import type { Execution } from "../store/execution-log.ts";
 import { plural } from "../tasks/activity.ts";
 import { ITEM_KINDS, type Item, type ItemKind } from "../tasks/items.ts";
-import type { Task } from "../tasks/model.ts";
+import { isFailingTask, type Task } from "../tasks/model.ts";
 import { shownFields } from "../tasks/task-form.ts";
 import type { TaskHistoryReport, TaskOverview, UpcomingRun } from "../tasks/task-service.ts";
 import { formatSchedule } from "../time/schedule.ts";
@@ -45,13 +45,10 @@ export function taskList(rows: TaskOverview[]): string {
   );
 }
 
-const isFailing = (t: Task) =>
-  t.enabled && (t.history.lastStatus === "failure" || t.history.lastStatus === "timeout");
-
 export function statusView(rows: TaskOverview[]): string {
   if (!rows.length) return "No tasks yet.";
   const tasks = rows.map((r) => r.task);
-  const head = `${plural(tasks.length, "task")}, ${tasks.filter((t) => t.enabled).length} enabled, ${tasks.filter(isFailing).length} failing`;
+  const head = `${plural(tasks.length, "task")}, ${tasks.filter((t) => t.enabled).length} enabled, ${tasks.filter(isFailingTask).length} failing`;
   const body = rows.map((row) => {
     const { task: t } = row;
     const h = t.history;
@@ -60,7 +57,7 @@ export function statusView(rows: TaskOverview[]): string {
       t.enabled ? formatSchedule(t.schedule) : `${formatSchedule(t.schedule)} (disabled)`,
       nextRunText(row),
       h.lastStatus ? `${h.lastStatus} ${when(h.lastRunAt, t.timezone)}` : "never run",
-      isFailing(t) ? (h.lastError ?? "").slice(0, 80) : "",
+      isFailingTask(t) ? (h.lastError ?? "").slice(0, 80) : "",
     ];
   });
   return `${head}\n\n${table(["ID", "SCHEDULE", "NEXT RUN", "LAST RESULT", "LAST ERROR"], body)}`;

@@ -1,35 +1,14 @@
-import {
-  ActionRowBuilder,
-  ButtonBuilder,
-  ButtonStyle,
-  type Client,
-  EmbedBuilder,
-  RESTJSONErrorCodes,
-} from "discord.js";
+import { type Client, EmbedBuilder, RESTJSONErrorCodes } from "discord.js";
 import type { OutputSink, RunFailure } from "../outputs/sink.ts";
 import type { Config } from "../shared/config.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Task } from "../tasks/model.ts";
+import { alertButtons } from "./buttons.ts";
 import { isDiscordError } from "./errors.ts";
 import { COLORS, when } from "./format.ts";
 
 // DMs to the task's owner and ALERT_USER_ID when a run fails for good (once per incident: the
 // runner calls `alert` only on the first failure after a success), and when it recovers.
-
-export const ALERT_BUTTON = { run: "alert:run:", disable: "alert:disable:" } as const;
-
-export function alertButtons(taskId: string) {
-  return new ActionRowBuilder<ButtonBuilder>().addComponents(
-    new ButtonBuilder()
-      .setCustomId(`${ALERT_BUTTON.run}${taskId}`)
-      .setLabel("Run again")
-      .setStyle(ButtonStyle.Primary),
-    new ButtonBuilder()
-      .setCustomId(`${ALERT_BUTTON.disable}${taskId}`)
-      .setLabel("Disable")
-      .setStyle(ButtonStyle.Danger),
-  );
-}
 
 export function createAlertSink(deps: {
   client: Client;

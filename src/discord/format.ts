@@ -1,9 +1,10 @@
 import { EmbedBuilder, time } from "discord.js";
 import type { Execution } from "../store/execution-log.ts";
-import type { Task } from "../tasks/model.ts";
+import { isFailing, type Task } from "../tasks/model.ts";
 import { shownFields } from "../tasks/task-form.ts";
 import type { TaskHistoryReport, TaskOverview, UpcomingRun } from "../tasks/task-service.ts";
 import { formatSchedule } from "../time/schedule.ts";
+import { PAGE_SIZE } from "./buttons.ts";
 
 // Discord views of tasks: embeds with Discord timestamps, which every reader sees in their own
 // time zone.
@@ -29,13 +30,7 @@ export function taskEmbed(task: Task, upcoming: UpcomingRun[], title?: string): 
   const h = task.history;
   const embed = new EmbedBuilder()
     .setTitle(title ?? `${task.id} — ${task.name}`)
-    .setColor(
-      !task.enabled
-        ? COLORS.warn
-        : h.lastStatus === "failure" || h.lastStatus === "timeout"
-          ? COLORS.error
-          : COLORS.info,
-    )
+    .setColor(!task.enabled ? COLORS.warn : isFailing(h) ? COLORS.error : COLORS.info)
     .addFields(
       {
         name: "Schedule",
@@ -67,8 +62,6 @@ export function taskEmbed(task: Task, upcoming: UpcomingRun[], title?: string): 
   if (h.lastError) embed.addFields({ name: "Last error", value: h.lastError.slice(0, 1000) });
   return embed;
 }
-
-export const PAGE_SIZE = 10;
 
 export function listEmbed(rows: TaskOverview[], page: number): EmbedBuilder {
   const pages = Math.max(1, Math.ceil(rows.length / PAGE_SIZE));

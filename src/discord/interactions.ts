@@ -2,10 +2,10 @@ import { randomBytes } from "node:crypto";
 import type { ButtonInteraction, Interaction } from "discord.js";
 import { MissionControlError, NotFoundError } from "../shared/errors.ts";
 import { alertButtonRefusal, commandRefusal } from "./access.ts";
-import { ALERT_BUTTON } from "./alert-sink.ts";
+import { lastPage, pageButtons, parseButton } from "./buttons.ts";
 import type { Command, CommandContext } from "./command.ts";
 import { listEmbed } from "./format.ts";
-import { EPHEMERAL, pageButtons, replyError, replyPrivately } from "./reply.ts";
+import { EPHEMERAL, replyError, replyPrivately } from "./reply.ts";
 
 // Every interaction enters here: access is checked, then the command, autocomplete or button
 // runs. A user error becomes a private reply; anything else is logged with an id the user sees.
@@ -26,30 +26,20 @@ export function createInteractionHandler(commands: Command[], ctx: CommandContex
 
   async function button(i: ButtonInteraction): Promise<void> {
     const { service, config } = ctx;
-    if (i.customId.startsWith("task-list:")) {
+    const clicked = parseButton(i.customId);
+    if (clicked.kind === "list") {
       const refusal = commandRefusal(i, config);
       if (refusal) return replyError(i, refusal);
       const rows = service.overview();
-      const pages = Math.max(1, Math.ceil(rows.length / 10));
-      const page = Math.min(
-        Math.max(0, Number(i.customId.slice("task-list:".length)) || 0),
-        pages - 1,
-      );
+      const page = Math.min(clicked.page, lastPage(rows.length));
       await i.update({
         embeds: [listEmbed(rows, page)],
         components: pageButtons(page, rows.length),
       });
       return;
     }
-    const action = i.customId.startsWith(ALERT_BUTTON.run)
-      ? "run"
-      : i.customId.startsWith(ALERT_BUTTON.disable)
-        ? "disable"
-        : null;
-    if (!action) return replyError(i, "This button is no longer supported.");
-    const taskId = i.customId.slice(
-      action === "run" ? ALERT_BUTTON.run.length : ALERT_BUTTON.disable.length,
-    );
+    if (clicked.kind !== "alert") return replyError(i, "This button is no longer supported.");
+    const { action, taskId } = clicked;
     let task: ReturnType<typeof service.getTask>;
     try {
       task = service.getTask(taskId);

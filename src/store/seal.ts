@@ -6,8 +6,8 @@ import { DurableFile, type StoreFs } from "./durable-file.ts";
 // db.json is checked with zod when it is read, unless it is byte for byte the file this program
 // last wrote, from its own (checked) state, under the same schema: `db.json.checked` holds a
 // SHA-256 of the schema and the file. A file edited, damaged, restored from a backup or written
-// under another schema is checked as usual. At 10,000 tasks the check is ~75 ms of a ~300 ms
-// start; the digest ~7 ms.
+// under another schema is checked as usual. The check is a large part of a start with many
+// tasks; the digest a small one (bench/RESULTS.md has the figures).
 
 let schemaPrint: string | undefined;
 

@@ -58,6 +58,9 @@ export const TaskSchema = z.object({
 });
 export type Task = z.infer<typeof TaskSchema>;
 
+/** What the lists, the status line and the health check call failing: enabled, and failing. */
+export const isFailingTask = (t: Task): boolean => t.enabled && isFailing(t.history);
+
 export const GoalSchema = z.object({
   id: z.number().int().min(1),
   text: z.string().min(1).max(500),
