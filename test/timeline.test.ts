@@ -3,6 +3,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { statusView, taskDetails, taskList } from "../src/cli/format.ts";
+import { upcomingText } from "../src/discord/format.ts";
 import type { OutputSink, RunFailure } from "../src/outputs/sink.ts";
 import { ValidationError } from "../src/shared/errors.ts";
 import type { Execution } from "../src/store/execution-log.ts";
@@ -80,6 +81,13 @@ describe("one answer to 'when next'", () => {
       ["2026-11-28T08:00:00.000Z", false],
     ]);
     expect(service.nextRun("a")?.toISOString()).toBe("2026-11-27T08:00:00.000Z");
+    const shown = taskDetails(service.getTask("a"), service.upcomingRuns("a", 3));
+    expect(shown).toMatch(
+      /2026-11-26 08:00 \(UTC\) {2}\(skipped, as asked\)\n.*2026-11-27 08:00 \(UTC\)$/m,
+    );
+    expect(upcomingText(service.upcomingRuns("a", 3))).toMatch(
+      /^• ~~<t:\d+:f>.*~~ \(skipped, as asked\)\n• <t:/,
+    );
   });
 });
 

@@ -65,9 +65,10 @@ export function statusView(rows: TaskOverview[]): string {
 
 export function upcomingLines(task: Task, runs: UpcomingRun[]): string[] {
   if (!runs.length) return ["  (no upcoming runs)"];
-  return runs.map(
-    (r) => `  ${formatInZone(r.at.getTime(), task.timezone)}${r.dstNote ? `  ⚠ ${r.dstNote}` : ""}`,
-  );
+  return runs.map((r) => {
+    const skipped = r.skipped ? "  (skipped, as asked)" : "";
+    return `  ${formatInZone(r.at.getTime(), task.timezone)}${skipped}${r.dstNote ? `  ⚠ ${r.dstNote}` : ""}`;
+  });
 }
 
 export function taskDetails(task: Task, upcoming: UpcomingRun[]): string {

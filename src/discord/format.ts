@@ -16,7 +16,12 @@ export const when = (date: Date) => `${time(date, "f")} (${time(date, "R")})`;
 
 export function upcomingText(runs: UpcomingRun[]): string {
   if (!runs.length) return "No upcoming runs.";
-  return runs.map((r) => `• ${when(r.at)}${r.dstNote ? ` ⚠️ ${r.dstNote}` : ""}`).join("\n");
+  return runs
+    .map((r) => {
+      const at = r.skipped ? `~~${when(r.at)}~~ (skipped, as asked)` : when(r.at);
+      return `• ${at}${r.dstNote ? ` ⚠️ ${r.dstNote}` : ""}`;
+    })
+    .join("\n");
 }
 
 function lastResult(task: Task): string {
