@@ -3,18 +3,11 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { OutputSink, RunFailure } from "../src/outputs/sink.ts";
 import { AlreadyRunningError } from "../src/shared/errors.ts";
-import type { Execution } from "../src/store/execution-log.ts";
-import { makeWorld, scriptedHandler, type World } from "./support/world.ts";
+import { makeWorld, readExecutions, scriptedHandler, type World } from "./support/world.ts";
 
 const T0 = "2026-11-26T08:00:00.000Z";
 let world: World;
 afterEach(() => world?.close());
-
-const readLog = async (w: World): Promise<Execution[]> =>
-  (await readFile(join(w.dataDir, "logs", "executions.jsonl"), "utf8").catch(() => ""))
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
 
 /**
  * Plays out a run's retries: each time attempt `n` is logged and the runner sleeps (its one
@@ -23,7 +16,7 @@ const readLog = async (w: World): Promise<Execution[]> =>
 async function playRetries<T>(w: World, done: Promise<T>, retries: number): Promise<T> {
   for (let n = 1; n <= retries; n++) {
     await vi.waitFor(async () => {
-      expect(await readLog(w)).toHaveLength(n);
+      expect(await readExecutions(w)).toHaveLength(n);
       expect(w.clock.pending).toBe(1);
     });
     await w.clock.advanceTo(w.clock.nextAt() as number);
@@ -58,7 +51,7 @@ describe("runner", () => {
     expect(flaky.startedAt).toEqual([0, 30_000, 90_000]);
     expect(flaky.calls.map((c) => c.trigger)).toEqual(["manual", "retry", "retry"]);
 
-    const log = await readLog(world);
+    const log = await readExecutions(world);
     expect(log.map((e) => [e.attempt, e.trigger, e.status, e.error])).toEqual([
       [1, "manual", "failure", "boom 1"],
       [2, "retry", "failure", "boom 2"],
@@ -129,7 +122,10 @@ describe("runner", () => {
     expect(result).toMatchObject({ status: "timeout", attempts: 1, error: "timed out after 5s" });
     expect(aborted).toBeInstanceOf(Error);
     expect(world.clock.now() - Date.parse(T0)).toBe(5_000);
-    expect((await readLog(world))[0]).toMatchObject({ status: "timeout", durationMs: 5_000 });
+    expect((await readExecutions(world))[0]).toMatchObject({
+      status: "timeout",
+      durationMs: 5_000,
+    });
   });
 
   it("saves the output as markdown before any sink posts it", async () => {
@@ -187,7 +183,10 @@ describe("runner", () => {
     await world.app.service.addTask({ id: "t", handler: "test", schedule: "daily 09:00" });
     const result = await playRetries(world, world.app.service.runNow("t"), 1);
     expect(result).toMatchObject({ status: "success", attempts: 2 });
-    expect((await readLog(world)).map((e) => e.error)).toEqual(["Missing Permissions", null]);
+    expect((await readExecutions(world)).map((e) => e.error)).toEqual([
+      "Missing Permissions",
+      null,
+    ]);
     // Both attempts' outputs were kept on disk.
     expect(await readdir(join(world.dataDir, "outputs", "t"))).toHaveLength(2);
   });
@@ -263,7 +262,7 @@ describe("runner", () => {
     const dry = await world.app.service.runNow("d", { dryRun: true });
     expect(dry.output).toBe(`since ${T0}`);
     expect(world.app.service.getTask("d").history.totalRuns).toBe(1);
-    expect(await readLog(world)).toHaveLength(1);
+    expect(await readExecutions(world)).toHaveLength(1);
     expect(await readdir(join(world.dataDir, "outputs", "d"))).toHaveLength(1);
   });
 });

@@ -1,25 +1,14 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { afterEach, describe, expect, it, vi } from "vitest";
-import type { Execution } from "../src/store/execution-log.ts";
+import { describe, expect, it, vi } from "vitest";
 import { sleep } from "../src/time/clock.ts";
-import { makeWorld, runUntil, scriptedHandler, type World } from "./support/world.ts";
+import {
+  closedAfterEach,
+  makeWorld,
+  readExecutions,
+  runUntil,
+  scriptedHandler,
+} from "./support/world.ts";
 
-let worlds: World[] = [];
-afterEach(async () => {
-  for (const w of worlds.reverse()) await w.close();
-  worlds = [];
-});
-const keep = (w: World) => {
-  worlds.push(w);
-  return w;
-};
-
-const readLog = async (w: World): Promise<Execution[]> =>
-  (await readFile(join(w.dataDir, "logs", "executions.jsonl"), "utf8").catch(() => ""))
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
+const keep = closedAfterEach();
 
 function recorder() {
   const h = scriptedHandler("rec", [() => "ok"]);
@@ -38,7 +27,7 @@ describe("scheduler", () => {
       "schedule 2026-11-26T08:00:00.000Z",
       "schedule 2026-11-27T08:00:00.000Z",
     ]);
-    const log = await readLog(w);
+    const log = await readExecutions(w);
     expect(log.map((e) => [e.runId, e.status, e.ts])).toEqual([
       ["brief@2026-11-26T08:00:00.000Z", "success", "2026-11-26T08:00:00.000Z"],
       ["brief@2026-11-27T08:00:00.000Z", "success", "2026-11-27T08:00:00.000Z"],
@@ -116,13 +105,13 @@ describe("scheduler", () => {
     await vi.waitFor(() => expect(slow.calls).toHaveLength(1));
     await w.clock.advanceTo("2026-11-26T08:02:00Z"); // due again while the first run sleeps
     await vi.waitFor(async () =>
-      expect((await readLog(w)).map((e) => e.status)).toEqual(["skipped"]),
+      expect((await readExecutions(w)).map((e) => e.status)).toEqual(["skipped"]),
     );
     await w.clock.advanceTo("2026-11-26T08:02:30Z"); // the first run ends
     await vi.waitFor(() => expect(w.app.runner.isRunning("s")).toBe(false));
     await w.clock.advanceTo("2026-11-26T08:03:00Z");
     await vi.waitFor(() => expect(slow.calls).toHaveLength(2));
-    const log = await readLog(w);
+    const log = await readExecutions(w);
     expect(log.map((e) => [e.scheduledFor, e.status])).toEqual([
       ["2026-11-26T08:02:00.000Z", "skipped"],
       ["2026-11-26T08:01:00.000Z", "success"],
@@ -139,7 +128,7 @@ describe("scheduler", () => {
     await runUntil(w, "2026-11-27T09:00:00Z");
     expect(runs()).toEqual(["schedule 2026-11-27T08:00:00.000Z"]);
     expect(w.app.service.getTask("a").skipNext).toBe(false);
-    expect((await readLog(w))[0]).toMatchObject({
+    expect((await readExecutions(w))[0]).toMatchObject({
       status: "skipped",
       scheduledFor: "2026-11-26T08:00:00.000Z",
     });
@@ -191,7 +180,7 @@ describe("catch-up after downtime", () => {
   it("makes up a run missed while stopped, once, with trigger catch-up", async () => {
     const { w, runs } = await downtime({ downUntil: "2026-11-26T08:20:00Z" });
     expect(runs()).toEqual(["catch-up 2026-11-26T08:00:00.000Z"]);
-    expect((await readLog(w))[0]).toMatchObject({
+    expect((await readExecutions(w))[0]).toMatchObject({
       trigger: "catch-up",
       runId: "a@2026-11-26T08:00:00.000Z",
     });

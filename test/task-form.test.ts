@@ -53,9 +53,9 @@ describe("the task form: each field declared once", () => {
       expect([key, fieldValue(stored, key)]).not.toEqual([key, undefined]);
     for (const sub of [["add"], ["edit"]] as const) {
       const flags = cliFlags(handlers, ["tasks", ...sub]);
-      for (const { flag } of flagFields) expect(flags).toContain(`--${flag.name}`);
+      for (const { spec } of flagFields) expect(flags).toContain(`--${spec.name}`);
       const options = slashOptions(handlers, sub[0]);
-      for (const { option } of slashFields) expect(options).toContain(option.name);
+      for (const { spec } of slashFields) expect(options).toContain(spec.name);
     }
   });
 

@@ -1,32 +1,21 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import fc from "fast-check";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { statusView, taskDetails, taskList } from "../src/cli/format.ts";
 import { upcomingText } from "../src/discord/format.ts";
 import type { OutputSink, RunFailure } from "../src/outputs/sink.ts";
 import { ValidationError } from "../src/shared/errors.ts";
-import type { Execution } from "../src/store/execution-log.ts";
 import { TaskSchema } from "../src/tasks/model.ts";
 import { parseSchedule } from "../src/time/schedule.ts";
 import { taskRuns } from "../src/time/timeline.ts";
-import { makeWorld, runUntil, scriptedHandler, type World } from "./support/world.ts";
+import {
+  closedAfterEach,
+  makeWorld,
+  readExecutions,
+  runUntil,
+  scriptedHandler,
+} from "./support/world.ts";
 
-let worlds: World[] = [];
-afterEach(async () => {
-  for (const w of worlds.reverse()) await w.close();
-  worlds = [];
-});
-const keep = (w: World) => {
-  worlds.push(w);
-  return w;
-};
-
-const readLog = async (w: World): Promise<Execution[]> =>
-  (await readFile(join(w.dataDir, "logs", "executions.jsonl"), "utf8").catch(() => ""))
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
+const keep = closedAfterEach();
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -233,7 +222,7 @@ describe("the timeline predicts the scheduler (property)", () => {
           const predicted = taskRuns(service.getTask("p"), startMs, 200).filter((r) => r.at <= end);
           await runUntil(w, end);
           const ran = h.calls.map((c) => iso(c.scheduledFor.getTime()));
-          const skipped = (await readLog(w))
+          const skipped = (await readExecutions(w))
             .filter((e) => e.status === "skipped")
             .map((e) => e.scheduledFor);
           expect({ ran, skipped }).toEqual({

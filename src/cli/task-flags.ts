@@ -8,7 +8,7 @@ import { flagFields, optionsPatch, type TaskPatch } from "../tasks/task-form.ts"
 const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 export function addTaskFlags(cmd: Command, forEdit: boolean, handlerOptions: CommandOption[]) {
-  for (const { flag, help, required } of flagFields) {
+  for (const { spec: flag, help, required } of flagFields) {
     const option = new Option(`--${flag.name} <${flag.arg}>`, help);
     if (flag.choices) option.choices(flag.choices);
     if (required && !forEdit) option.makeOptionMandatory();
@@ -37,7 +37,7 @@ export function patchFromFlags(
   current?: Record<string, unknown>,
 ): TaskPatch {
   const patch: Record<string, unknown> = {};
-  for (const { key, flag } of flagFields) {
+  for (const { key, spec: flag } of flagFields) {
     const raw = flags[camel(flag.name)];
     if (typeof raw === "string") patch[key] = flag.fromText ? flag.fromText(raw) : raw;
   }

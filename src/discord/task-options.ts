@@ -18,7 +18,7 @@ export function addTaskOptions(
   handlerOptions: CommandOption[],
 ): SlashCommandSubcommandBuilder {
   const ordered = [...slashFields].sort((a, b) => Number(b.required) - Number(a.required));
-  for (const { option, help, required } of ordered) {
+  for (const { spec: option, help, required } of ordered) {
     const needed = forAdd && required;
     const name = option.name;
     const description = described(help);
@@ -63,7 +63,7 @@ export function patchFromOptions(
   current?: Record<string, unknown>,
 ): TaskPatch {
   const patch: Record<string, unknown> = {};
-  for (const { key, option } of slashFields) {
+  for (const { key, spec: option } of slashFields) {
     const value =
       option.type === "channel"
         ? i.options.getChannel(option.name)?.id

@@ -66,10 +66,24 @@ function wholeNumber(label: string, min: number, max: number, example: number) {
   };
 }
 
+function oneOf<const T extends readonly [string, ...string[]]>(
+  label: string,
+  values: T,
+  fallback: T[number],
+) {
+  return {
+    stored: z.enum(values).default(fallback as never),
+    input: z.enum(values, `${label}: ${values.join(" or ")}`),
+    choices: values,
+  };
+}
+
 const retries = wholeNumber("retries", 0, 10, 2);
 const retryDelay = wholeNumber("retry_delay", 1, RETRY_CAP_SECONDS, 30);
 const timeout = wholeNumber("timeoutSeconds", 1, 3600, 120);
 const maxRuns = wholeNumber("maxRuns", 1, 1_000_000, 10);
+const backoff = oneOf("backoff", ["fixed", "exponential"], "exponential");
+const catchUp = oneOf("catchUp", ["once", "skip"], "once");
 
 export const FIELDS = {
   name: {
@@ -164,10 +178,10 @@ export const FIELDS = {
   },
   backoff: {
     path: ["retry", "backoff"],
-    stored: z.enum(["fixed", "exponential"]).default("exponential"),
-    input: z.enum(["fixed", "exponential"], "backoff: fixed or exponential"),
+    stored: backoff.stored,
+    input: backoff.input,
     help: "retry backoff",
-    flag: { name: "backoff", arg: "kind", choices: ["fixed", "exponential"] },
+    flag: { name: "backoff", arg: "kind", choices: backoff.choices },
   },
   timeoutSeconds: {
     path: ["timeoutSeconds"],
@@ -178,10 +192,10 @@ export const FIELDS = {
   },
   catchUp: {
     path: ["catchUp"],
-    stored: z.enum(["once", "skip"]).default("once"),
-    input: z.enum(["once", "skip"], "catchUp: once or skip"),
+    stored: catchUp.stored,
+    input: catchUp.input,
     help: "a run missed while stopped: once or skip",
-    flag: { name: "catch-up", arg: "mode", choices: ["once", "skip"] },
+    flag: { name: "catch-up", arg: "mode", choices: catchUp.choices },
   },
   maxRuns: {
     path: ["maxRuns"],
@@ -311,15 +325,16 @@ export function shownFields(task: Record<string, unknown>): [string, string][] {
   return lines;
 }
 
-/** The fields that have a CLI flag, or a slash option, with their keys. */
-export const flagFields = FIELD_KEYS.flatMap((key) => {
-  const f = field(key);
-  return f.flag ? [{ key, flag: f.flag, help: f.help, required: !!f.required }] : [];
-});
-export const slashFields = FIELD_KEYS.flatMap((key) => {
-  const f = field(key);
-  return f.slash ? [{ key, option: f.slash, help: f.help, required: !!f.required }] : [];
-});
+/** The fields that have a CLI flag, or a slash option: each with its key and that spec. */
+function fieldsWith<P extends "flag" | "slash">(prop: P) {
+  return FIELD_KEYS.flatMap((key) => {
+    const f = field(key);
+    const spec = f[prop] as NonNullable<Field[P]> | undefined;
+    return spec ? [{ key, spec, help: f.help, required: !!f.required }] : [];
+  });
+}
+export const flagFields = fieldsWith("flag");
+export const slashFields = fieldsWith("slash");
 
 /** zod's first issue as a ValidationError naming the field. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {

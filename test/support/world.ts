@@ -1,11 +1,13 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import { afterEach } from "vitest";
 import { z } from "zod";
 import testHandler from "../../handlers/test.ts";
 import { type App, type AppOptions, createApp } from "../../src/app.ts";
 import { createLogger, type Logger } from "../../src/shared/logger.ts";
+import type { Execution } from "../../src/store/execution-log.ts";
 import { defineHandler, type Handler } from "../../src/tasks/handler.ts";
 import { FakeClock } from "./fake-clock.ts";
 
@@ -130,4 +132,25 @@ export async function runUntil(w: World, target: string | number): Promise<void>
   }
   await w.clock.advanceTo(end);
   await w.app.scheduler.idle();
+}
+
+/** The execution log's lines as they are on disk. */
+export async function readExecutions(w: World): Promise<Execution[]> {
+  return (await readFile(join(w.dataDir, "logs", "executions.jsonl"), "utf8").catch(() => ""))
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
+
+/** Closes the worlds a test keeps, after each test: `const keep = closedAfterEach();`. */
+export function closedAfterEach(): (w: World) => World {
+  let worlds: World[] = [];
+  afterEach(async () => {
+    for (const w of worlds.reverse()) await w.close();
+    worlds = [];
+  });
+  return (w) => {
+    worlds.push(w);
+    return w;
+  };
 }
