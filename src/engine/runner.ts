@@ -267,11 +267,11 @@ export class Runner {
     }
     // A run cut off by shutdown is not an incident worth a DM.
     if (!before?.task || this.#stopping.signal.aborted) return;
+    const recorded = store.task(taskId);
+    const next = recorded ? nextRealRun(recorded, clock.now()) : null;
     for (const sink of this.deps.sinks) {
       try {
         if (failed && !before.wasBroken) {
-          const now = store.task(taskId);
-          const next = now ? nextRealRun(now, clock.now()) : null;
           await sink.alert?.({
             task: before.task,
             runId: result.runId,
