@@ -39,7 +39,7 @@ export async function briefingChild(a: BriefingArgs): Promise<BriefingResult> {
   });
   const once = async () => {
     const t = performance.now();
-    const r = await app.service.runNow("briefing", { dryRun: true });
+    const r = await app.service.runNow("local", "briefing", { dryRun: true });
     if (r.status !== "success") throw new Error(`briefing failed: ${r.error}`);
     return { ms: performance.now() - t, bytes: r.output?.length ?? 0 };
   };

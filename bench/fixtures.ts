@@ -33,6 +33,7 @@ export function makeTask(
 ): Task {
   const at = new Date(createdMs).toISOString();
   return TaskSchema.parse({
+    guildId: "local",
     id,
     name: `Task ${id}`,
     handler: "noop",
@@ -124,6 +125,7 @@ export function distinctPatterns(tasks: readonly Task[]): number {
 
 export function goals(n: number, nowMs: number): Goal[] {
   return Array.from({ length: n }, (_, i) => ({
+    guildId: "local",
     id: i + 1,
     text: `Goal number ${i + 1}: ship the thing that matters this quarter`,
     createdAt: new Date(nowMs - i * 3_600_000).toISOString(),
@@ -134,6 +136,7 @@ export function goals(n: number, nowMs: number): Goal[] {
 export function reminders(n: number, nowMs: number): Reminder[] {
   const day = (offset: number) => new Date(nowMs + offset * 86_400_000).toISOString().slice(0, 10);
   return Array.from({ length: n }, (_, i) => ({
+    guildId: "local",
     id: i + 1,
     text: `Reminder ${i + 1}: renew, reply, review`,
     due: i % 5 === 0 ? null : day((i % 21) - 7),
@@ -152,8 +155,9 @@ export function logLines(n: number, nowMs: number, spanMs: number, tasks = 200):
     const status = rnd() < 0.05 ? "failure" : "success";
     const e: Execution = {
       ts: new Date(at).toISOString(),
+      guildId: "local",
       taskId,
-      runId: `${taskId}@${new Date(at - 5).toISOString()}`,
+      runId: `local/${taskId}@${new Date(at - 5).toISOString()}`,
       scheduledFor: new Date(at - 5).toISOString(),
       attempt: 1,
       trigger: "schedule",
@@ -179,8 +183,13 @@ export async function writeDataDir(
     db.tasks = content.tasks ?? [];
     db.goals = content.goals ?? [];
     db.reminders = content.reminders ?? [];
-    db.nextGoalId = (content.goals?.length ?? 0) + 1;
-    db.nextReminderId = (content.reminders?.length ?? 0) + 1;
+    db.servers = [
+      {
+        id: "local",
+        nextGoalId: (content.goals?.length ?? 0) + 1,
+        nextReminderId: (content.reminders?.length ?? 0) + 1,
+      },
+    ];
   });
   await store.close();
   if (content.log !== undefined) {

@@ -46,9 +46,9 @@ export async function mutationChild({
   };
   const result: MutationResult = { n, add: [], edit: [], disable: [], burstMs: [] };
   // One warm-up of each, unmeasured.
-  await service.addTask({ id: `warm-${seq++}`, handler: "noop", schedule: "daily 03:17" });
-  await service.editTask(ids[0] as string, { name: "warm" });
-  await service.setEnabled(ids[1] as string, false);
+  await service.addTask("local", { id: `warm-${seq++}`, handler: "noop", schedule: "daily 03:17" });
+  await service.editTask("local", ids[0] as string, { name: "warm" });
+  await service.setEnabled("local", ids[1] as string, false);
   for (let r = 0; r < rounds; r++) {
     const add: number[] = [];
     const edit: number[] = [];
@@ -57,11 +57,15 @@ export async function mutationChild({
       const id = ids[(r * perRound + i * 7 + 2) % ids.length] as string;
       add.push(
         await time(() =>
-          service.addTask({ id: `new-${seq++}`, handler: "noop", schedule: "daily 03:17" }),
+          service.addTask("local", {
+            id: `new-${seq++}`,
+            handler: "noop",
+            schedule: "daily 03:17",
+          }),
         ),
       );
-      edit.push(await time(() => service.editTask(id, { name: `renamed ${seq}` })));
-      disable.push(await time(() => service.setEnabled(id, false)));
+      edit.push(await time(() => service.editTask("local", id, { name: `renamed ${seq}` })));
+      disable.push(await time(() => service.setEnabled("local", id, false)));
     }
     result.add.push(dist(add));
     result.edit.push(dist(edit));
@@ -72,13 +76,15 @@ export async function mutationChild({
     result.burstMs.push(
       await time(() =>
         Promise.all(
-          burst.map((id) => service.addTask({ id, handler: "noop", schedule: "daily 03:17" })),
+          burst.map((id) =>
+            service.addTask("local", { id, handler: "noop", schedule: "daily 03:17" }),
+          ),
         ),
       ),
     );
     // Back to N tasks for the next round, in one write.
     await store.update(() => {
-      for (const id of burst) store.removeTask(id);
+      for (const id of burst) store.removeTask("local", id);
     });
   }
   await app.close();

@@ -85,7 +85,7 @@ export async function sustainedChild(a: SustainedArgs): Promise<SustainedResult>
     // Worker k runs tasks k, k + c, k + 2c, ... one at a time: never two runs of one task at once.
     const worker = async (k: number) => {
       for (let i = k; !stop; i = (i + a.concurrency) % ids.length) {
-        const r = await app.service.runNow(ids[i] as string).catch(() => null);
+        const r = await app.service.runNow("local", ids[i] as string).catch(() => null);
         if (r?.status === "success") done++;
       }
     };

@@ -7,7 +7,7 @@ import {
 } from "discord.js";
 import type { Command } from "../src/discord/command.ts";
 import { COLORS } from "../src/discord/format.ts";
-import { replyPrivately } from "../src/discord/reply.ts";
+import { guildOf, replyPrivately } from "../src/discord/reply.ts";
 import { ITEM_KINDS, type Item, type ItemKind } from "../src/tasks/items.ts";
 
 // /goal and /reminder: the items the daily briefing lists. One definition for both kinds; a
@@ -70,9 +70,11 @@ export function itemCommand(kind: ItemKind): Command {
   return {
     data,
     async execute(i, { items }) {
+      const tenant = guildOf(i);
       switch (i.options.getSubcommand()) {
         case "add": {
           const item = await items.addItem(
+            tenant,
             kind,
             i.options.getString("text", true),
             dated ? i.options.getString("due") : undefined,
@@ -83,7 +85,7 @@ export function itemCommand(kind: ItemKind): Command {
           });
         }
         case "list": {
-          const list = items.listItems(kind);
+          const list = items.listItems(tenant, kind);
           const lines = list.map((it) => {
             const date = due(it);
             return `**#${it.id}** ${date ? `\`${date}\` ` : ""}${it.text}`;
@@ -98,11 +100,11 @@ export function itemCommand(kind: ItemKind): Command {
           return replyPrivately(i, { embeds: [embed] });
         }
         case "done": {
-          const item = await items.completeItem(kind, i.options.getInteger("id", true));
+          const item = await items.completeItem(tenant, kind, i.options.getInteger("id", true));
           return replyPrivately(i, { content: `✅ Done: **#${item.id}** ${item.text}` });
         }
         case "remove": {
-          const item = await items.removeItem(kind, i.options.getInteger("id", true));
+          const item = await items.removeItem(tenant, kind, i.options.getInteger("id", true));
           return replyPrivately(i, { content: `🗑️ Removed ${noun} **#${item.id}**: ${item.text}` });
         }
       }

@@ -10,7 +10,7 @@ import { pageButtons } from "../src/discord/buttons.ts";
 import type { Command, CommandContext } from "../src/discord/command.ts";
 import { historyEmbed, listEmbed, taskEmbed } from "../src/discord/format.ts";
 import { splitForDiscord } from "../src/discord/markdown-split.ts";
-import { EPHEMERAL, replyPrivately, text } from "../src/discord/reply.ts";
+import { EPHEMERAL, guildOf, replyPrivately, text } from "../src/discord/reply.ts";
 import { addTaskOptions, patchFromOptions } from "../src/discord/task-options.ts";
 import { type CommandOption, commandOptions, type Handler } from "../src/tasks/handler.ts";
 
@@ -82,28 +82,38 @@ async function addOrEdit(
   handlerOptions: CommandOption[],
 ): Promise<void> {
   const { service, client, config } = ctx;
+  const tenant = guildOf(i);
   const id = text(i, "id");
   const task = adding
-    ? await service.addTask({ ...patchFromOptions(i, handlerOptions), id } as never, i.user.id)
-    : await service.editTask(id, patchFromOptions(i, handlerOptions, service.getTask(id).options));
+    ? await service.addTask(
+        tenant,
+        { ...patchFromOptions(i, handlerOptions), id } as never,
+        i.user.id,
+      )
+    : await service.editTask(
+        tenant,
+        id,
+        patchFromOptions(i, handlerOptions, service.getTask(tenant, id).options),
+      );
   const channelId = task.channelId ?? config.BRIEFING_CHANNEL_ID;
   const warning = channelId
     ? await channelProblem(client, channelId)
     : "No channel: set one with `channel`, or BRIEFING_CHANNEL_ID, or outputs are only saved to files.";
   const embed = taskEmbed(
     task,
-    service.upcomingRuns(task.id, 3),
+    service.upcomingRuns(tenant, task.id, 3),
     `${adding ? "Added" : "Updated"} ${task.id}`,
   );
   await replyPrivately(i, { content: warning ? `⚠️ ${warning}` : undefined, embeds: [embed] });
 }
 
 async function run(i: ChatInputCommandInteraction, { service }: CommandContext): Promise<void> {
+  const tenant = guildOf(i);
   const id = text(i, "id");
   const dryRun = i.options.getBoolean("dry_run") ?? false;
-  service.getTask(id);
+  service.getTask(tenant, id);
   await i.deferReply({ flags: EPHEMERAL });
-  const result = await service.runNow(id, { dryRun });
+  const result = await service.runNow(tenant, id, { dryRun });
   const summary = `${result.status === "success" ? "✅" : "❌"} \`${id}\` ${dryRun ? "dry run" : "run"}: ${result.status} after ${result.attempts} attempt${result.attempts === 1 ? "" : "s"} (${result.durationMs} ms)${result.error ? ` — ${result.error.slice(0, 300)}` : ""}`;
   if (!dryRun || !result.output) {
     await i.editReply({
@@ -124,6 +134,7 @@ export function createTaskCommand(handlers: readonly Handler[]): Command {
   return {
     data: definition(handlerOptions),
     async execute(i, ctx) {
+      const tenant = guildOf(i);
       const { service } = ctx;
       switch (i.options.getSubcommand()) {
         case "add":
@@ -131,7 +142,7 @@ export function createTaskCommand(handlers: readonly Handler[]): Command {
         case "edit":
           return addOrEdit(i, ctx, false, handlerOptions);
         case "list": {
-          const rows = service.overview();
+          const rows = service.overview(tenant);
           return replyPrivately(i, {
             embeds: [listEmbed(rows, 0)],
             components: pageButtons(0, rows.length),
@@ -140,28 +151,28 @@ export function createTaskCommand(handlers: readonly Handler[]): Command {
         case "show": {
           const id = text(i, "id");
           return replyPrivately(i, {
-            embeds: [taskEmbed(service.getTask(id), service.upcomingRuns(id, 3))],
+            embeds: [taskEmbed(service.getTask(tenant, id), service.upcomingRuns(tenant, id, 3))],
           });
         }
         case "enable":
         case "disable": {
           const enabled = i.options.getSubcommand() === "enable";
-          const task = await service.setEnabled(text(i, "id"), enabled);
-          const next = service.upcomingRuns(task.id, 3);
+          const task = await service.setEnabled(tenant, text(i, "id"), enabled);
+          const next = service.upcomingRuns(tenant, task.id, 3);
           return replyPrivately(i, {
             embeds: [taskEmbed(task, next, `${enabled ? "Enabled" : "Disabled"} ${task.id}`)],
           });
         }
         case "delete": {
-          const task = await service.deleteTask(text(i, "id"));
+          const task = await service.deleteTask(tenant, text(i, "id"));
           return replyPrivately(i, {
             content: `🗑️ Deleted \`${task.id}\`. Its log and saved outputs stay in the data folder.`,
           });
         }
         case "skip": {
           const id = text(i, "id");
-          const next = service.nextRun(id);
-          await service.skipNext(id);
+          const next = service.nextRun(tenant, id);
+          await service.skipNext(tenant, id);
           return replyPrivately(i, {
             content: `⏭️ The next run of \`${id}\`${next ? ` (<t:${Math.floor(next.getTime() / 1000)}:f>)` : ""} will be skipped; later runs go on as usual.`,
           });
@@ -169,12 +180,17 @@ export function createTaskCommand(handlers: readonly Handler[]): Command {
         case "run":
           return run(i, ctx);
         case "history": {
-          const report = await service.history(text(i, "id"), i.options.getInteger("limit") ?? 10);
+          const report = await service.history(
+            tenant,
+            text(i, "id"),
+            i.options.getInteger("limit") ?? 10,
+          );
           return replyPrivately(i, { embeds: [historyEmbed(report)] });
         }
       }
     },
     async autocomplete(i, { service }) {
+      const tenant = guildOf(i);
       const focused = i.options.getFocused(true);
       const typed = String(focused.value).toLowerCase();
       const pool =
@@ -182,7 +198,7 @@ export function createTaskCommand(handlers: readonly Handler[]): Command {
           ? service.handlerNames()
           : focused.name === "timezone"
             ? Intl.supportedValuesOf("timeZone")
-            : service.overview().map((r) => r.task.id);
+            : service.overview(tenant).map((r) => r.task.id);
       const starts = pool.filter((v) => v.toLowerCase().startsWith(typed));
       const contains = pool.filter(
         (v) => !v.toLowerCase().startsWith(typed) && v.toLowerCase().includes(typed),

@@ -11,6 +11,7 @@ import { openStore, type Store } from "./store/store.ts";
 import { type Handler, HandlerRegistry, type ReadAccess } from "./tasks/handler.ts";
 import { ItemService } from "./tasks/items.ts";
 import { TaskService } from "./tasks/task-service.ts";
+import { LOCAL, type Tenant } from "./tasks/tenant.ts";
 import { type Clock, systemClock } from "./time/clock.ts";
 
 // The composition root: the one place that builds the parts and hands each its dependencies.
@@ -20,7 +21,8 @@ export interface AppOptions {
   config: Pick<
     Config,
     "DATA_DIR" | "DEFAULT_TIMEZONE" | "MIN_INTERVAL_SECONDS" | "CATCH_UP_WINDOW_MINUTES"
-  >;
+  > &
+    Partial<Pick<Config, "DISCORD_GUILD_ID">>;
   log: Logger;
   handlers: Handler[];
   clock?: Clock;
@@ -33,6 +35,8 @@ export interface AppOptions {
 }
 
 export interface App {
+  /** The tenant of the CLI without --server, and of a data dir from before tenants. */
+  defaultTenant: Tenant;
   store: Store;
   service: TaskService;
   items: ItemService;
@@ -48,16 +52,24 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const clock = opts.clock ?? systemClock;
   const dataDir = config.DATA_DIR;
   const startedAt = clock.now();
-  const store = await openStore({ dataDir, fs: opts.fs, now: () => clock.now() });
-  const executionLog = new ExecutionLog(join(dataDir, "logs", "executions.jsonl"));
+  const defaultTenant = config.DISCORD_GUILD_ID ?? LOCAL;
+  const store = await openStore({
+    dataDir,
+    fs: opts.fs,
+    now: () => clock.now(),
+    legacyTenant: defaultTenant,
+  });
+  const executionLog = new ExecutionLog(join(dataDir, "logs", "executions.jsonl"), defaultTenant);
   const handlers = new HandlerRegistry(opts.handlers);
-  const data: ReadAccess = {
-    tasks: () => store.data.tasks,
-    goals: () => store.data.goals,
-    reminders: () => store.data.reminders,
-    executionsSince: (ms) => executionLog.since(ms),
+  // A handler reads only its own tenant's records.
+  const data = (tenant: Tenant): ReadAccess => ({
+    tasks: () => store.tasksOf(tenant),
+    goals: () => store.data.goals.filter((g) => g.guildId === tenant),
+    reminders: () => store.data.reminders.filter((r) => r.guildId === tenant),
+    executionsSince: async (ms) =>
+      (await executionLog.since(ms)).filter((e) => e.guildId === tenant),
     runtime: () => ({ startedAt, gatewayPingMs: opts.gatewayPing?.() ?? null }),
-  };
+  });
   const runner = new Runner({
     store,
     handlers,
@@ -86,6 +98,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     minIntervalSeconds: config.MIN_INTERVAL_SECONDS,
   });
   return {
+    defaultTenant,
     store,
     service,
     items: new ItemService({ store, clock }),

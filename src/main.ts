@@ -53,7 +53,8 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
 
-  if (app.store.created) await addStarterTasks(app.service, config.ALERT_USER_ID ?? null);
+  if (app.store.created)
+    await addStarterTasks(app.service, app.defaultTenant, config.ALERT_USER_ID ?? null);
   if (client && config.DISCORD_TOKEN) {
     // Connected before the scheduler starts, so the first runs can post.
     await startBot({
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
       `Created ${app.store.file} with the starter tasks. Change them with the CLI, e.g. npm run cli -- tasks edit daily-briefing --schedule "daily 07:30"`,
     );
   }
-  say(taskList(app.service.overview()));
+  say(taskList(app.service.overview(app.defaultTenant)));
 }
 
 main().catch((err) => {

@@ -12,6 +12,7 @@ import { runScript, startMain } from "./support/process.ts";
 import { tempDir } from "./support/world.ts";
 
 const task = TaskSchema.parse({
+  guildId: "local",
   id: "brief",
   name: "Brief",
   handler: "test",

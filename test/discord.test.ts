@@ -317,7 +317,7 @@ describe("the bot on Discord", () => {
     expect(sent.every((m) => m.content.length <= 2000)).toBe(true);
     expect(sent[0]?.content).toContain("# ☀️ Daily briefing");
     expect(sent.map((m) => m.content).join("\n")).toContain("Goal 39");
-    const files = await readdir(join(dataDir(), "briefings"));
+    const files = await readdir(join(dataDir(), "briefings", discord.guildId));
     expect(files).toHaveLength(1);
     expect(files[0]).toMatch(/^\d{4}-\d{2}-\d{2}\.md$/);
   });
@@ -345,14 +345,14 @@ describe("the bot on Discord", () => {
         .find((m) => JSON.stringify(m.embeds).includes("news")),
     );
     expect(JSON.stringify(alert.embeds)).toContain("Missing Permissions");
-    expect(JSON.stringify(alert.components)).toContain("alert:run:news");
+    expect(JSON.stringify(alert.components)).toContain(`alert:run:${discord.guildId}/news`);
     const attempts = (await logLines()).filter((e) => e.taskId === "news");
     expect(attempts.map((e) => [e.attempt, e.status])).toEqual([
       [1, "failure"],
       [2, "failure"],
     ]);
     // The output was saved even though Discord refused it.
-    expect((await readdir(join(dataDir(), "outputs", "news"))).length).toBe(2);
+    expect((await readdir(join(dataDir(), "outputs", discord.guildId, "news"))).length).toBe(2);
 
     // Still broken: no second alert for the same incident.
     await slash("task", "run", { id: "news" });
@@ -364,19 +364,25 @@ describe("the bot on Discord", () => {
 
     // Someone else's click is refused; the owner's "Run again" works once Discord accepts posts.
     const stranger = await answer(
-      discord.button("alert:run:news", alert, { user: discord.member, dm: true }),
+      discord.button(`alert:run:${discord.guildId}/news`, alert, {
+        user: discord.member,
+        dm: true,
+      }),
     );
     expect(JSON.stringify(stranger.data)).toMatch(/Only the task's owner/);
     discord.clearFaults();
     const again = await answer(
-      discord.button("alert:run:news", alert, { user: discord.admin, dm: true }),
+      discord.button(`alert:run:${discord.guildId}/news`, alert, { user: discord.admin, dm: true }),
     );
     expect(JSON.stringify(again.data)).toContain("ran again: success");
     await discord.waitFor(() =>
       dmsTo(discord.admin.id).find((m) => m.content.includes("`news` has recovered")),
     );
     const disabled = await answer(
-      discord.button("alert:disable:news", alert, { user: discord.admin, dm: true }),
+      discord.button(`alert:disable:${discord.guildId}/news`, alert, {
+        user: discord.admin,
+        dm: true,
+      }),
     );
     expect(JSON.stringify(disabled.data)).toContain("Disabled `news`");
     expect((await db()).tasks.find((t: { id: string }) => t.id === "news")?.enabled).toBe(false);
@@ -385,7 +391,10 @@ describe("the bot on Discord", () => {
       JSON.stringify(
         (
           await answer(
-            discord.button("alert:disable:news", alert, { user: discord.admin, dm: true }),
+            discord.button(`alert:disable:${discord.guildId}/news`, alert, {
+              user: discord.admin,
+              dm: true,
+            }),
           )
         ).data,
       ),
@@ -393,8 +402,14 @@ describe("the bot on Discord", () => {
     await slash("task", "delete", { id: "news" });
     expect(
       JSON.stringify(
-        (await answer(discord.button("alert:run:news", alert, { user: discord.admin, dm: true })))
-          .data,
+        (
+          await answer(
+            discord.button(`alert:run:${discord.guildId}/news`, alert, {
+              user: discord.admin,
+              dm: true,
+            }),
+          )
+        ).data,
       ),
     ).toContain("no longer exists");
   });

@@ -12,6 +12,7 @@ afterEach(() => dir.remove());
 
 const entry = (i: number, taskId = "t"): Execution => ({
   ts: new Date(Date.UTC(2026, 10, 1) + i * 60_000).toISOString(),
+  guildId: "local",
   taskId,
   runId: `${taskId}@${i}`,
   scheduledFor: new Date(Date.UTC(2026, 10, 1) + i * 60_000).toISOString(),
@@ -28,7 +29,7 @@ describe("execution log", () => {
     for (let i = 0; i < 3000; i++) await log.append(entry(i, i % 3 === 0 ? "a" : "b"));
     const since = await log.since(Date.parse(entry(2500).ts));
     expect(since.map((e) => e.durationMs)).toEqual(Array.from({ length: 500 }, (_, k) => 2500 + k));
-    const recentA = await log.recent("a", 4);
+    const recentA = await log.recent("local", "a", 4);
     expect(recentA.map((e) => e.durationMs)).toEqual([2988, 2991, 2994, 2997]);
   });
 

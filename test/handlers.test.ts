@@ -27,6 +27,7 @@ function line(
   const scheduledFor = ago(scheduledMinutesAgo);
   return {
     ts: ago(minutesAgo),
+    guildId: "local",
     taskId,
     runId: `${taskId}@${scheduledFor}`,
     scheduledFor,
@@ -60,29 +61,33 @@ describe("message", () => {
   it("posts its message, and refuses a task without one", async () => {
     const { service } = (await world()).app;
     await expect(
-      service.addTask({ id: "m", handler: "message", schedule: "daily 09:00" }),
+      service.addTask("local", { id: "m", handler: "message", schedule: "daily 09:00" }),
     ).rejects.toThrow(/options.message: the text to post/);
-    await service.addTask({
+    await service.addTask("local", {
       id: "m",
       handler: "message",
       schedule: "daily 09:00",
       options: { message: "Stand-up!" },
     });
-    expect((await service.runNow("m")).output).toBe("Stand-up!");
+    expect((await service.runNow("local", "m")).output).toBe("Stand-up!");
   });
 });
 
 describe("daily-briefing", () => {
   it("lists active goals, reminders due or overdue, and the last day's runs; saved by date", async () => {
     const { service, items, executionLog } = (await world()).app;
-    await items.addItem("goal", "Ship v1");
-    await items.completeItem("goal", (await items.addItem("goal", "Old goal")).id);
-    await items.addItem("goal", "Write the docs");
-    await items.addItem("reminder", "Pay rent", "2026-11-20");
-    await items.addItem("reminder", "Renew domain", "2026-11-26");
-    await items.addItem("reminder", "Call mum", "2026-11-30");
-    await items.addItem("reminder", "Far away", "2027-03-01");
-    await items.addItem("reminder", "Whenever");
+    await items.addItem("local", "goal", "Ship v1");
+    await items.completeItem(
+      "local",
+      "goal",
+      (await items.addItem("local", "goal", "Old goal")).id,
+    );
+    await items.addItem("local", "goal", "Write the docs");
+    await items.addItem("local", "reminder", "Pay rent", "2026-11-20");
+    await items.addItem("local", "reminder", "Renew domain", "2026-11-26");
+    await items.addItem("local", "reminder", "Call mum", "2026-11-30");
+    await items.addItem("local", "reminder", "Far away", "2027-03-01");
+    await items.addItem("local", "reminder", "Whenever");
     for (const e of [
       line("backup", 60 * 30, "failure", 1, "too old to show"), // 30 h ago: outside the day
       line("backup", 120, "failure", 1, "disk full"),
@@ -92,12 +97,12 @@ describe("daily-briefing", () => {
     ]) {
       await executionLog.append(e);
     }
-    await service.addTask({
+    await service.addTask("local", {
       id: "daily-briefing",
       handler: "daily-briefing",
       schedule: "daily 08:00",
     });
-    const result = await service.runNow("daily-briefing");
+    const result = await service.runNow("local", "daily-briefing");
     expect(result.status).toBe("success");
     const md = result.output as string;
     expect(md).toContain("# ☀️ Daily briefing — Thursday, 26 November 2026");
@@ -115,17 +120,17 @@ describe("daily-briefing", () => {
     expect(md).toContain("- `backup`: 1 run, **1 failed** — disk full");
     expect(md).not.toContain("too old to show");
 
-    const saved = await readFile(join(w.dataDir, "briefings", "2026-11-26.md"), "utf8");
+    const saved = await readFile(join(w.dataDir, "briefings", "local", "2026-11-26.md"), "utf8");
     expect(saved.trim()).toBe(md.trim());
   });
 
   it("covers the gap back to the last briefing when one was missed", async () => {
     const { service, executionLog } = (await world()).app;
-    await service.addTask({ id: "b", handler: "daily-briefing", schedule: "daily 08:00" });
-    await service.runNow("b"); // a first briefing at NOW
+    await service.addTask("local", { id: "b", handler: "daily-briefing", schedule: "daily 08:00" });
+    await service.runNow("local", "b"); // a first briefing at NOW
     await w.clock.advance(3 * 86_400_000); // three days later
     await executionLog.append({ ...line("x", 0, "success"), ts: ago(-60 * 24) }); // two days after NOW
-    const md = (await service.runNow("b")).output as string;
+    const md = (await service.runNow("local", "b")).output as string;
     expect(md).toContain("## 📊 Activity (last 72 h)");
     expect(md).toContain("`x`: 1 run, succeeded");
     expect(md).toContain("_No active goals");
@@ -136,15 +141,15 @@ describe("daily-briefing", () => {
 describe("health-check", () => {
   it("reports uptime, connection, memory, counts and failing tasks", async () => {
     const { service } = (await world()).app;
-    await service.addTask({ id: "hc", handler: "health-check", schedule: "every 1h" });
-    await service.addTask({
+    await service.addTask("local", { id: "hc", handler: "health-check", schedule: "every 1h" });
+    await service.addTask("local", {
       id: "broken",
       handler: "message",
       schedule: "daily 09:00",
       options: { message: "x" },
     });
     await w.app.store.update(() => {
-      const t = w.app.store.task("broken");
+      const t = w.app.store.task("local", "broken");
       if (t) {
         const failed = {
           lastStatus: "failure",
@@ -155,7 +160,7 @@ describe("health-check", () => {
       }
     });
     await w.clock.advance(3 * 3_600_000 + 5 * 60_000);
-    const md = (await service.runNow("hc")).output as string;
+    const md = (await service.runNow("local", "hc")).output as string;
     expect(md).toContain("- Uptime: 3h 5m");
     expect(md).toContain("- Discord: not connected (headless)");
     expect(md).toMatch(/- Memory: RSS \d+ MB, heap \d+ MB of \d+ MB/);
@@ -165,13 +170,13 @@ describe("health-check", () => {
 
   it("posts nothing when all is well and onlyWhenFailing is set", async () => {
     const { service } = (await world()).app;
-    await service.addTask({
+    await service.addTask("local", {
       id: "hc",
       handler: "health-check",
       schedule: "every 1h",
       options: { onlyWhenFailing: true },
     });
-    const result = await service.runNow("hc");
+    const result = await service.runNow("local", "hc");
     expect(result).toMatchObject({ status: "success", output: null });
     expect(await readdir(join(w.dataDir, "outputs")).catch(() => [])).toEqual([]);
   });
@@ -185,10 +190,14 @@ describe("weekly-review", () => {
       await executionLog.append(line("daily", day * 1440 + 10, "success"));
     await executionLog.append(line("backup", 100, "success"));
     await executionLog.append(line("backup", 50, "failure", 1, "disk full"));
-    await items.completeItem("goal", (await items.addItem("goal", "Ship v1")).id);
-    await items.addItem("goal", "Still going");
-    await service.addTask({ id: "wr", handler: "weekly-review", schedule: "weekly fri 17:00" });
-    const md = (await service.runNow("wr")).output as string;
+    await items.completeItem("local", "goal", (await items.addItem("local", "goal", "Ship v1")).id);
+    await items.addItem("local", "goal", "Still going");
+    await service.addTask("local", {
+      id: "wr",
+      handler: "weekly-review",
+      schedule: "weekly fri 17:00",
+    });
+    const md = (await service.runNow("local", "wr")).output as string;
     expect(md).toContain(
       "# 📅 Weekly review — Thursday, 19 November 2026 to Thursday, 26 November 2026",
     );

@@ -92,15 +92,15 @@ describe("the task service", () => {
         fc.oneof(fc.constant({}), fc.jsonValue(), fc.dictionary(hostile, fc.jsonValue())),
         async (id, handler, schedule, options) => {
           try {
-            const task = await w.app.service.addTask({
+            const task = await w.app.service.addTask("local", {
               id,
               handler,
               schedule,
               options: options as Record<string, unknown>,
             });
             expect(task.id).toMatch(TASK_ID);
-            await w.app.service.runNow(task.id);
-            await w.app.service.deleteTask(task.id);
+            await w.app.service.runNow("local", task.id);
+            await w.app.service.deleteTask("local", task.id);
           } catch (err) {
             expect(err).toBeInstanceOf(MissionControlError);
           }
@@ -109,8 +109,12 @@ describe("the task service", () => {
       { numRuns: 300 },
     );
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    // Every folder made under outputs/ is named by a valid task id: no path came from input.
-    const dirs = await readdir(join(w.dataDir, "outputs")).catch(() => [] as string[]);
+    // Every folder made under outputs/<server>/ is named by a valid task id: no path came from
+    // input.
+    const dirs = await readdir(join(w.dataDir, "outputs", "local")).catch(() => [] as string[]);
+    expect(await readdir(join(w.dataDir, "outputs")).catch(() => [])).toEqual(
+      dirs.length ? ["local"] : [],
+    );
     for (const d of dirs) expect(d).toMatch(TASK_ID);
     expect(await readdir(w.dataDir)).not.toContain("etc");
   });
@@ -119,7 +123,7 @@ describe("the task service", () => {
     await fc.assert(
       fc.asyncProperty(hostile, fc.option(hostile), async (text, due) => {
         try {
-          const r = await w.app.items.addItem("reminder", text, due);
+          const r = await w.app.items.addItem("local", "reminder", text, due);
           expect(r.text.length).toBeLessThanOrEqual(500);
         } catch (err) {
           expect(err).toBeInstanceOf(ValidationError);

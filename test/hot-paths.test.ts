@@ -27,6 +27,7 @@ afterEach(async () => {
 
 const entry = (i: number, extra: Partial<Execution> = {}): Execution => ({
   ts: new Date(Date.UTC(2026, 10, 1) + i * 1000).toISOString(),
+  guildId: "local",
   taskId: "t",
   runId: `t@${i}`,
   scheduledFor: new Date(Date.UTC(2026, 10, 1) + i * 1000).toISOString(),
@@ -81,7 +82,7 @@ describe("execution log", () => {
     );
     // A read waits for appends still in flight.
     const pending = log.append(entry(2000));
-    expect((await log.recent("t", 1))[0]?.durationMs).toBe(2000);
+    expect((await log.recent("local", "t", 1))[0]?.durationMs).toBe(2000);
     await pending;
   });
 
@@ -161,17 +162,17 @@ describe("scheduler", () => {
     const seen: number[] = [];
     const h = scriptedHandler("rec", [
       () => {
-        seen.push(world?.app.store.task("seed")?.history.totalRuns ?? -1);
+        seen.push(world?.app.store.task("local", "seed")?.history.totalRuns ?? -1);
       },
     ]);
     world = await makeWorld({ start: "2026-11-26T07:59:00Z", handlers: [h], dataDir: dir.path });
     const { service, store } = world.app;
-    await service.addTask({ id: "seed", handler: "rec", schedule: "daily 08:00" });
-    const seed = service.getTask("seed");
+    await service.addTask("local", { id: "seed", handler: "rec", schedule: "daily 08:00" });
+    const seed = service.getTask("local", "seed");
     await store.update(() => {
       for (let i = 0; i < 2500; i++) store.putTask({ ...structuredClone(seed), id: `t${i}` });
     });
-    await service.setEnabled("t7", false);
+    await service.setEnabled("local", "t7", false);
     await runUntil(world, "2026-11-26T08:00:30Z");
     const ids = h.calls.map((c) => c.task.id);
     expect(ids).toHaveLength(2500); // 2,499 + seed
@@ -180,9 +181,9 @@ describe("scheduler", () => {
     expect(h.calls.every((c) => c.scheduledFor.toISOString() === "2026-11-26T08:00:00.000Z")).toBe(
       true,
     );
-    expect(service.getTask("t2499").history.totalRuns).toBe(1);
+    expect(service.getTask("local", "t2499").history.totalRuns).toBe(1);
     expect(seen).toHaveLength(2500);
     expect(seen.every((runs) => runs === 0)).toBe(true);
-    expect(service.getTask("seed").history.totalRuns).toBe(1);
+    expect(service.getTask("local", "seed").history.totalRuns).toBe(1);
   });
 });

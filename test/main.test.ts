@@ -106,7 +106,7 @@ describe("npm start (the process)", () => {
     expect(status.stdout).toMatch(/tick\s+every 1s \(disabled\)\s+—\s+success/);
     p.child.kill("SIGTERM");
     expect((await p.exited).code).toBe(0);
-    const outputs = await readdir(join(data, "outputs", "tick"));
+    const outputs = await readdir(join(data, "outputs", "local", "tick"));
     expect(outputs.length).toBeGreaterThanOrEqual(2);
     const log = await executions(data);
     expect(log.every((e) => e.trigger === "schedule" && e.status === "success")).toBe(true);

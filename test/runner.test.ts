@@ -37,14 +37,14 @@ describe("runner", () => {
     ]);
     world = await makeWorld({ autoStart: false, start: T0, handlers: [flaky] });
     const { service } = world.app;
-    await service.addTask({
+    await service.addTask("local", {
       id: "flaky",
       handler: "flaky",
       schedule: "daily 09:00",
       retries: 3,
       retryDelaySeconds: 30,
     });
-    const result = await playRetries(world, service.runNow("flaky"), 2);
+    const result = await playRetries(world, service.runNow("local", "flaky"), 2);
 
     expect(result).toMatchObject({ status: "success", attempts: 3, output: "third time lucky" });
     // random() = 0.5 makes the ±20% jitter neutral: 30 s, then 60 s.
@@ -57,10 +57,10 @@ describe("runner", () => {
       [2, "retry", "failure", "boom 2"],
       [3, "retry", "success", null],
     ]);
-    expect(new Set(log.map((e) => e.runId))).toEqual(new Set([`flaky@${T0}`]));
+    expect(new Set(log.map((e) => e.runId))).toEqual(new Set([`local/flaky@${T0}`]));
     expect(log.every((e) => e.scheduledFor === T0)).toBe(true);
 
-    const h = service.getTask("flaky").history;
+    const h = service.getTask("local", "flaky").history;
     expect(h).toMatchObject({
       totalRuns: 1,
       successCount: 1,
@@ -78,17 +78,17 @@ describe("runner", () => {
       },
     ]);
     world = await makeWorld({ autoStart: false, start: T0, handlers: [broken] });
-    await world.app.service.addTask({
+    await world.app.service.addTask("local", {
       id: "b",
       handler: "broken",
       schedule: "daily 09:00",
       retries: 2,
       backoff: "fixed",
     });
-    const result = await playRetries(world, world.app.service.runNow("b"), 2);
+    const result = await playRetries(world, world.app.service.runNow("local", "b"), 2);
     expect(result).toMatchObject({ status: "failure", attempts: 3, error: "always" });
     expect(broken.startedAt).toEqual([0, 30_000, 60_000]);
-    expect(world.app.service.getTask("b").history).toMatchObject({
+    expect(world.app.service.getTask("local", "b").history).toMatchObject({
       totalRuns: 1,
       failureCount: 1,
       lastStatus: "failure",
@@ -108,14 +108,14 @@ describe("runner", () => {
         }),
     ]);
     world = await makeWorld({ autoStart: false, start: T0, handlers: [hang] });
-    await world.app.service.addTask({
+    await world.app.service.addTask("local", {
       id: "h",
       handler: "hang",
       schedule: "daily 09:00",
       retries: 0,
       timeoutSeconds: 5,
     });
-    const run = world.app.service.runNow("h");
+    const run = world.app.service.runNow("local", "h");
     await vi.waitFor(() => expect(hang.calls).toHaveLength(1));
     await world.clock.advance(5_000);
     const result = await run;
@@ -133,19 +133,19 @@ describe("runner", () => {
     const poster: OutputSink = {
       name: "poster",
       async publish(out) {
-        const dir = join(world.dataDir, "outputs", out.task.id);
+        const dir = join(world.dataDir, "outputs", out.task.guildId, out.task.id);
         const files = await readdir(dir);
         seen.push(await readFile(join(dir, files[0] as string), "utf8"));
       },
     };
     world = await makeWorld({ autoStart: false, start: T0, sinks: [poster] });
-    await world.app.service.addTask({
+    await world.app.service.addTask("local", {
       id: "t",
       handler: "test",
       schedule: "daily 09:00",
       options: { message: "hello" },
     });
-    const result = await world.app.service.runNow("t");
+    const result = await world.app.service.runNow("local", "t");
     expect(result.status).toBe("success");
     expect(seen).toHaveLength(1);
     expect(seen[0]).toContain("hello");
@@ -157,18 +157,26 @@ describe("runner", () => {
     const huge = scriptedHandler("huge", [() => big.repeat(10_500)]);
     const quiet = scriptedHandler("quiet", [() => undefined]);
     world = await makeWorld({ autoStart: false, start: T0, handlers: [huge, quiet] });
-    await world.app.service.addTask({ id: "huge", handler: "huge", schedule: "daily 09:00" });
-    await world.app.service.addTask({ id: "quiet", handler: "quiet", schedule: "daily 09:00" });
-    expect(await world.app.service.runNow("huge")).toMatchObject({ status: "success" });
-    const [file] = await readdir(join(world.dataDir, "outputs", "huge"));
+    await world.app.service.addTask("local", {
+      id: "huge",
+      handler: "huge",
+      schedule: "daily 09:00",
+    });
+    await world.app.service.addTask("local", {
+      id: "quiet",
+      handler: "quiet",
+      schedule: "daily 09:00",
+    });
+    expect(await world.app.service.runNow("local", "huge")).toMatchObject({ status: "success" });
+    const [file] = await readdir(join(world.dataDir, "outputs", "local", "huge"));
     expect(
-      (await readFile(join(world.dataDir, "outputs", "huge", file as string))).length,
+      (await readFile(join(world.dataDir, "outputs", "local", "huge", file as string))).length,
     ).toBeGreaterThan(1_000_000);
-    expect(await world.app.service.runNow("quiet")).toMatchObject({
+    expect(await world.app.service.runNow("local", "quiet")).toMatchObject({
       status: "success",
       output: null,
     });
-    expect(await readdir(join(world.dataDir, "outputs"))).toEqual(["huge"]);
+    expect(await readdir(join(world.dataDir, "outputs", "local"))).toEqual(["huge"]);
   });
 
   it("a sink that refuses fails the attempt, so the run is retried", async () => {
@@ -180,15 +188,15 @@ describe("runner", () => {
       },
     };
     world = await makeWorld({ autoStart: false, start: T0, sinks: [poster] });
-    await world.app.service.addTask({ id: "t", handler: "test", schedule: "daily 09:00" });
-    const result = await playRetries(world, world.app.service.runNow("t"), 1);
+    await world.app.service.addTask("local", { id: "t", handler: "test", schedule: "daily 09:00" });
+    const result = await playRetries(world, world.app.service.runNow("local", "t"), 1);
     expect(result).toMatchObject({ status: "success", attempts: 2 });
     expect((await readExecutions(world)).map((e) => e.error)).toEqual([
       "Missing Permissions",
       null,
     ]);
     // Both attempts' outputs were kept on disk.
-    expect(await readdir(join(world.dataDir, "outputs", "t"))).toHaveLength(2);
+    expect(await readdir(join(world.dataDir, "outputs", "local", "t"))).toHaveLength(2);
   });
 
   it("alerts once per incident and says when the task recovers", async () => {
@@ -207,16 +215,21 @@ describe("runner", () => {
       recovered: async (task) => void recovered.push(task.id),
     };
     world = await makeWorld({ autoStart: false, start: T0, handlers: [h], sinks: [alerter] });
-    await world.app.service.addTask({ id: "x", handler: "h", schedule: "daily 09:00", retries: 0 });
-    await world.app.service.runNow("x");
-    await world.app.service.runNow("x");
+    await world.app.service.addTask("local", {
+      id: "x",
+      handler: "h",
+      schedule: "daily 09:00",
+      retries: 0,
+    });
+    await world.app.service.runNow("local", "x");
+    await world.app.service.runNow("local", "x");
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({ error: "down", attempts: 1 });
     failing = false;
-    await world.app.service.runNow("x");
+    await world.app.service.runNow("local", "x");
     expect(recovered).toEqual(["x"]);
     failing = true;
-    await world.app.service.runNow("x");
+    await world.app.service.runNow("local", "x");
     expect(alerts).toHaveLength(2);
   });
 
@@ -226,9 +239,11 @@ describe("runner", () => {
       () => new Promise<string>((r) => (release = () => r("done"))),
     ]);
     world = await makeWorld({ autoStart: false, start: T0, handlers: [slow] });
-    await world.app.service.addTask({ id: "s", handler: "slow", schedule: "daily 09:00" });
-    const first = world.app.service.runNow("s");
-    await expect(world.app.service.runNow("s")).rejects.toBeInstanceOf(AlreadyRunningError);
+    await world.app.service.addTask("local", { id: "s", handler: "slow", schedule: "daily 09:00" });
+    const first = world.app.service.runNow("local", "s");
+    await expect(world.app.service.runNow("local", "s")).rejects.toBeInstanceOf(
+      AlreadyRunningError,
+    );
     await vi.waitFor(() => expect(slow.calls).toHaveLength(1));
     release();
     expect((await first).status).toBe("success");
@@ -241,12 +256,16 @@ describe("runner", () => {
       () => {
         // Called synchronously as the run starts. The refusal is caught here, at once: left
         // unhandled until the outer run ends, Node would report it as an unhandled rejection.
-        inner = world.app.service.runNow("e").catch((error: unknown) => error);
+        inner = world.app.service.runNow("local", "e").catch((error: unknown) => error);
       },
     ]);
     world = await makeWorld({ autoStart: false, start: T0, handlers: [eager] });
-    await world.app.service.addTask({ id: "e", handler: "eager", schedule: "daily 09:00" });
-    expect((await world.app.service.runNow("e")).status).toBe("success");
+    await world.app.service.addTask("local", {
+      id: "e",
+      handler: "eager",
+      schedule: "daily 09:00",
+    });
+    expect((await world.app.service.runNow("local", "e")).status).toBe("success");
     expect(await inner).toBeInstanceOf(AlreadyRunningError);
     expect(eager.calls).toHaveLength(1);
   });
@@ -256,13 +275,17 @@ describe("runner", () => {
       (ctx) => `since ${ctx.lastSuccessAt?.toISOString() ?? "ever"}`,
     ]);
     world = await makeWorld({ autoStart: false, start: T0, handlers: [h] });
-    await world.app.service.addTask({ id: "d", handler: "digest", schedule: "daily 09:00" });
-    expect((await world.app.service.runNow("d")).output).toBe("since ever");
+    await world.app.service.addTask("local", {
+      id: "d",
+      handler: "digest",
+      schedule: "daily 09:00",
+    });
+    expect((await world.app.service.runNow("local", "d")).output).toBe("since ever");
     await world.clock.advance(3_600_000);
-    const dry = await world.app.service.runNow("d", { dryRun: true });
+    const dry = await world.app.service.runNow("local", "d", { dryRun: true });
     expect(dry.output).toBe(`since ${T0}`);
-    expect(world.app.service.getTask("d").history.totalRuns).toBe(1);
+    expect(world.app.service.getTask("local", "d").history.totalRuns).toBe(1);
     expect(await readExecutions(world)).toHaveLength(1);
-    expect(await readdir(join(world.dataDir, "outputs", "d"))).toHaveLength(1);
+    expect(await readdir(join(world.dataDir, "outputs", "local", "d"))).toHaveLength(1);
   });
 });

@@ -20,8 +20,8 @@ describe("scheduler", () => {
   it("runs a daily task at its time, on schedule, and again the next day", async () => {
     const { h, runs } = recorder();
     const w = keep(await makeWorld({ start: "2026-11-26T07:00:00Z", handlers: [h] }));
-    await w.app.service.addTask({ id: "brief", handler: "rec", schedule: "daily 08:00" });
-    expect(w.app.service.nextRun("brief")?.toISOString()).toBe("2026-11-26T08:00:00.000Z");
+    await w.app.service.addTask("local", { id: "brief", handler: "rec", schedule: "daily 08:00" });
+    expect(w.app.service.nextRun("local", "brief")?.toISOString()).toBe("2026-11-26T08:00:00.000Z");
     await runUntil(w, "2026-11-27T09:00:00Z");
     expect(runs()).toEqual([
       "schedule 2026-11-26T08:00:00.000Z",
@@ -29,22 +29,22 @@ describe("scheduler", () => {
     ]);
     const log = await readExecutions(w);
     expect(log.map((e) => [e.runId, e.status, e.ts])).toEqual([
-      ["brief@2026-11-26T08:00:00.000Z", "success", "2026-11-26T08:00:00.000Z"],
-      ["brief@2026-11-27T08:00:00.000Z", "success", "2026-11-27T08:00:00.000Z"],
+      ["local/brief@2026-11-26T08:00:00.000Z", "success", "2026-11-26T08:00:00.000Z"],
+      ["local/brief@2026-11-27T08:00:00.000Z", "success", "2026-11-27T08:00:00.000Z"],
     ]);
-    expect(w.app.service.getTask("brief").history.totalRuns).toBe(2);
+    expect(w.app.service.getTask("local", "brief").history.totalRuns).toBe(2);
   });
 
   it("runs daily 02:30 exactly once a day across both DST changes in Europe/Berlin", async () => {
     const { h, runs } = recorder();
     const w = keep(await makeWorld({ start: "2026-03-27T12:00:00Z", handlers: [h] }));
-    await w.app.service.addTask({
+    await w.app.service.addTask("local", {
       id: "night",
       handler: "rec",
       schedule: "daily 02:30",
       timezone: "Europe/Berlin",
     });
-    const upcoming = w.app.service.upcomingRuns("night", 3);
+    const upcoming = w.app.service.upcomingRuns("local", "night", 3);
     expect(upcoming.map((u) => u.dstNote)).toEqual([
       null,
       "moved from 02:30 to 03:00 by a daylight-saving change",
@@ -73,20 +73,20 @@ describe("scheduler", () => {
     const { h, runs } = recorder();
     const w = keep(await makeWorld({ start: "2026-11-26T07:00:00Z", handlers: [h] }));
     const { service } = w.app;
-    await service.addTask({ id: "a", handler: "rec", schedule: "daily 08:00" });
-    await service.editTask("a", { schedule: "daily 07:30" });
+    await service.addTask("local", { id: "a", handler: "rec", schedule: "daily 08:00" });
+    await service.editTask("local", "a", { schedule: "daily 07:30" });
     await runUntil(w, "2026-11-26T07:45:00Z");
     expect(runs()).toEqual(["schedule 2026-11-26T07:30:00.000Z"]);
-    await service.setEnabled("a", false);
-    expect(service.nextRun("a")).toBeNull();
+    await service.setEnabled("local", "a", false);
+    expect(service.nextRun("local", "a")).toBeNull();
     await runUntil(w, "2026-11-27T08:00:00Z");
     expect(runs()).toHaveLength(1);
-    await service.setEnabled("a", true);
-    await service.addTask({ id: "b", handler: "rec", schedule: "every 1h" });
+    await service.setEnabled("local", "a", true);
+    await service.addTask("local", { id: "b", handler: "rec", schedule: "every 1h" });
     await runUntil(w, "2026-11-27T09:30:00Z");
     expect(runs().slice(1)).toEqual(["schedule 2026-11-27T09:00:00.000Z"]);
-    await service.deleteTask("b");
-    await service.deleteTask("a");
+    await service.deleteTask("local", "b");
+    await service.deleteTask("local", "a");
     await runUntil(w, "2026-11-29T00:00:00Z");
     expect(runs()).toHaveLength(2);
     expect(w.clock.pending).toBe(0);
@@ -95,7 +95,7 @@ describe("scheduler", () => {
   it("never overlaps runs of one task: a due run is skipped while the last is in progress", async () => {
     const slow = scriptedHandler("slow", [(ctx) => sleep(ctx.clock, 90_000).then(() => "done")]);
     const w = keep(await makeWorld({ start: "2026-11-26T08:00:30Z", handlers: [slow] }));
-    await w.app.service.addTask({
+    await w.app.service.addTask("local", {
       id: "s",
       handler: "slow",
       schedule: "every 1m",
@@ -108,7 +108,7 @@ describe("scheduler", () => {
       expect((await readExecutions(w)).map((e) => e.status)).toEqual(["skipped"]),
     );
     await w.clock.advanceTo("2026-11-26T08:02:30Z"); // the first run ends
-    await vi.waitFor(() => expect(w.app.runner.isRunning("s")).toBe(false));
+    await vi.waitFor(() => expect(w.app.runner.isRunning("local", "s")).toBe(false));
     await w.clock.advanceTo("2026-11-26T08:03:00Z");
     await vi.waitFor(() => expect(slow.calls).toHaveLength(2));
     const log = await readExecutions(w);
@@ -123,11 +123,11 @@ describe("scheduler", () => {
   it("skips the next run once when asked, then carries on", async () => {
     const { h, runs } = recorder();
     const w = keep(await makeWorld({ start: "2026-11-26T07:00:00Z", handlers: [h] }));
-    await w.app.service.addTask({ id: "a", handler: "rec", schedule: "daily 08:00" });
-    await w.app.service.skipNext("a");
+    await w.app.service.addTask("local", { id: "a", handler: "rec", schedule: "daily 08:00" });
+    await w.app.service.skipNext("local", "a");
     await runUntil(w, "2026-11-27T09:00:00Z");
     expect(runs()).toEqual(["schedule 2026-11-27T08:00:00.000Z"]);
-    expect(w.app.service.getTask("a").skipNext).toBe(false);
+    expect(w.app.service.getTask("local", "a").skipNext).toBe(false);
     expect((await readExecutions(w))[0]).toMatchObject({
       status: "skipped",
       scheduledFor: "2026-11-26T08:00:00.000Z",
@@ -137,8 +137,13 @@ describe("scheduler", () => {
   it("stops after maxRuns and after until", async () => {
     const { h, runs } = recorder();
     const w = keep(await makeWorld({ start: "2026-11-26T07:00:00Z", handlers: [h] }));
-    await w.app.service.addTask({ id: "m", handler: "rec", schedule: "daily 08:00", maxRuns: 2 });
-    await w.app.service.addTask({
+    await w.app.service.addTask("local", {
+      id: "m",
+      handler: "rec",
+      schedule: "daily 08:00",
+      maxRuns: 2,
+    });
+    await w.app.service.addTask("local", {
       id: "u",
       handler: "rec",
       schedule: "daily 09:00",
@@ -151,8 +156,8 @@ describe("scheduler", () => {
       "schedule 2026-11-27T08:00:00.000Z",
       "schedule 2026-11-27T09:00:00.000Z",
     ]);
-    expect(w.app.service.nextRun("m")).toBeNull();
-    expect(w.app.service.nextRun("u")).toBeNull();
+    expect(w.app.service.nextRun("local", "m")).toBeNull();
+    expect(w.app.service.nextRun("local", "u")).toBeNull();
   });
 });
 
@@ -164,7 +169,7 @@ describe("catch-up after downtime", () => {
   }) {
     const { h, runs } = recorder();
     const w = keep(await makeWorld({ start: "2026-11-26T07:50:00Z", handlers: [h] }));
-    await w.app.service.addTask({
+    await w.app.service.addTask("local", {
       id: "a",
       handler: "rec",
       schedule: opts.schedule ?? "daily 08:00",
@@ -182,10 +187,10 @@ describe("catch-up after downtime", () => {
     expect(runs()).toEqual(["catch-up 2026-11-26T08:00:00.000Z"]);
     expect((await readExecutions(w))[0]).toMatchObject({
       trigger: "catch-up",
-      runId: "a@2026-11-26T08:00:00.000Z",
+      runId: "local/a@2026-11-26T08:00:00.000Z",
     });
     // The next regular run is still tomorrow's.
-    expect(w.app.service.nextRun("a")?.toISOString()).toBe("2026-11-27T08:00:00.000Z");
+    expect(w.app.service.nextRun("local", "a")?.toISOString()).toBe("2026-11-27T08:00:00.000Z");
   });
 
   it("coalesces many missed runs into one, for the latest", async () => {

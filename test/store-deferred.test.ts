@@ -10,6 +10,7 @@ const sandbox = storeSandbox();
 const { onDisk, track } = sandbox;
 
 const task = (id: string): Task => ({
+  guildId: "local",
   id,
   name: id,
   description: null,
@@ -102,7 +103,7 @@ describe("store.task", () => {
   it("finds what find() finds through adds, deletes, replacements and a reload", async () => {
     const store = track(await openStore({ dataDir: sandbox.path }));
     const same = (id: string) =>
-      expect(store.task(id)).toBe(store.data.tasks.find((t) => t.id === id));
+      expect(store.task("local", id)).toBe(store.data.tasks.find((t) => t.id === id));
     await store.update((db) => db.tasks.push(task("a"), task("b"), task("c")));
     for (const id of ["a", "b", "c", "x"]) same(id);
     await store.update((db) => db.tasks.push(task("d")));
@@ -121,7 +122,7 @@ describe("store.task", () => {
     for (const id of ["a", "c", "d", "e"]) same(id);
     await store.close();
     const again = track(await openStore({ dataDir: sandbox.path }));
-    expect(again.task("e")?.id).toBe("e");
-    expect(again.task("a")).toBeUndefined();
+    expect(again.task("local", "e")?.id).toBe("e");
+    expect(again.task("local", "a")).toBeUndefined();
   });
 });

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CorruptStoreError } from "../src/shared/errors.ts";
 import { Seal } from "../src/store/seal.ts";
-import { openStore } from "../src/store/store.ts";
-import { goal, storeSandbox } from "./support/store-sandbox.ts";
+import { openStore, SCHEMA_VERSION } from "../src/store/store.ts";
+import { goal, nextGoalId, setNextGoalId, storeSandbox } from "./support/store-sandbox.ts";
 
 // db.journal: each durable change is one appended line; db.json is rewritten only when the
 // journal outgrows it, on start and on close.
@@ -40,7 +40,7 @@ describe("store journal", () => {
     const crashed = await openStore({ dataDir: sandbox.path });
     await crashed.update((d) => {
       d.goals.push(goal(1), goal(2));
-      d.nextGoalId = 3;
+      setNextGoalId(d, 3);
     });
     await crashed.update((d) => {
       d.goals = d.goals.filter((g) => g.id !== 1);
@@ -48,7 +48,7 @@ describe("store journal", () => {
     // Never closed: the lock names our own pid, which a new open takes over as stale.
     const store = track(await openStore({ dataDir: sandbox.path }));
     expect(store.data.goals).toEqual([goal(2)]);
-    expect(store.data.nextGoalId).toBe(3);
+    expect(nextGoalId(store.data)).toBe(3);
     expect(await text(journal())).toBe("");
     expect(JSON.parse(await text(sandbox.dbFile())).goals).toEqual([goal(2)]);
   });
@@ -114,7 +114,7 @@ describe("store journal", () => {
 
     // A file with a seal of its own bytes is taken as written: that is the trust the seal
     // carries (here forged, to show it is the seal, not the content, that decides).
-    const wrongShape = `${JSON.stringify({ schemaVersion: 1, goals: [{ id: "x" }] })}\n`;
+    const wrongShape = `${JSON.stringify({ schemaVersion: SCHEMA_VERSION, goals: [{ id: "x" }] })}\n`;
     await writeFile(sandbox.dbFile(), wrongShape);
     await seal.record(wrongShape);
     await (await openStore({ dataDir: sandbox.path })).close();

@@ -3,8 +3,14 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CorruptStoreError, NewerSchemaError, StoreLockedError } from "../src/shared/errors.ts";
 import { StoreWriteError } from "../src/store/low-store.ts";
-import { openStore } from "../src/store/store.ts";
-import { diskProbe, goal, storeSandbox } from "./support/store-sandbox.ts";
+import { openStore, SCHEMA_VERSION } from "../src/store/store.ts";
+import {
+  diskProbe,
+  goal,
+  nextGoalId,
+  setNextGoalId,
+  storeSandbox,
+} from "./support/store-sandbox.ts";
 
 const sandbox = storeSandbox();
 const { onDisk, track } = sandbox;
@@ -13,7 +19,7 @@ const db = sandbox.dbFile;
 describe("store", () => {
   it("creates db.json on a fresh data dir and keeps changes across a reopen", async () => {
     const store = await openStore({ dataDir: sandbox.path });
-    expect(store.data).toMatchObject({ schemaVersion: 1, tasks: [], goals: [] });
+    expect(store.data).toMatchObject({ schemaVersion: SCHEMA_VERSION, tasks: [], goals: [] });
     await store.update((d) => d.goals.push(goal(1)));
     await store.close();
     const again = track(await openStore({ dataDir: sandbox.path }));
@@ -27,7 +33,7 @@ describe("store", () => {
       Array.from({ length: 1000 }, (_, i) =>
         counted.update((d) => {
           d.goals.push(goal(i + 1));
-          d.nextGoalId++;
+          setNextGoalId(d, nextGoalId(d) + 1);
         }),
       ),
     );
@@ -35,7 +41,7 @@ describe("store", () => {
     const stored = await onDisk();
     expect(stored.goals).toHaveLength(1000);
     expect(new Set(stored.goals.map((g: { id: number }) => g.id)).size).toBe(1000);
-    expect(stored.nextGoalId).toBe(1001);
+    expect(nextGoalId(stored)).toBe(1001);
     expect(disk.writes).toBeGreaterThan(0);
     expect(disk.writes).toBeLessThan(1000);
   });
@@ -89,7 +95,7 @@ describe("store", () => {
     await writeFile(db(), JSON.stringify({ schemaVersion: 7, tasks: [] }));
     await expect(openStore({ dataDir: sandbox.path })).rejects.toThrow(NewerSchemaError);
     await expect(openStore({ dataDir: sandbox.path })).rejects.toThrow(
-      /schemaVersion 7, newer than .* \(1\)/,
+      /schemaVersion 7, newer than .* \(2\)/,
     );
   });
 
@@ -116,7 +122,9 @@ describe("store", () => {
     expect(await readFile(join(sandbox.path, "backups", backups[0] as string), "utf8")).toBe(v1);
     await store.close();
     // The version-1 code now meets a version-2 file and refuses it rather than guess.
-    await expect(openStore({ dataDir: sandbox.path })).rejects.toThrow(NewerSchemaError);
+    await expect(openStore({ dataDir: sandbox.path, migrations: [] })).rejects.toThrow(
+      NewerSchemaError,
+    );
   });
 
   it("lets one process at a time hold a data dir, and takes over a stale lock", async () => {

@@ -41,6 +41,7 @@ describe("the task form: each field declared once", () => {
   it("every declared field is stored, and reaches the CLI and the slash commands it names", async () => {
     const handlers = await loadHandlers(DEFAULT_HANDLERS_DIR);
     const stored = TaskSchema.parse({
+      guildId: "local",
       id: "a",
       name: "A",
       handler: "test",
@@ -82,7 +83,7 @@ describe("the task form: each field declared once", () => {
   it("description: set, shown in the CLI and the embed, cleared, and refused when too long", async () => {
     world = await makeWorld({ start: "2026-11-26T07:00:00Z" });
     const { service } = world.app;
-    const added = await service.addTask({
+    const added = await service.addTask("local", {
       id: "backup",
       handler: "test",
       schedule: "daily 02:30",
@@ -93,15 +94,19 @@ describe("the task form: each field declared once", () => {
     expect(JSON.stringify(taskEmbed(added, []).toJSON())).toContain(
       '{"name":"About","value":"Checks last night\'s backups"}',
     );
-    const plain = await service.addTask({ id: "plain", handler: "test", schedule: "daily 09:00" });
+    const plain = await service.addTask("local", {
+      id: "plain",
+      handler: "test",
+      schedule: "daily 09:00",
+    });
     expect(plain.description).toBeNull();
     expect(taskDetails(plain, [])).not.toContain("about:");
-    expect((await service.editTask("backup", { description: "" })).description).toBeNull();
+    expect((await service.editTask("local", "backup", { description: "" })).description).toBeNull();
     const err = await service
-      .editTask("backup", { description: "x".repeat(301) })
+      .editTask("local", "backup", { description: "x".repeat(301) })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationError);
     expect((err as ValidationError).field).toBe("description");
-    expect(service.getTask("backup").description).toBeNull();
+    expect(service.getTask("local", "backup").description).toBeNull();
   });
 });

@@ -32,25 +32,27 @@ describe("one answer to 'when next'", () => {
       await makeWorld({ start: "2026-11-26T08:00:30Z", handlers: [h], sinks: [alerts] }),
     );
     const { service } = w.app;
-    await service.addTask({
+    await service.addTask("local", {
       id: "once-only",
       handler: "flaky",
       schedule: "every 1m",
       maxRuns: 1,
       retries: 0,
     });
-    expect(service.nextRun("once-only")?.toISOString()).toBe("2026-11-26T08:01:00.000Z");
+    expect(service.nextRun("local", "once-only")?.toISOString()).toBe("2026-11-26T08:01:00.000Z");
     await runUntil(w, "2026-11-26T08:01:30Z");
     expect(h.calls).toHaveLength(1);
 
-    const task = service.getTask("once-only");
+    const task = service.getTask("local", "once-only");
     expect(task.history.totalRuns).toBe(1);
-    expect(service.nextRun("once-only")).toBeNull();
-    expect(service.upcomingRuns("once-only", 3)).toEqual([]);
-    expect(service.overview().map((r) => r.nextRun)).toEqual([null]);
-    expect(taskList(service.overview())).toMatch(/once-only .* —$/m);
-    expect(statusView(service.overview())).toMatch(/once-only .* — /);
-    expect(taskDetails(task, service.upcomingRuns("once-only", 3))).toContain("(no upcoming runs)");
+    expect(service.nextRun("local", "once-only")).toBeNull();
+    expect(service.upcomingRuns("local", "once-only", 3)).toEqual([]);
+    expect(service.overview("local").map((r) => r.nextRun)).toEqual([null]);
+    expect(taskList(service.overview("local"))).toMatch(/once-only .* —$/m);
+    expect(statusView(service.overview("local"))).toMatch(/once-only .* — /);
+    expect(taskDetails(task, service.upcomingRuns("local", "once-only", 3))).toContain(
+      "(no upcoming runs)",
+    );
     expect(failures).toHaveLength(1);
     expect(failures[0]?.nextRun).toBeNull();
     await runUntil(w, "2026-11-26T09:00:00Z");
@@ -62,19 +64,26 @@ describe("one answer to 'when next'", () => {
     const h = scriptedHandler("rec", [() => "ok"]);
     const w = keep(await makeWorld({ start: "2026-11-26T07:00:00Z", handlers: [h] }));
     const { service } = w.app;
-    await service.addTask({ id: "a", handler: "rec", schedule: "daily 08:00", maxRuns: 2 });
-    await service.skipNext("a");
-    expect(service.upcomingRuns("a", 4).map((r) => [iso(r.at.getTime()), r.skipped])).toEqual([
+    await service.addTask("local", {
+      id: "a",
+      handler: "rec",
+      schedule: "daily 08:00",
+      maxRuns: 2,
+    });
+    await service.skipNext("local", "a");
+    expect(
+      service.upcomingRuns("local", "a", 4).map((r) => [iso(r.at.getTime()), r.skipped]),
+    ).toEqual([
       ["2026-11-26T08:00:00.000Z", true],
       ["2026-11-27T08:00:00.000Z", false],
       ["2026-11-28T08:00:00.000Z", false],
     ]);
-    expect(service.nextRun("a")?.toISOString()).toBe("2026-11-27T08:00:00.000Z");
-    const shown = taskDetails(service.getTask("a"), service.upcomingRuns("a", 3));
+    expect(service.nextRun("local", "a")?.toISOString()).toBe("2026-11-27T08:00:00.000Z");
+    const shown = taskDetails(service.getTask("local", "a"), service.upcomingRuns("local", "a", 3));
     expect(shown).toMatch(
       /2026-11-26 08:00 \(UTC\) {2}\(skipped, as asked\)\n.*2026-11-27 08:00 \(UTC\)$/m,
     );
-    expect(upcomingText(service.upcomingRuns("a", 3))).toMatch(
+    expect(upcomingText(service.upcomingRuns("local", "a", 3))).toMatch(
       /^• ~~<t:\d+:f>.*~~ \(skipped, as asked\)\n• <t:/,
     );
   });
@@ -83,6 +92,7 @@ describe("one answer to 'when next'", () => {
 describe("one daylight-saving rule for every kind of schedule (Europe/Berlin)", () => {
   const zone = "Europe/Berlin";
   const base = TaskSchema.parse({
+    guildId: "local",
     id: "x",
     name: "x",
     handler: "test",
@@ -203,7 +213,7 @@ describe("the timeline predicts the scheduler (property)", () => {
               ? when
               : `once ${iso(startMs + when.day * 86_400_000).slice(0, 10)} ${when.time}`;
           try {
-            await service.addTask({
+            await service.addTask("local", {
               id: "p",
               handler: "rec",
               schedule: text,
@@ -217,9 +227,11 @@ describe("the timeline predicts the scheduler (property)", () => {
             if (err instanceof ValidationError) return fc.pre(false); // e.g. a once in the past
             throw err;
           }
-          if (limit.skipNext && limit.enabled) await service.skipNext("p");
+          if (limit.skipNext && limit.enabled) await service.skipNext("local", "p");
           const end = startMs + 2.5 * 86_400_000;
-          const predicted = taskRuns(service.getTask("p"), startMs, 200).filter((r) => r.at <= end);
+          const predicted = taskRuns(service.getTask("local", "p"), startMs, 200).filter(
+            (r) => r.at <= end,
+          );
           await runUntil(w, end);
           const ran = h.calls.map((c) => iso(c.scheduledFor.getTime()));
           const skipped = (await readExecutions(w))

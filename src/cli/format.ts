@@ -141,3 +141,12 @@ export function itemList(kind: ItemKind, items: Item[]): string {
     })
     .join("\n");
 }
+
+/** `servers`: each tenant with its task counts. */
+export function serverList(rows: { tenant: string; tasks: number; enabled: number }[]): string {
+  if (!rows.length) return "No servers yet: nothing is stored here.";
+  return table(
+    ["SERVER", "TASKS", "ENABLED"],
+    rows.map((r) => [r.tenant, String(r.tasks), String(r.enabled)]),
+  );
+}

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { ServiceApi } from "../control/api.ts";
+import type { TenantApi } from "../control/api.ts";
 import { MissionControlError } from "../shared/errors.ts";
 import { ITEM_KINDS, type ItemKind } from "../tasks/items.ts";
 import { itemList } from "./format.ts";
@@ -22,7 +22,7 @@ function numericId(kind: string, raw: string): number {
 export function addItemCommands(
   program: Command,
   kind: ItemKind,
-  service: () => Promise<ServiceApi>,
+  service: () => Promise<TenantApi>,
   io: { out(text: string): void },
 ): void {
   const { noun, plural, dated } = ITEM_KINDS[kind];

@@ -3,16 +3,30 @@ import { join } from "node:path";
 import { Command, CommanderError } from "commander";
 import { pino } from "pino";
 import { createApp } from "../app.ts";
-import { CONTROL_SOCKET, localApi, type ServiceApi } from "../control/api.ts";
+import {
+  CONTROL_SOCKET,
+  forTenant,
+  localApi,
+  type ServiceApi,
+  type TenantApi,
+} from "../control/api.ts";
 import { connectControl } from "../control/client.ts";
 import { loadConfig } from "../shared/config.ts";
 import { MissionControlError, StoreLockedError } from "../shared/errors.ts";
 import { createLogger } from "../shared/logger.ts";
 import { commandOptions, type Handler, loadHandlers } from "../tasks/handler.ts";
 import { convertPrototype } from "../tasks/prototype-import.ts";
+import { LOCAL, parseTenant } from "../tasks/tenant.ts";
 import { formatSchedule } from "../time/schedule.ts";
 import { formatInZone } from "../time/timezone.ts";
-import { historyView, statusView, taskDetails, taskList, upcomingLines } from "./format.ts";
+import {
+  historyView,
+  serverList,
+  statusView,
+  taskDetails,
+  taskList,
+  upcomingLines,
+} from "./format.ts";
 import { addItemCommands } from "./item-commands.ts";
 import { addTaskFlags, patchFromFlags } from "./task-flags.ts";
 
@@ -33,7 +47,16 @@ export function buildProgram(
   const handlerOptions = commandOptions(handlers);
   let connection: { api: ServiceApi; close(): Promise<void> | void } | undefined;
   // Opens the store in this process, or, when the bot holds it, talks to the bot instead.
-  const service = async (): Promise<ServiceApi> => {
+  // The tenant the commands act on: --server, else DISCORD_GUILD_ID's server, else local.
+  const service = async (): Promise<TenantApi> => {
+    const api = await connect();
+    const named = program.opts<{ server?: string }>().server;
+    return forTenant(
+      api,
+      named ? parseTenant(named) : (loadConfig(io.env).DISCORD_GUILD_ID ?? LOCAL),
+    );
+  };
+  const connect = async (): Promise<ServiceApi> => {
     if (connection) return connection.api;
     const config = loadConfig(io.env);
     const level = ["debug", "trace"].includes(config.LOG_LEVEL) ? config.LOG_LEVEL : "error";
@@ -58,6 +81,10 @@ export function buildProgram(
     .description("Manage Mission Control's scheduled tasks, goals and reminders from the terminal")
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError("(run with --help for usage)")
+    .option(
+      "--server <id>",
+      "the Discord server (guild id) to work on, or local (default: DISCORD_GUILD_ID, else local)",
+    )
     .exitOverride();
 
   const tasks = program
@@ -170,6 +197,12 @@ export function buildProgram(
     .description("every task with its next run and last result")
     .action(async () => {
       io.out(statusView(await (await service()).overview()));
+    });
+  program
+    .command("servers")
+    .description("every server (tenant) with data here, and its tasks")
+    .action(async () => {
+      io.out(serverList(await (await service()).servers()));
     });
   program
     .command("handlers")

@@ -1,5 +1,6 @@
 import type { ItemService } from "../tasks/items.ts";
 import type { TaskService } from "../tasks/task-service.ts";
+import type { Tenant } from "../tasks/tenant.ts";
 
 // The services as the CLI sees them: every call async, so the same commands work on a store
 // opened in-process or through the running bot's control socket.
@@ -26,6 +27,7 @@ const TASK_METHODS = [
   "nextRun",
   "upcomingRuns",
   "history",
+  "servers",
 ] as const satisfies readonly (keyof TaskService)[];
 const ITEM_METHODS = [
   "listItems",
@@ -49,6 +51,24 @@ type Async<T> = T extends Fn ? (...args: Parameters<T>) => Promise<Awaited<Retur
 export type ServiceApi = { [K in (typeof TASK_METHODS)[number]]: Async<TaskService[K]> } & {
   [K in (typeof ITEM_METHODS)[number]]: Async<ItemService[K]>;
 };
+
+/** The methods that are not about one tenant's records. */
+const ACROSS_TENANTS: readonly ApiMethod[] = ["handlerNames", "servers"];
+
+type Rest<F> = F extends (tenant: Tenant, ...rest: infer R) => infer T ? (...rest: R) => T : F;
+/** The API for one tenant: its methods take no tenant, they all work on this one. */
+export type TenantApi = { [K in keyof ServiceApi]: Rest<ServiceApi[K]> };
+
+export function forTenant(api: ServiceApi, tenant: Tenant): TenantApi {
+  const bound: Record<string, unknown> = {};
+  for (const method of API_METHODS) {
+    const fn = api[method] as (...args: unknown[]) => unknown;
+    bound[method] = ACROSS_TENANTS.includes(method)
+      ? fn
+      : (...args: unknown[]) => fn(tenant, ...args);
+  }
+  return bound as TenantApi;
+}
 
 export function localApi(services: Services): ServiceApi {
   const api: Record<string, unknown> = {};

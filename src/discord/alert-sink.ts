@@ -60,7 +60,7 @@ export function createAlertSink(deps: {
       for (const userId of recipients(failure.task)) {
         await dm(userId, failure.task.id, {
           embeds: [embed],
-          components: [alertButtons(failure.task.id)],
+          components: [alertButtons(failure.task.guildId, failure.task.id)],
           allowedMentions: { parse: [] },
         });
       }

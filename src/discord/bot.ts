@@ -6,6 +6,7 @@ import type { Config } from "../shared/config.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { ItemService } from "../tasks/items.ts";
 import type { TaskService } from "../tasks/task-service.ts";
+import { LOCAL } from "../tasks/tenant.ts";
 import { createAlertSink } from "./alert-sink.ts";
 import { createChannelSink } from "./channel-sink.ts";
 import type { Command } from "./command.ts";
@@ -30,7 +31,10 @@ export function createDiscordSinks(client: Client, config: Config, log: Logger):
     createChannelSink({
       client,
       defaultChannelId: config.BRIEFING_CHANNEL_ID,
-      journal: new DeliveryJournal(join(config.DATA_DIR, "logs", "deliveries.jsonl")),
+      journal: new DeliveryJournal(
+        join(config.DATA_DIR, "logs", "deliveries.jsonl"),
+        config.DISCORD_GUILD_ID ?? LOCAL,
+      ),
       log,
     }),
     createAlertSink({ client, config, log }),

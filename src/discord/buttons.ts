@@ -1,4 +1,5 @@
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle } from "discord.js";
+import { recordKey, type Tenant } from "../tasks/tenant.ts";
 
 // Every button the bot sends, each kind's custom id built and parsed here and nowhere else.
 // Ids outlive the process (a DM alert can be clicked days later), so their form stays stable.
@@ -30,15 +31,15 @@ export function pageButtons(page: number, total: number): ActionRowBuilder<Butto
   ];
 }
 
-/** The "Run again" and "Disable" buttons of a failure alert. */
-export function alertButtons(taskId: string): ActionRowBuilder<ButtonBuilder> {
+/** The "Run again" and "Disable" buttons of a failure alert; the ids name the task's server. */
+export function alertButtons(tenant: Tenant, taskId: string): ActionRowBuilder<ButtonBuilder> {
   return new ActionRowBuilder<ButtonBuilder>().addComponents(
     new ButtonBuilder()
-      .setCustomId(`${ALERT.run}${taskId}`)
+      .setCustomId(`${ALERT.run}${recordKey(tenant, taskId)}`)
       .setLabel("Run again")
       .setStyle(ButtonStyle.Primary),
     new ButtonBuilder()
-      .setCustomId(`${ALERT.disable}${taskId}`)
+      .setCustomId(`${ALERT.disable}${recordKey(tenant, taskId)}`)
       .setLabel("Disable")
       .setStyle(ButtonStyle.Danger),
   );
@@ -46,7 +47,8 @@ export function alertButtons(taskId: string): ActionRowBuilder<ButtonBuilder> {
 
 export type ParsedButton =
   | { kind: "list"; page: number }
-  | { kind: "alert"; action: AlertAction; taskId: string }
+  /** `tenant` is undefined on a button sent before servers were tenants. */
+  | { kind: "alert"; action: AlertAction; tenant: Tenant | undefined; taskId: string }
   | { kind: "unknown" };
 
 /** What a clicked button asks for; a page is clamped later, against the list as it is now. */
@@ -56,7 +58,11 @@ export function parseButton(customId: string): ParsedButton {
   }
   for (const action of Object.keys(ALERT) as AlertAction[]) {
     if (customId.startsWith(ALERT[action])) {
-      return { kind: "alert", action, taskId: customId.slice(ALERT[action].length) };
+      const key = customId.slice(ALERT[action].length);
+      const slash = key.indexOf("/");
+      return slash < 0
+        ? { kind: "alert", action, tenant: undefined, taskId: key }
+        : { kind: "alert", action, tenant: key.slice(0, slash), taskId: key.slice(slash + 1) };
     }
   }
   return { kind: "unknown" };

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { type Client, DiscordAPIError } from "discord.js";
 import type { OutputSink, RunOutput } from "../outputs/sink.ts";
 import type { Logger } from "../shared/logger.ts";
+import { recordKey } from "../tasks/tenant.ts";
 import { zonedParts } from "../time/timezone.ts";
 import type { DeliveryJournal } from "./delivery-journal.ts";
 import { PostRefusedError } from "./errors.ts";
@@ -12,13 +13,14 @@ const LATE_MS = 60_000;
 /** A run posts at most this many messages; a flood helps nobody, and the file has it all. */
 export const MAX_POSTS_PER_RUN = 10;
 
-export function capped(chunks: string[], taskId: string): string[] {
+/** `folder`: where under outputs/ the run's output is saved (<server>/<task-id>). */
+export function capped(chunks: string[], folder: string): string[] {
   if (chunks.length <= MAX_POSTS_PER_RUN) return chunks;
   const kept = chunks.slice(0, MAX_POSTS_PER_RUN - 1);
   const left = chunks.length - kept.length;
   return [
     ...kept,
-    `_… and ${left} more messages, not posted to keep the channel readable: the whole output is saved in the data folder under outputs/${taskId}/._`,
+    `_… and ${left} more messages, not posted to keep the channel readable: the whole output is saved in the data folder under outputs/${folder}/._`,
   ];
 }
 
@@ -71,7 +73,10 @@ export function createChannelSink(deps: {
         if (!channel?.isSendable())
           throw new PostRefusedError(channelId, "not-text", "not a channel the bot can post in");
         await journal.mark(output.runId, output.task.id, "posting", channelId);
-        const chunks = capped(splitForDiscord(withLateNote(output)), output.task.id);
+        const chunks = capped(
+          splitForDiscord(withLateNote(output)),
+          recordKey(output.task.guildId, output.task.id),
+        );
         for (const [n, content] of chunks.entries()) {
           await channel.send({
             content,

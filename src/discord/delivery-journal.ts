@@ -1,5 +1,6 @@
 import { appendFile, mkdir, open } from "node:fs/promises";
 import { dirname } from "node:path";
+import { LOCAL, type Tenant } from "../tasks/tenant.ts";
 
 // data/logs/deliveries.jsonl: a run's key is written before and after its output is posted, so
 // a run that is executed again after a crash (same task, same scheduled instant) is not posted
@@ -11,7 +12,11 @@ export class DeliveryJournal {
   #posted: Set<string> | null = null;
   #queue: Promise<void> = Promise.resolve();
 
-  constructor(readonly file: string) {}
+  /** `legacyTenant`: whose runs the lines written before servers were tenants are. */
+  constructor(
+    readonly file: string,
+    private readonly legacyTenant: Tenant = LOCAL,
+  ) {}
 
   async posted(runId: string): Promise<boolean> {
     this.#posted ??= await this.#load();
@@ -25,7 +30,8 @@ export class DeliveryJournal {
     channelId: string,
   ): Promise<void> {
     if (phase === "posted") this.#posted?.add(runId);
-    const line = `${JSON.stringify({ ts: new Date().toISOString(), runId, taskId, phase, channelId })}\n`;
+    const ts = new Date().toISOString();
+    const line = `${JSON.stringify({ ts, runId, taskId, phase, channelId })}\n`;
     const next = this.#queue.then(async () => {
       await mkdir(dirname(this.file), { recursive: true });
       await appendFile(this.file, line);
@@ -47,7 +53,12 @@ export class DeliveryJournal {
       for (const line of buf.toString("utf8").split("\n")) {
         try {
           const entry = JSON.parse(line) as { runId?: string; phase?: string };
-          if (entry.phase === "posted" && entry.runId) done.add(entry.runId);
+          if (entry.phase !== "posted" || !entry.runId) continue;
+          // A run key without a tenant is from before servers were tenants.
+          const key = entry.runId.includes("/")
+            ? entry.runId
+            : `${this.legacyTenant}/${entry.runId}`;
+          done.add(key);
         } catch {
           // a torn or partial line
         }

@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
 import type { ButtonInteraction, Interaction } from "discord.js";
 import { MissionControlError, NotFoundError } from "../shared/errors.ts";
+import { LOCAL } from "../tasks/tenant.ts";
 import { alertButtonRefusal, commandRefusal } from "./access.ts";
 import { lastPage, pageButtons, parseButton } from "./buttons.ts";
 import type { Command, CommandContext } from "./command.ts";
 import { listEmbed } from "./format.ts";
-import { EPHEMERAL, replyError, replyPrivately } from "./reply.ts";
+import { EPHEMERAL, guildOf, replyError, replyPrivately } from "./reply.ts";
 
 // Every interaction enters here: access is checked, then the command, autocomplete or button
 // runs. A user error becomes a private reply; anything else is logged with an id the user sees.
@@ -30,7 +31,7 @@ export function createInteractionHandler(commands: Command[], ctx: CommandContex
     if (clicked.kind === "list") {
       const refusal = commandRefusal(i, config);
       if (refusal) return replyError(i, refusal);
-      const rows = service.overview();
+      const rows = service.overview(guildOf(i));
       const page = Math.min(clicked.page, lastPage(rows.length));
       await i.update({
         embeds: [listEmbed(rows, page)],
@@ -40,9 +41,11 @@ export function createInteractionHandler(commands: Command[], ctx: CommandContex
     }
     if (clicked.kind !== "alert") return replyError(i, "This button is no longer supported.");
     const { action, taskId } = clicked;
+    // A button from before servers were tenants acts on the tenant its task went to.
+    const tenant = clicked.tenant ?? config.DISCORD_GUILD_ID ?? LOCAL;
     let task: ReturnType<typeof service.getTask>;
     try {
-      task = service.getTask(taskId);
+      task = service.getTask(tenant, taskId);
     } catch (err) {
       if (err instanceof NotFoundError)
         return replyError(i, `Task \`${taskId}\` no longer exists.`);
@@ -53,14 +56,14 @@ export function createInteractionHandler(commands: Command[], ctx: CommandContex
     if (action === "disable") {
       if (!task.enabled)
         return replyPrivately(i, { content: `\`${taskId}\` is already disabled.` });
-      await service.setEnabled(taskId, false);
+      await service.setEnabled(tenant, taskId, false);
       ctx.log.info({ taskId, userId: i.user.id }, "task disabled from an alert");
       return replyPrivately(i, {
         content: `⏸️ Disabled \`${taskId}\`. Enable it again with \`/task enable ${taskId}\`.`,
       });
     }
     await i.deferReply({ flags: EPHEMERAL });
-    const result = await service.runNow(taskId);
+    const result = await service.runNow(tenant, taskId);
     await i.editReply({
       content:
         result.status === "success"

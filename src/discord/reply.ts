@@ -1,9 +1,12 @@
+import type { Interaction } from "discord.js";
 import {
   type ChatInputCommandInteraction,
   type InteractionReplyOptions,
   MessageFlags,
   type RepliableInteraction,
 } from "discord.js";
+import { MissionControlError } from "../shared/errors.ts";
+import type { Tenant } from "../tasks/tenant.ts";
 
 export const EPHEMERAL = MessageFlags.Ephemeral;
 
@@ -25,3 +28,9 @@ export function replyError(interaction: RepliableInteraction, message: string): 
 /** A required string option, trimmed. */
 export const text = (i: ChatInputCommandInteraction, name: string) =>
   i.options.getString(name, true).trim();
+
+/** The server an interaction came from: its tenant (commands work only in servers). */
+export function guildOf(interaction: Interaction): Tenant {
+  if (!interaction.guildId) throw new MissionControlError("This works in a server, not in DMs.");
+  return interaction.guildId;
+}

@@ -16,6 +16,7 @@ import {
   SAVE_AS,
 } from "../tasks/handler.ts";
 import { addRun, isFailing, type RunStatus, type Task } from "../tasks/model.ts";
+import { recordKey, type Tenant } from "../tasks/tenant.ts";
 import { type Clock, isoTime, sleep } from "../time/clock.ts";
 import { nextRealRun } from "../time/timeline.ts";
 import { Attempt, AttemptSet } from "./attempts.ts";
@@ -23,6 +24,7 @@ import { retryDelayMs } from "./retry.ts";
 import { RunContext } from "./run-context.ts";
 
 export interface RunRequest {
+  tenant: Tenant;
   taskId: string;
   trigger: Exclude<Trigger, "retry">;
   scheduledFor: number;
@@ -46,7 +48,8 @@ export interface RunnerDeps {
   sinks: OutputSink[];
   clock: Clock;
   log: Logger;
-  data: ReadAccess;
+  /** What a tenant's handlers may read: only that tenant's records. */
+  data: (tenant: Tenant) => ReadAccess;
   random?: () => number;
 }
 
@@ -67,8 +70,8 @@ export class Runner {
     );
   }
 
-  isRunning(taskId: string): boolean {
-    return this.#running.has(taskId);
+  isRunning(tenant: Tenant, taskId: string): boolean {
+    return this.#running.has(recordKey(tenant, taskId));
   }
 
   run(req: RunRequest): Promise<RunResult> {
@@ -77,15 +80,16 @@ export class Runner {
         new MissionControlError("Mission Control is shutting down; try again after it restarts"),
       );
     }
-    if (this.#running.has(req.taskId)) return Promise.reject(new AlreadyRunningError(req.taskId));
-    const task = this.deps.store.task(req.taskId);
+    const key = recordKey(req.tenant, req.taskId);
+    if (this.#running.has(key)) return Promise.reject(new AlreadyRunningError(req.taskId));
+    const task = this.deps.store.task(req.tenant, req.taskId);
     if (!task) return Promise.reject(new NotFoundError("task", req.taskId));
     // Marked before #run calls the handler (at once, not in a later tick), so a handler that
     // asks for its own task is refused like any overlap. #run forgets it when done: always
     // after this, as #run awaits before it ends.
-    this.#running.set(req.taskId, undefined);
-    const run = this.#run(task, req);
-    this.#running.set(req.taskId, run);
+    this.#running.set(key, undefined);
+    const run = this.#run(task, req, key);
+    this.#running.set(key, run);
     return run;
   }
 
@@ -104,10 +108,10 @@ export class Runner {
     await Promise.race([all, wait(1000)]);
   }
 
-  async #run(task: Task, req: RunRequest): Promise<RunResult> {
+  async #run(task: Task, req: RunRequest, key: string): Promise<RunResult> {
     try {
       const { clock, log } = this.deps;
-      const runId = runKey(task.id, req.scheduledFor);
+      const runId = runKey(task.guildId, task.id, req.scheduledFor);
       const started = clock.now();
       const maxAttempts = req.dryRun ? 1 : 1 + task.retry.maxRetries;
       let outcome: AttemptOutcome = { status: "failure", output: null, error: null };
@@ -123,6 +127,7 @@ export class Runner {
         if (log.isLevelEnabled(level)) {
           log[level](
             {
+              guildId: task.guildId,
               taskId: task.id,
               runId,
               attempt,
@@ -137,6 +142,7 @@ export class Runner {
         try {
           await this.deps.executionLog.append({
             ts: isoTime(clock.now()),
+            guildId: task.guildId,
             taskId: task.id,
             runId,
             scheduledFor: isoTime(req.scheduledFor),
@@ -166,10 +172,10 @@ export class Runner {
         durationMs: clock.now() - started,
         ...outcome,
       };
-      if (!req.dryRun) await this.#record(task.id, result, started, req.scheduledFor);
+      if (!req.dryRun) await this.#record(task, result, started, req.scheduledFor);
       return result;
     } finally {
-      this.#running.delete(task.id);
+      this.#running.delete(key);
     }
   }
 
@@ -192,7 +198,7 @@ export class Runner {
         clock,
         attempt === 1 ? req.trigger : "retry",
         attempt,
-        this.deps.data,
+        this.deps.data(task.guildId),
         runId,
         req.scheduledFor,
         cancel,
@@ -238,7 +244,7 @@ export class Runner {
    * waiting for a db.json write per run would make every run pay for the whole file.
    */
   async #record(
-    taskId: string,
+    { guildId, id: taskId }: Task,
     result: RunResult,
     startedMs: number,
     scheduledFor: number,
@@ -253,7 +259,7 @@ export class Runner {
       );
     try {
       const { result: previous, written } = store.updateSoon(() => {
-        const task = store.task(taskId);
+        const task = store.task(guildId, taskId);
         if (!task) return undefined;
         const wasBroken = isFailing(task.history);
         store.putTask({ ...task, history: addRun(task.history, result, startedMs) });
@@ -267,7 +273,7 @@ export class Runner {
     }
     // A run cut off by shutdown is not an incident worth a DM.
     if (!before?.task || this.#stopping.signal.aborted) return;
-    const recorded = store.task(taskId);
+    const recorded = store.task(guildId, taskId);
     const next = recorded ? nextRealRun(recorded, clock.now()) : null;
     for (const sink of this.deps.sinks) {
       try {

@@ -2,6 +2,7 @@ import type { Logger } from "../shared/logger.ts";
 import { type ExecutionLog, runKey } from "../store/execution-log.ts";
 import type { Store } from "../store/store.ts";
 import type { Task } from "../tasks/model.ts";
+import { recordKey, type Tenant } from "../tasks/tenant.ts";
 import { type Clock, isoTime, MAX_TIMER_MS, type TimerHandle } from "../time/clock.ts";
 import { catchUpRun, nextDue, timelineChanged } from "../time/timeline.ts";
 import { MinHeap } from "./min-heap.ts";
@@ -22,6 +23,9 @@ export interface SchedulerDeps {
 
 interface Slot {
   at: number;
+  /** The task's key (tenant/id), and the task's tenant and id. */
+  key: string;
+  tenant: Tenant;
   taskId: string;
   seq: number;
 }
@@ -69,7 +73,8 @@ export class Scheduler {
   /** A task was added, changed or deleted: its slot follows when its timeline may differ. */
   readonly #follow = (before: Task | undefined, after: Task | undefined): void => {
     if (!timelineChanged(before, after)) return;
-    this.#current.delete((after ?? before)?.id as string);
+    const task = (after ?? before) as Task;
+    this.#current.delete(recordKey(task.guildId, task.id));
     if (after) this.#place(after, this.deps.clock.now());
     this.#arm();
   };
@@ -81,14 +86,15 @@ export class Scheduler {
 
   #place(task: Task, afterMs: number, at = nextDue(task, afterMs)): void {
     if (at === null) return;
-    const slot = { at, taskId: task.id, seq: ++this.#seq };
-    this.#current.set(task.id, slot);
+    const key = recordKey(task.guildId, task.id);
+    const slot = { at, key, tenant: task.guildId, taskId: task.id, seq: ++this.#seq };
+    this.#current.set(key, slot);
     this.#heap.push(slot);
   }
 
   #arm(): void {
     let top = this.#heap.peek();
-    while (top && this.#current.get(top.taskId) !== top) {
+    while (top && this.#current.get(top.key) !== top) {
       this.#heap.pop();
       top = this.#heap.peek();
     }
@@ -112,15 +118,15 @@ export class Scheduler {
     // whole runs.
     for (let top = this.#heap.peek(); top && top.at <= now; top = this.#heap.peek()) {
       this.#heap.pop();
-      if (this.#current.get(top.taskId) !== top) continue;
-      this.#current.delete(top.taskId);
-      this.#due(top.taskId, top.at, now);
+      if (this.#current.get(top.key) !== top) continue;
+      this.#current.delete(top.key);
+      this.#due(top, now);
     }
     this.#arm();
   }
 
-  #due(taskId: string, at: number, now: number): void {
-    const task = this.deps.store.task(taskId);
+  #due({ tenant, taskId, at }: Slot, now: number): void {
+    const task = this.deps.store.task(tenant, taskId);
     if (!task || nextDue(task, at - 1) !== at) return; // deleted, disabled or ended meanwhile
     // The next slot counts from the later of the due instant and now, so a late timer
     // (a busy event loop, a suspended laptop) fires once, not once per missed instant.
@@ -129,7 +135,7 @@ export class Scheduler {
       this.#track(
         this.deps.store
           .update(() => {
-            const t = this.deps.store.task(taskId);
+            const t = this.deps.store.task(tenant, taskId);
             if (t) this.deps.store.putTask({ ...t, skipNext: false });
           })
           .then(() => this.#logSkip(task, at, "skipped once by request (skipNext)")),
@@ -140,11 +146,13 @@ export class Scheduler {
   }
 
   #dispatch(task: Task, at: number, trigger: "schedule" | "catch-up"): void {
-    if (this.deps.runner.isRunning(task.id)) {
+    if (this.deps.runner.isRunning(task.guildId, task.id)) {
       this.#track(this.#logSkip(task, at, "the previous run was still in progress"));
       return;
     }
-    this.#track(this.deps.runner.run({ taskId: task.id, trigger, scheduledFor: at }));
+    this.#track(
+      this.deps.runner.run({ tenant: task.guildId, taskId: task.id, trigger, scheduledFor: at }),
+    );
   }
 
   // Shared handlers rather than closures per run: with thousands of runs due at once, every
@@ -170,8 +178,9 @@ export class Scheduler {
     this.deps.log.info({ taskId: task.id, reason }, `task ${task.id}: run skipped`);
     await this.deps.executionLog.append({
       ts: isoTime(this.deps.clock.now()),
+      guildId: task.guildId,
       taskId: task.id,
-      runId: runKey(task.id, at),
+      runId: runKey(task.guildId, task.id, at),
       scheduledFor: isoTime(at),
       attempt: 0,
       trigger: "schedule",
@@ -194,7 +203,7 @@ export class Scheduler {
   #catchUp(task: Task, now: number, logged: Set<string>): number | null | undefined {
     const windowMs = this.deps.catchUpWindowMinutes * 60_000;
     const { missed, next } = catchUpRun(task, now - windowMs, now);
-    if (missed === null || logged.has(runKey(task.id, missed))) return next;
+    if (missed === null || logged.has(runKey(task.guildId, task.id, missed))) return next;
     this.deps.log.info({ taskId: task.id, missed: isoTime(missed) }, "catching up a missed run");
     this.#dispatch(task, missed, "catch-up");
   }

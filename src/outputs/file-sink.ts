@@ -3,13 +3,18 @@ import { dirname, join } from "node:path";
 import type { OutputSink, RunOutput } from "./sink.ts";
 
 /**
- * data/outputs/<task-id>/<timestamp>.md, or the handler's own saveAs (briefings/<date>.md): the
- * output kept whatever happens to the post.
+ * data/outputs/<server>/<task-id>/<timestamp>.md, or the handler's own saveAs in its server's
+ * folder (briefings/<date>.md → briefings/<server>/<date>.md): the output kept whatever happens
+ * to the post.
  */
 export function outputPath(dataDir: string, output: RunOutput): string {
-  if (output.saveAs) return join(dataDir, output.saveAs);
+  const tenant = output.task.guildId;
+  if (output.saveAs) {
+    const [folder = "outputs", ...rest] = output.saveAs.split("/");
+    return join(dataDir, folder, tenant, ...rest);
+  }
   const stamp = output.startedAt.toISOString().replace(/[:.]/g, "-");
-  return join(dataDir, "outputs", output.task.id, `${stamp}-a${output.attempt}.md`);
+  return join(dataDir, "outputs", tenant, output.task.id, `${stamp}-a${output.attempt}.md`);
 }
 
 export function createFileSink(dataDir: string): OutputSink {

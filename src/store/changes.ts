@@ -1,11 +1,17 @@
 // What the journal records: the difference between two states of the db, item by item. Items
-// in a list (tasks, goals, reminders) are found by `id` and never changed in place once written:
+// in a list (tasks, goals, reminders) are found by their key — `id`, with the tenant before it
+// when they belong to one (two servers may each have a task "backup") — and never changed in
+// place once written:
 // a change replaces the item, so "changed" is a cheap identity check rather than a deep compare.
 // Written items are frozen, so an in-place change fails loudly instead of being lost.
 
 type Id = string | number;
-type Item = { readonly id: Id };
+type Item = { readonly id: Id; readonly guildId?: string };
 type Raw = Record<string, unknown>;
+
+/** An item's key in its list: unique across tenants. */
+export const itemKey = (item: Item): Id =>
+  item.guildId === undefined ? item.id : `${item.guildId}/${item.id}`;
 
 /** One change. Whole items replace whole items, so replaying a change twice does no harm. */
 export type Change = ["put", string, Item] | ["del", string, Id] | ["set", string, unknown];
@@ -22,7 +28,7 @@ export class ChangeTracker {
     for (const [key, value] of Object.entries(db)) {
       if (Array.isArray(value)) {
         const byId = new Map<Id, Item>();
-        for (const item of value as Item[]) byId.set(item.id, deepFreeze(item));
+        for (const item of value as Item[]) byId.set(itemKey(item), deepFreeze(item));
         this.#items.set(key, byId);
       } else this.#values.set(key, value);
     }
@@ -39,14 +45,14 @@ export class ChangeTracker {
       }
       const before = this.#items.get(key) ?? new Map<Id, Item>();
       for (const item of value as Item[]) {
-        const old = before.get(item.id);
+        const old = before.get(itemKey(item));
         if (old === item) continue;
         changes.push(["put", key, deepFreeze(item)]);
-        before.set(item.id, item);
+        before.set(itemKey(item), item);
       }
       // Every id still listed was matched or added; if the counts differ, some are gone.
       if (before.size !== value.length) {
-        const listed = new Set((value as Item[]).map((i) => i.id));
+        const listed = new Set((value as Item[]).map(itemKey));
         for (const id of before.keys()) {
           if (!listed.has(id)) {
             changes.push(["del", key, id]);
@@ -66,7 +72,7 @@ export function applyChanges(db: Raw, changes: Change[]): void {
   const positionsOf = (key: string, list: Item[]) => {
     let map = positions.get(key);
     if (!map) {
-      map = new Map(list.map((item, i) => [item.id, i]));
+      map = new Map(list.map((item, i) => [itemKey(item), i]));
       positions.set(key, map);
     }
     return map;
@@ -82,11 +88,11 @@ export function applyChanges(db: Raw, changes: Change[]): void {
     const at = positionsOf(key, list);
     if (op === "put") {
       const item = change[2];
-      const i = at.get(item.id);
-      if (i === undefined) at.set(item.id, list.push(item) - 1);
+      const i = at.get(itemKey(item));
+      if (i === undefined) at.set(itemKey(item), list.push(item) - 1);
       else list[i] = item;
     } else {
-      db[key] = list.filter((item) => item.id !== change[2]);
+      db[key] = list.filter((item) => itemKey(item) !== change[2]);
       positions.delete(key);
     }
   }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { GoalSchema, ReminderSchema, TaskSchema } from "../tasks/model.ts";
+import { GoalSchema, ReminderSchema, ServerSchema, TaskSchema } from "../tasks/model.ts";
 
 export const DbSchema = z.object({
   // Checked against the code's own version by openStore, which migrates or refuses.
@@ -7,7 +7,6 @@ export const DbSchema = z.object({
   tasks: z.array(TaskSchema).default([]),
   goals: z.array(GoalSchema).default([]),
   reminders: z.array(ReminderSchema).default([]),
-  nextGoalId: z.number().int().min(1).default(1),
-  nextReminderId: z.number().int().min(1).default(1),
+  servers: z.array(ServerSchema).default([]),
 });
 export type Db = z.infer<typeof DbSchema>;

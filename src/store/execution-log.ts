@@ -2,6 +2,7 @@ import { appendFile, mkdir, open } from "node:fs/promises";
 import { dirname } from "node:path";
 import { z } from "zod";
 import { RunStatusSchema } from "../tasks/model.ts";
+import { LOCAL, type Tenant } from "../tasks/tenant.ts";
 import { isoTime } from "../time/clock.ts";
 
 // data/logs/executions.jsonl: one line per attempt, the record of what ran. History counters in
@@ -12,6 +13,7 @@ export type Trigger = z.infer<typeof TriggerSchema>;
 
 export const ExecutionSchema = z.object({
   ts: z.string(),
+  guildId: z.string(),
   taskId: z.string(),
   runId: z.string(),
   scheduledFor: z.string(),
@@ -23,9 +25,12 @@ export const ExecutionSchema = z.object({
 });
 export type Execution = z.infer<typeof ExecutionSchema>;
 
-/** Task + scheduled instant: the same scheduled run always has the same key, across restarts. */
-export function runKey(taskId: string, scheduledForMs: number): string {
-  return `${taskId}@${isoTime(scheduledForMs)}`;
+/**
+ * Tenant + task + scheduled instant: the same scheduled run always has the same key, across
+ * restarts.
+ */
+export function runKey(tenant: Tenant, taskId: string, scheduledForMs: number): string {
+  return `${tenant}/${taskId}@${isoTime(scheduledForMs)}`;
 }
 
 const CHUNK = 64 * 1024;
@@ -39,12 +44,14 @@ const STATUSES = new Set<unknown>(RunStatusSchema.options);
  * the schema's order), without zod's per-object overhead: reading a day of log lines for the
  * briefing checks thousands of them. A test holds the two to the same answers.
  */
-export function toExecution(v: unknown): Execution | null {
+export function toExecution(v: unknown, legacyTenant: Tenant = LOCAL): Execution | null {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return null;
   const o = v as Record<string, unknown>;
-  const { ts, taskId, runId, scheduledFor, attempt, trigger, status, durationMs, error } = o;
+  const { ts, guildId, taskId, runId, scheduledFor, attempt, trigger, status, durationMs, error } =
+    o;
   if (
     typeof ts !== "string" ||
+    (guildId !== undefined && typeof guildId !== "string") ||
     typeof taskId !== "string" ||
     typeof runId !== "string" ||
     typeof scheduledFor !== "string" ||
@@ -60,10 +67,13 @@ export function toExecution(v: unknown): Execution | null {
   ) {
     return null;
   }
+  // A line from before servers were tenants: it belongs to the tenant its records went to.
+  const legacy = guildId === undefined;
   return {
     ts,
+    guildId: legacy ? legacyTenant : guildId,
     taskId,
-    runId,
+    runId: legacy ? `${legacyTenant}/${runId}` : runId,
     scheduledFor,
     attempt,
     trigger: trigger as Trigger,
@@ -88,7 +98,11 @@ export class ExecutionLog {
   #settled: Promise<void> = Promise.resolve();
   #checkedTail = false;
 
-  constructor(readonly file: string) {}
+  /** `legacyTenant`: whose lines those written before servers were tenants are. */
+  constructor(
+    readonly file: string,
+    private readonly legacyTenant: Tenant = LOCAL,
+  ) {}
 
   /**
    * Appends in call order, and resolves once the line is written. Lines that arrive while a
@@ -192,7 +206,7 @@ export class ExecutionLog {
     if (line.length === 0) return true;
     let parsed: Execution | null;
     try {
-      parsed = toExecution(JSON.parse(line));
+      parsed = toExecution(JSON.parse(line), this.legacyTenant);
     } catch {
       return true; // a line torn by a crash: skip it
     }
@@ -213,10 +227,10 @@ export class ExecutionLog {
   }
 
   /** The newest `limit` entries of one task, oldest first. */
-  async recent(taskId: string, limit: number): Promise<Execution[]> {
+  async recent(tenant: Tenant, taskId: string, limit: number): Promise<Execution[]> {
     const found: Execution[] = [];
     await this.readBackwards((e) => {
-      if (e.taskId === taskId) found.push(e);
+      if (e.taskId === taskId && e.guildId === tenant) found.push(e);
       return found.length < limit;
     });
     return found.reverse();

@@ -1,10 +1,13 @@
 import { Low } from "lowdb";
 import { MissionControlError } from "../shared/errors.ts";
 import type { Task } from "../tasks/model.ts";
+import { recordKey, type Tenant } from "../tasks/tenant.ts";
 import { ChangeTracker } from "./changes.ts";
 import { type Db, DbSchema } from "./db-schema.ts";
 import { type Files, readDisk, serialize, shown, writeSnapshot } from "./disk.ts";
 import type { Store, TaskListener } from "./store.ts";
+
+const keyOf = (t: Task) => recordKey(t.guildId, t.id);
 
 /** How long a change made with `updateSoon` may wait for its write. */
 export const DEFER_MS = 500;
@@ -114,24 +117,28 @@ export class LowStore implements Store {
     await this.#disk.journal.clear().catch(() => {});
   }
 
-  task(id: string): Task | undefined {
-    const i = this.#position(id);
+  task(tenant: Tenant, id: string): Task | undefined {
+    const i = this.#position(recordKey(tenant, id));
     return i < 0 ? undefined : this.#low.data.tasks[i];
+  }
+
+  tasksOf(tenant: Tenant): Task[] {
+    return this.#low.data.tasks.filter((t) => t.guildId === tenant);
   }
 
   putTask(next: Task): void {
     const tasks = this.#low.data.tasks;
-    const i = this.#position(next.id);
+    const i = this.#position(keyOf(next));
     const before = i < 0 ? undefined : tasks[i];
     if (i < 0) tasks.push(next);
     else tasks[i] = next;
     this.#emit(before, next);
   }
 
-  removeTask(id: string): Task | undefined {
-    const before = this.task(id);
+  removeTask(tenant: Tenant, id: string): Task | undefined {
+    const before = this.task(tenant, id);
     if (!before) return undefined;
-    this.#low.data.tasks = this.#low.data.tasks.filter((t) => t.id !== id);
+    this.#low.data.tasks = this.#low.data.tasks.filter((t) => t !== before);
     this.#emit(before, undefined);
     return before;
   }
@@ -147,28 +154,30 @@ export class LowStore implements Store {
 
   /** After memory was put back to the disk's state: every task that differs is a change. */
   #emitReload(previous: Task[]): void {
-    const now = new Map(this.#low.data.tasks.map((t) => [t.id, t]));
+    const now = new Map(this.#low.data.tasks.map((t) => [keyOf(t), t]));
     for (const old of previous) {
-      if (now.get(old.id) !== old) this.#emit(old, now.get(old.id));
-      now.delete(old.id);
+      if (now.get(keyOf(old)) !== old) this.#emit(old, now.get(keyOf(old)));
+      now.delete(keyOf(old));
     }
     for (const added of now.values()) this.#emit(undefined, added);
   }
 
-  #position(id: string): number {
+  /** Where the task with this key (tenant/id) is in data.tasks, or -1. */
+  #position(key: string): number {
     const tasks = this.#low.data.tasks;
     if (this.#indexed !== tasks) this.#reindex(tasks);
     // Appends are the common change: index them as they come.
     for (let i = this.#indexedLength; i < tasks.length; i++) {
-      const t = tasks[i] as Task;
-      if (!this.#index.has(t.id)) this.#index.set(t.id, i); // the first, as find() would
+      const k = keyOf(tasks[i] as Task);
+      if (!this.#index.has(k)) this.#index.set(k, i); // the first, as find() would
     }
     this.#indexedLength = tasks.length;
-    const i = this.#index.get(id);
-    if (i !== undefined && tasks[i]?.id === id) return i;
+    const i = this.#index.get(key);
+    const at = i === undefined ? undefined : tasks[i];
+    if (at && keyOf(at) === key) return i as number;
     // A miss, or an entry made stale by a change in place: a scan decides, and a stale index is
     // rebuilt. Misses are rare (a duplicate check, an unknown id), so the scan costs little.
-    const found = tasks.findIndex((t) => t.id === id);
+    const found = tasks.findIndex((t) => keyOf(t) === key);
     if (found >= 0) this.#reindex(tasks);
     return found;
   }

@@ -2,6 +2,7 @@ import * as nodeFs from "node:fs/promises";
 import { join } from "node:path";
 import { CorruptStoreError, NewerSchemaError, StartupError } from "../shared/errors.ts";
 import type { Task } from "../tasks/model.ts";
+import { LOCAL, type Tenant } from "../tasks/tenant.ts";
 import { type Db, DbSchema } from "./db-schema.ts";
 import { files, readDisk, replayJournal, serialize, shown, writeSnapshot } from "./disk.ts";
 import type { StoreFs } from "./durable-file.ts";
@@ -10,8 +11,30 @@ import { lockDataDir } from "./lock.ts";
 import { LowStore } from "./low-store.ts";
 
 /** MIGRATIONS[i] turns a version i+1 file into version i+2. The code's version is length + 1. */
-export type Migration = (old: Record<string, unknown>) => Record<string, unknown>;
-export const MIGRATIONS: Migration[] = [];
+export type Migration = (
+  old: Record<string, unknown>,
+  ctx: { legacyTenant: Tenant },
+) => Record<string, unknown>;
+
+export const MIGRATIONS: Migration[] = [
+  // 1 → 2, servers as tenants: every record goes to the tenant the data dir served (the
+  // DISCORD_GUILD_ID server, else local), which keeps its goal and reminder numbers.
+  (old, { legacyTenant }) => {
+    const { nextGoalId, nextReminderId, ...rest } = old;
+    const owned = (list: unknown) =>
+      (Array.isArray(list) ? list : []).map((item) => ({ guildId: legacyTenant, ...item }));
+    return {
+      ...rest,
+      tasks: owned(old.tasks),
+      goals: owned(old.goals),
+      reminders: owned(old.reminders),
+      servers: [{ id: legacyTenant, nextGoalId, nextReminderId }],
+    };
+  },
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length + 1;
 
 const KEEP_BACKUPS = 10;
 
@@ -43,14 +66,16 @@ export interface Store {
    * The task with this id, by index rather than a scan of `data.tasks` (which changes only by
    * appending in place, or by being replaced).
    */
-  task(id: string): Task | undefined;
+  task(tenant: Tenant, id: string): Task | undefined;
+  /** A tenant's tasks, in the order they were added. */
+  tasksOf(tenant: Tenant): Task[];
   /**
    * Inside `update` or `updateSoon`: adds `next`, or puts it in place of the task with its id.
    * Tasks change only through this and `removeTask`, so every change reaches `onTaskChange`.
    */
   putTask(next: Task): void;
-  /** Inside `update`: removes the task with this id; the task removed, if there was one. */
-  removeTask(id: string): Task | undefined;
+  /** Inside `update`: removes the tenant's task with this id; the task removed, if any. */
+  removeTask(tenant: Tenant, id: string): Task | undefined;
   /**
    * Calls `listener` after each task change, as it is made in memory (before it is durable):
    * `before` undefined for an added task, `after` undefined for a removed one. A write that
@@ -71,6 +96,8 @@ export interface OpenStoreOptions {
   dataDir: string;
   fs?: StoreFs;
   migrations?: Migration[];
+  /** Whose records those of an older file are (DISCORD_GUILD_ID's server, else local). */
+  legacyTenant?: Tenant;
   now?: () => number;
   /** COMPACT_AT_BYTES unless a test wants db.json rewritten often. */
   compactAt?: number;
@@ -80,6 +107,7 @@ export async function openStore({
   dataDir,
   fs = nodeFs,
   migrations = MIGRATIONS,
+  legacyTenant = LOCAL,
   now = Date.now,
   compactAt = COMPACT_AT_BYTES,
 }: OpenStoreOptions): Promise<Store> {
@@ -127,8 +155,10 @@ export async function openStore({
         throw err;
       });
       seq = replayed.seq;
+      // The backup holds the file as it was read, journal included, before any migration.
+      const readText = replayed.bytes ? serialize(raw as Db, seq) : text;
       for (let v = found; v < version; v++) {
-        raw = { ...(migrations[v - 1] as Migration)(raw), schemaVersion: v + 1 };
+        raw = { ...(migrations[v - 1] as Migration)(raw, { legacyTenant }), schemaVersion: v + 1 };
       }
       // Unchanged since this program wrote it from its checked state: no need to check again.
       const unchanged = found === version && !replayed.bytes && (await disk.seal.matches(text));
@@ -145,7 +175,7 @@ export async function openStore({
       }
       db = parsed.data;
       // Only a file that read cleanly becomes a backup, so the newest backup is always good.
-      await backup(fs, durable.path, backups, found, now());
+      await backup(fs, readText, backups, found, now());
       // Start from an empty journal: no line ever follows a torn one.
       if (found < version || replayed.bytes) {
         await writeSnapshot(disk, serialize(db, seq));
@@ -171,10 +201,10 @@ export async function readStored(dataDir: string, fs: StoreFs = nodeFs): Promise
   return stored.raw as Db;
 }
 
-async function backup(fs: StoreFs, file: string, dir: string, version: number, at: number) {
+async function backup(fs: StoreFs, text: string, dir: string, version: number, at: number) {
   await fs.mkdir(dir, { recursive: true });
   const stamp = new Date(at).toISOString().replace(/[:.]/g, "-");
-  await fs.copyFile(file, join(dir, `db-${stamp}-v${version}.json`));
+  await fs.writeFile(join(dir, `db-${stamp}-v${version}.json`), text, { mode: 0o600 });
   const names = (await fs.readdir(dir)).filter((n) => /^db-.*\.json$/.test(n)).sort();
   for (const old of names.slice(0, Math.max(0, names.length - KEEP_BACKUPS))) {
     await fs.rm(join(dir, old), { force: true });

@@ -1,7 +1,8 @@
 import { NotFoundError, ValidationError } from "../shared/errors.ts";
 import type { Store } from "../store/store.ts";
 import type { Clock } from "../time/clock.ts";
-import type { Goal, Reminder } from "./model.ts";
+import { type Goal, type Reminder, ServerSchema } from "./model.ts";
+import type { Tenant } from "./tenant.ts";
 
 // Goals and reminders are one kind of thing, a short numbered item the briefing lists, and
 // differ only in that a reminder may be due on a date. One service, one slash command factory
@@ -51,9 +52,15 @@ function dueDate(raw: string | null | undefined): string | null {
 export class ItemService {
   constructor(private readonly deps: { store: Store; clock: Clock }) {}
 
-  /** Open items; reminders soonest due first, undated last. */
-  listItems<K extends ItemKind>(kind: K, { includeDone = false } = {}): ItemOf<K>[] {
-    const items = (this.#list(kind) as ItemOf<K>[]).filter((i) => includeDone || !i.doneAt);
+  /** A tenant's open items; reminders soonest due first, undated last. */
+  listItems<K extends ItemKind>(
+    tenant: Tenant,
+    kind: K,
+    { includeDone = false } = {},
+  ): ItemOf<K>[] {
+    const items = (this.#list(kind) as ItemOf<K>[]).filter(
+      (i) => i.guildId === tenant && (includeDone || !i.doneAt),
+    );
     if (!ITEM_KINDS[kind].dated) return items;
     const due = (i: Item) => ("due" in i && i.due) || "9999";
     return items.sort((a, b) => due(a).localeCompare(due(b)) || a.id - b.id);
@@ -61,6 +68,7 @@ export class ItemService {
 
   /** `due` (YYYY-MM-DD) is for reminders; a goal has none. */
   async addItem<K extends ItemKind>(
+    tenant: Tenant,
     kind: K,
     text: string,
     due?: string | null,
@@ -69,21 +77,28 @@ export class ItemService {
     const clean = itemText(text, example);
     const date = dated ? dueDate(due) : undefined;
     return this.deps.store.update((db) => {
+      // Numbers count per tenant, and are never reused.
+      const i = db.servers.findIndex((s) => s.id === tenant);
+      const server = db.servers[i] ?? ServerSchema.parse({ id: tenant });
       const item = {
-        id: db[nextId]++,
+        guildId: tenant,
+        id: server[nextId],
         text: clean,
         ...(dated ? { due: date } : {}),
         createdAt: new Date(this.deps.clock.now()).toISOString(),
         doneAt: null,
       } as ItemOf<K>;
+      const counted = { ...server, [nextId]: server[nextId] + 1 };
+      if (i < 0) db.servers.push(counted);
+      else db.servers[i] = counted;
       (db[plural] as Item[]).push(item);
       return item;
     });
   }
 
-  async completeItem<K extends ItemKind>(kind: K, id: number): Promise<ItemOf<K>> {
+  async completeItem<K extends ItemKind>(tenant: Tenant, kind: K, id: number): Promise<ItemOf<K>> {
     return this.deps.store.update((db) => {
-      const item = this.#find(kind, id);
+      const item = this.#find(tenant, kind, id);
       if (item.doneAt) return item;
       const done = { ...item, doneAt: new Date(this.deps.clock.now()).toISOString() };
       const { plural } = ITEM_KINDS[kind];
@@ -92,11 +107,11 @@ export class ItemService {
     });
   }
 
-  async removeItem<K extends ItemKind>(kind: K, id: number): Promise<ItemOf<K>> {
+  async removeItem<K extends ItemKind>(tenant: Tenant, kind: K, id: number): Promise<ItemOf<K>> {
     return this.deps.store.update((db) => {
-      const item = this.#find(kind, id);
+      const item = this.#find(tenant, kind, id);
       const { plural } = ITEM_KINDS[kind];
-      (db[plural] as Item[]) = (db[plural] as Item[]).filter((i) => i.id !== id);
+      (db[plural] as Item[]) = (db[plural] as Item[]).filter((i) => i !== item);
       return item;
     });
   }
@@ -105,8 +120,8 @@ export class ItemService {
     return this.deps.store.data[ITEM_KINDS[kind].plural];
   }
 
-  #find<K extends ItemKind>(kind: K, id: number): ItemOf<K> {
-    const item = this.#list(kind).find((i) => i.id === id);
+  #find<K extends ItemKind>(tenant: Tenant, kind: K, id: number): ItemOf<K> {
+    const item = this.#list(kind).find((i) => i.guildId === tenant && i.id === id);
     const { noun, plural } = ITEM_KINDS[kind];
     if (!item) throw new NotFoundError(noun, id, `list the ${plural} to see their ids`);
     return item as ItemOf<K>;

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { isoTime } from "../time/clock.ts";
 import { isoInstant, storedShape, TASK_ID } from "./task-form.ts";
+import { TenantSchema } from "./tenant.ts";
 
 // The stored shapes. Types come from these schemas; nothing is written twice.
 
@@ -48,6 +49,7 @@ export const isFailing = (h: History): boolean =>
 // The fields a user sets are declared in the task form; the rest are the scheduler's and the
 // runner's.
 export const TaskSchema = z.object({
+  guildId: TenantSchema,
   id: z.string().regex(TASK_ID),
   ...storedShape("task"),
   retry: z.object(storedShape("retry")).prefault({}),
@@ -62,6 +64,7 @@ export type Task = z.infer<typeof TaskSchema>;
 export const isFailingTask = (t: Task): boolean => t.enabled && isFailing(t.history);
 
 export const GoalSchema = z.object({
+  guildId: TenantSchema,
   id: z.number().int().min(1),
   text: z.string().min(1).max(500),
   createdAt: isoInstant,
@@ -70,6 +73,7 @@ export const GoalSchema = z.object({
 export type Goal = z.infer<typeof GoalSchema>;
 
 export const ReminderSchema = z.object({
+  guildId: TenantSchema,
   id: z.number().int().min(1),
   text: z.string().min(1).max(500),
   due: z.iso.date().nullable().default(null),
@@ -77,3 +81,11 @@ export const ReminderSchema = z.object({
   doneAt: isoInstant.nullable().default(null),
 });
 export type Reminder = z.infer<typeof ReminderSchema>;
+
+/** A tenant's own bookkeeping: its goal and reminder numbers (and, later, its settings). */
+export const ServerSchema = z.object({
+  id: TenantSchema,
+  nextGoalId: z.number().int().min(1).default(1),
+  nextReminderId: z.number().int().min(1).default(1),
+});
+export type Server = z.infer<typeof ServerSchema>;

@@ -1,5 +1,6 @@
 import type { TaskCreate } from "./task-form.ts";
 import type { TaskService } from "./task-service.ts";
+import type { Tenant } from "./tenant.ts";
 
 // A fresh data dir starts with the prototype's beta scenarios, so `npm start` does something
 // useful before anyone has configured anything.
@@ -25,6 +26,10 @@ export const STARTER_TASKS: TaskCreate[] = [
   },
 ];
 
-export async function addStarterTasks(service: TaskService, ownerId: string | null): Promise<void> {
-  for (const task of STARTER_TASKS) await service.addTask(task, ownerId);
+export async function addStarterTasks(
+  service: TaskService,
+  tenant: Tenant,
+  ownerId: string | null,
+): Promise<void> {
+  for (const task of STARTER_TASKS) await service.addTask(tenant, task, ownerId);
 }

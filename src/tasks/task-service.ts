@@ -17,6 +17,7 @@ import {
   type TaskPatch,
   TaskPatchSchema,
 } from "./task-form.ts";
+import type { Tenant } from "./tenant.ts";
 
 // The task use cases (goals and reminders are items.ts's). The CLI and the slash commands are
 // thin adapters over the services; neither touches the store or the scheduler.
@@ -49,6 +50,8 @@ export interface TaskHistoryReport {
   latenessMs: { p50: number; max: number } | null;
 }
 
+const at = (ms: number | null) => (ms === null ? null : new Date(ms));
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
@@ -58,19 +61,40 @@ export class TaskService {
 
   // ---- tasks
 
-  listTasks(filter: { enabled?: boolean } = {}): Task[] {
-    return this.deps.store.data.tasks.filter(
-      (t) => filter.enabled === undefined || t.enabled === filter.enabled,
-    );
+  listTasks(tenant: Tenant, filter: { enabled?: boolean } = {}): Task[] {
+    return this.deps.store
+      .tasksOf(tenant)
+      .filter((t) => filter.enabled === undefined || t.enabled === filter.enabled);
   }
 
   /** Tasks with their next run: what `status` and the lists show. */
-  overview(filter: { enabled?: boolean } = {}): TaskOverview[] {
-    return this.listTasks(filter).map((task) => ({ task, nextRun: this.nextRun(task.id) }));
+  overview(tenant: Tenant, filter: { enabled?: boolean } = {}): TaskOverview[] {
+    const now = this.deps.clock.now();
+    return this.listTasks(tenant, filter).map((task) => ({
+      task,
+      nextRun: at(nextRealRun(task, now)),
+    }));
   }
 
-  getTask(id: string): Task {
-    const task = this.deps.store.task(id);
+  /** Every tenant with data, and how many tasks it has: the operator's view (`servers`). */
+  servers(): { tenant: Tenant; tasks: number; enabled: number }[] {
+    const counts = new Map<Tenant, { tenant: Tenant; tasks: number; enabled: number }>();
+    const count = (tenant: Tenant) => {
+      let c = counts.get(tenant);
+      if (!c) counts.set(tenant, (c = { tenant, tasks: 0, enabled: 0 }));
+      return c;
+    };
+    for (const s of this.deps.store.data.servers) count(s.id);
+    for (const t of this.deps.store.data.tasks) {
+      const c = count(t.guildId);
+      c.tasks++;
+      if (t.enabled) c.enabled++;
+    }
+    return [...counts.values()].sort((a, b) => a.tenant.localeCompare(b.tenant));
+  }
+
+  getTask(tenant: Tenant, id: string): Task {
+    const task = this.deps.store.task(tenant, id);
     if (!task) throw new NotFoundError("task", id, "list the tasks to see their ids");
     return task;
   }
@@ -79,18 +103,19 @@ export class TaskService {
     return this.deps.handlers.names();
   }
 
-  async addTask(raw: TaskCreate, ownerId: string | null = null): Promise<Task> {
+  async addTask(tenant: Tenant, raw: TaskCreate, ownerId: string | null = null): Promise<Task> {
     const { id, ...values } = parseInput(TaskCreateSchema, raw);
     const { defaultTimezone } = this.deps;
     const now = new Date(this.deps.clock.now()).toISOString();
     const task = this.#validated({
       ...newTaskFields(values, { id, defaultTimezone, ownerId }),
+      guildId: tenant,
       id,
       createdAt: now,
       updatedAt: now,
     });
     await this.deps.store.update(() => {
-      if (this.deps.store.task(task.id)) {
+      if (this.deps.store.task(tenant, task.id)) {
         throw new ConflictError(
           `a task with id "${task.id}" already exists; pick another id or edit it`,
         );
@@ -100,40 +125,41 @@ export class TaskService {
     return task;
   }
 
-  async editTask(id: string, raw: TaskPatch): Promise<Task> {
+  async editTask(tenant: Tenant, id: string, raw: TaskPatch): Promise<Task> {
     const patch = parseInput(TaskPatchSchema, raw);
-    const current = this.getTask(id);
+    const current = this.getTask(tenant, id);
     const next = this.#validated({
       ...applyPatch(current, patch),
       updatedAt: new Date(this.deps.clock.now()).toISOString(),
     });
-    return this.#replace(id, (t) => ({ ...next, history: t.history }));
+    return this.#replace(tenant, id, (t) => ({ ...next, history: t.history }));
   }
 
-  async setEnabled(id: string, enabled: boolean): Promise<Task> {
-    this.getTask(id);
+  async setEnabled(tenant: Tenant, id: string, enabled: boolean): Promise<Task> {
+    this.getTask(tenant, id);
     const updatedAt = new Date(this.deps.clock.now()).toISOString();
-    return this.#replace(id, (t) => ({ ...t, enabled, updatedAt }));
+    return this.#replace(tenant, id, (t) => ({ ...t, enabled, updatedAt }));
   }
 
   /** The next scheduled run is skipped once; later runs go on as usual. */
-  async skipNext(id: string): Promise<Task> {
-    const task = this.getTask(id);
+  async skipNext(tenant: Tenant, id: string): Promise<Task> {
+    const task = this.getTask(tenant, id);
     if (!task.enabled)
       throw new ConflictError(`task "${id}" is disabled; there is no next run to skip`);
-    return this.#replace(id, (t) => ({ ...t, skipNext: true }));
+    return this.#replace(tenant, id, (t) => ({ ...t, skipNext: true }));
   }
 
-  async deleteTask(id: string): Promise<Task> {
-    const task = this.getTask(id);
-    await this.deps.store.update(() => this.deps.store.removeTask(id));
+  async deleteTask(tenant: Tenant, id: string): Promise<Task> {
+    const task = this.getTask(tenant, id);
+    await this.deps.store.update(() => this.deps.store.removeTask(tenant, id));
     return task;
   }
 
   /** Runs the task now (trigger `manual`); refused while a run of it is in progress. */
-  async runNow(id: string, { dryRun = false } = {}): Promise<RunResult> {
-    this.getTask(id);
+  async runNow(tenant: Tenant, id: string, { dryRun = false } = {}): Promise<RunResult> {
+    this.getTask(tenant, id);
     return this.deps.runner.run({
+      tenant,
       taskId: id,
       trigger: "manual",
       scheduledFor: this.deps.clock.now(),
@@ -142,22 +168,22 @@ export class TaskService {
   }
 
   /** The next run that will happen (one that skipNext drops is not it). */
-  nextRun(id: string): Date | null {
-    const at = nextRealRun(this.getTask(id), this.deps.clock.now());
-    return at === null ? null : new Date(at);
+  nextRun(tenant: Tenant, id: string): Date | null {
+    return at(nextRealRun(this.getTask(tenant, id), this.deps.clock.now()));
   }
 
-  upcomingRuns(id: string, count = 3): UpcomingRun[] {
-    return taskRuns(this.getTask(id), this.deps.clock.now(), count).map((r) => ({
+  upcomingRuns(tenant: Tenant, id: string, count = 3): UpcomingRun[] {
+    return taskRuns(this.getTask(tenant, id), this.deps.clock.now(), count).map((r) => ({
       ...r,
       at: new Date(r.at),
     }));
   }
 
-  async history(id: string, limit = 10): Promise<TaskHistoryReport> {
-    const task = this.getTask(id);
-    const recent = await this.deps.executionLog.recent(id, Math.max(1, Math.min(limit, 1000)));
-    const attempts = await this.deps.executionLog.recent(id, 500);
+  async history(tenant: Tenant, id: string, limit = 10): Promise<TaskHistoryReport> {
+    const task = this.getTask(tenant, id);
+    const log = this.deps.executionLog;
+    const recent = await log.recent(tenant, id, Math.max(1, Math.min(limit, 1000)));
+    const attempts = await log.recent(tenant, id, 500);
     const durations = attempts
       .filter((e) => e.status !== "skipped")
       .map((e) => e.durationMs)
@@ -197,9 +223,9 @@ export class TaskService {
     return TaskSchema.parse({ ...fields, options });
   }
 
-  async #replace(id: string, change: (t: Task) => Task): Promise<Task> {
+  async #replace(tenant: Tenant, id: string, change: (t: Task) => Task): Promise<Task> {
     const updated = await this.deps.store.update(() => {
-      const task = this.deps.store.task(id);
+      const task = this.deps.store.task(tenant, id);
       if (!task) throw new NotFoundError("task", id);
       const next = change(task);
       this.deps.store.putTask(next);

@@ -1,6 +1,7 @@
 import * as nodeFs from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach } from "vitest";
+import type { Db } from "../../src/store/db-schema.ts";
 import type { StoreFs } from "../../src/store/durable-file.ts";
 import { readStored, type Store } from "../../src/store/store.ts";
 import { tempDir } from "./world.ts";
@@ -33,7 +34,15 @@ export function storeSandbox() {
   };
 }
 
+/** The local tenant's goal counter, in the store's data or as read back from disk. */
+export const nextGoalId = (d: { servers: { id: string; nextGoalId: number }[] }) =>
+  d.servers.find((s) => s.id === "local")?.nextGoalId ?? 1;
+export const setNextGoalId = (d: Db, n: number) => {
+  d.servers = [{ id: "local", nextGoalId: n, nextReminderId: 1 }];
+};
+
 export const goal = (id: number) => ({
+  guildId: "local",
   id,
   text: `goal ${id}`,
   createdAt: "2026-11-26T10:00:00.000Z",

@@ -6,7 +6,7 @@ import { openStore } from "../../src/store/store.ts";
 
 const dataDir = process.argv[2] as string;
 const store = await openStore({ dataDir, compactAt: 4096 });
-let next = store.data.nextGoalId;
+let next = store.data.goals.reduce((max, g) => Math.max(max, g.id), 0) + 1;
 process.stdout.write("ready\n");
 for (;;) {
   const batch = Array.from({ length: 8 }, () => {
@@ -14,12 +14,12 @@ for (;;) {
     return store
       .update((db) => {
         db.goals.push({
+          guildId: "local",
           id,
           text: `goal ${id}`,
           createdAt: new Date().toISOString(),
           doneAt: null,
         });
-        db.nextGoalId = Math.max(db.nextGoalId, id + 1);
       })
       .then(() => process.stdout.write(`ack ${id}\n`));
   });
