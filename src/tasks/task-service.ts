@@ -80,8 +80,8 @@ export class TaskService {
   servers(): { tenant: Tenant; tasks: number; enabled: number }[] {
     const counts = new Map<Tenant, { tenant: Tenant; tasks: number; enabled: number }>();
     const count = (tenant: Tenant) => {
-      let c = counts.get(tenant);
-      if (!c) counts.set(tenant, (c = { tenant, tasks: 0, enabled: 0 }));
+      const c = counts.get(tenant) ?? { tenant, tasks: 0, enabled: 0 };
+      counts.set(tenant, c);
       return c;
     };
     for (const s of this.deps.store.data.servers) count(s.id);
