@@ -4,7 +4,13 @@ import { z } from "zod";
 import type { Execution } from "../src/store/execution-log.ts";
 import { openStore } from "../src/store/store.ts";
 import { defineHandler } from "../src/tasks/handler.ts";
-import { type Goal, type Reminder, type Task, TaskSchema } from "../src/tasks/model.ts";
+import {
+  type Goal,
+  type Reminder,
+  ServerSchema,
+  type Task,
+  TaskSchema,
+} from "../src/tasks/model.ts";
 import { lastRunBetween, nextRunAfter } from "../src/time/runs.ts";
 import type { Schedule } from "../src/time/schedule.ts";
 import { prng } from "./lib.ts";
@@ -184,11 +190,11 @@ export async function writeDataDir(
     db.goals = content.goals ?? [];
     db.reminders = content.reminders ?? [];
     db.servers = [
-      {
+      ServerSchema.parse({
         id: "local",
         nextGoalId: (content.goals?.length ?? 0) + 1,
         nextReminderId: (content.reminders?.length ?? 0) + 1,
-      },
+      }),
     ];
   });
   await store.close();

@@ -10,6 +10,7 @@ import { ExecutionLog } from "./store/execution-log.ts";
 import { openStore, type Store } from "./store/store.ts";
 import { type Handler, HandlerRegistry, type ReadAccess } from "./tasks/handler.ts";
 import { ItemService } from "./tasks/items.ts";
+import { ServerService } from "./tasks/servers.ts";
 import { TaskService } from "./tasks/task-service.ts";
 import { LOCAL, type Tenant } from "./tasks/tenant.ts";
 import { type Clock, systemClock } from "./time/clock.ts";
@@ -22,12 +23,15 @@ export interface AppOptions {
     Config,
     "DATA_DIR" | "DEFAULT_TIMEZONE" | "MIN_INTERVAL_SECONDS" | "CATCH_UP_WINDOW_MINUTES"
   > &
-    Partial<Pick<Config, "DISCORD_GUILD_ID">>;
+    Partial<Pick<Config, "DISCORD_GUILD_ID" | "BRIEFING_CHANNEL_ID" | "ALERT_USER_ID">>;
   log: Logger;
   handlers: Handler[];
   clock?: Clock;
-  /** Posting sinks (Discord); the file sink always comes first. */
-  sinks?: OutputSink[];
+  /**
+   * Posting sinks (Discord), or a function that makes them from the parts they need; the file
+   * sink always comes first.
+   */
+  sinks?: OutputSink[] | ((parts: { servers: ServerService }) => OutputSink[]);
   random?: () => number;
   fs?: StoreFs;
   /** The Discord gateway's ping in ms, once connected. */
@@ -40,6 +44,7 @@ export interface App {
   store: Store;
   service: TaskService;
   items: ItemService;
+  servers: ServerService;
   scheduler: Scheduler;
   runner: Runner;
   executionLog: ExecutionLog;
@@ -61,6 +66,16 @@ export async function createApp(opts: AppOptions): Promise<App> {
   });
   const executionLog = new ExecutionLog(join(dataDir, "logs", "executions.jsonl"), defaultTenant);
   const handlers = new HandlerRegistry(opts.handlers);
+  const servers = new ServerService({
+    store,
+    defaults: {
+      guildId: config.DISCORD_GUILD_ID,
+      briefingChannelId: config.BRIEFING_CHANNEL_ID,
+      alertUserId: config.ALERT_USER_ID,
+      timezone: config.DEFAULT_TIMEZONE,
+    },
+  });
+  const sinks = typeof opts.sinks === "function" ? opts.sinks({ servers }) : (opts.sinks ?? []);
   // A handler reads only its own tenant's records.
   const data = (tenant: Tenant): ReadAccess => ({
     tasks: () => store.tasksOf(tenant),
@@ -74,7 +89,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     store,
     handlers,
     executionLog,
-    sinks: [createFileSink(dataDir), ...(opts.sinks ?? [])],
+    sinks: [createFileSink(dataDir), ...sinks],
     clock,
     log,
     data,
@@ -94,7 +109,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     runner,
     executionLog,
     clock,
-    defaultTimezone: config.DEFAULT_TIMEZONE,
+    servers,
     minIntervalSeconds: config.MIN_INTERVAL_SECONDS,
   });
   return {
@@ -102,6 +117,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     store,
     service,
     items: new ItemService({ store, clock }),
+    servers,
     scheduler,
     runner,
     executionLog,

@@ -26,13 +26,13 @@ async function main(): Promise<void> {
     config,
     log,
     handlers,
-    sinks: client ? createDiscordSinks(client, config, log) : [],
+    sinks: client ? ({ servers }) => createDiscordSinks(client, config, log, servers) : [],
     gatewayPing: client ? () => client.ws.ping : undefined,
   });
 
   const control = await startControlServer(
     join(config.DATA_DIR, CONTROL_SOCKET),
-    { tasks: app.service, items: app.items },
+    { tasks: app.service, items: app.items, servers: app.servers },
     log,
   );
   // A stray promise in a handler must not take every other task down with it.
@@ -63,6 +63,7 @@ async function main(): Promise<void> {
       config,
       service: app.service,
       items: app.items,
+      servers: app.servers,
       commands: createCommands(handlers),
       log,
     }).catch(async (err) => {

@@ -64,7 +64,7 @@ export function buildProgram(
     try {
       const app = await createApp({ config, log, handlers });
       connection = {
-        api: localApi({ tasks: app.service, items: app.items }),
+        api: localApi({ tasks: app.service, items: app.items, servers: app.servers }),
         close: () => app.close(1000),
       };
     } catch (err) {

@@ -1,4 +1,5 @@
 import type { ItemService } from "../tasks/items.ts";
+import type { ServerService } from "../tasks/servers.ts";
 import type { TaskService } from "../tasks/task-service.ts";
 import type { Tenant } from "../tasks/tenant.ts";
 
@@ -12,6 +13,7 @@ export const CONTROL_SOCKET = "control.sock";
 export interface Services {
   tasks: TaskService;
   items: ItemService;
+  servers: ServerService;
 }
 
 const TASK_METHODS = [
@@ -27,7 +29,6 @@ const TASK_METHODS = [
   "nextRun",
   "upcomingRuns",
   "history",
-  "servers",
 ] as const satisfies readonly (keyof TaskService)[];
 const ITEM_METHODS = [
   "listItems",
@@ -35,22 +36,31 @@ const ITEM_METHODS = [
   "completeItem",
   "removeItem",
 ] as const satisfies readonly (keyof ItemService)[];
+const SERVER_METHODS = [
+  "settings",
+  "setSettings",
+  "servers",
+] as const satisfies readonly (keyof ServerService)[];
 
-export const API_METHODS = [...TASK_METHODS, ...ITEM_METHODS];
+export const API_METHODS = [...TASK_METHODS, ...ITEM_METHODS, ...SERVER_METHODS];
 export type ApiMethod = (typeof API_METHODS)[number];
 
 /** The service that answers a method. */
 export function target(services: Services, method: ApiMethod): Record<string, unknown> {
-  return ((ITEM_METHODS as readonly string[]).includes(method)
+  const of = (methods: readonly string[]) => methods.includes(method);
+  const service = of(ITEM_METHODS)
     ? services.items
-    : services.tasks) as unknown as Record<string, unknown>;
+    : of(SERVER_METHODS)
+      ? services.servers
+      : services.tasks;
+  return service as unknown as Record<string, unknown>;
 }
 
 type Fn = (...args: never[]) => unknown;
 type Async<T> = T extends Fn ? (...args: Parameters<T>) => Promise<Awaited<ReturnType<T>>> : never;
 export type ServiceApi = { [K in (typeof TASK_METHODS)[number]]: Async<TaskService[K]> } & {
   [K in (typeof ITEM_METHODS)[number]]: Async<ItemService[K]>;
-};
+} & { [K in (typeof SERVER_METHODS)[number]]: Async<ServerService[K]> };
 
 /** The methods that are not about one tenant's records. */
 const ACROSS_TENANTS: readonly ApiMethod[] = ["handlerNames", "servers"];

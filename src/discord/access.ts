@@ -7,22 +7,35 @@ import type { Task } from "../tasks/model.ts";
 
 export type Refusal = string;
 
-/** Slash commands and autocomplete: in a server, by someone with Manage Server or an admin id. */
+/**
+ * Slash commands and autocomplete: in a server, by someone with Manage Server, the server's
+ * manager role (`/settings set manager_role`) or an admin id. Checked on every interaction,
+ * from the member as Discord sends it with the interaction.
+ */
 export function commandRefusal(
   interaction: Interaction,
   config: Pick<Config, "ADMIN_USER_IDS">,
+  managerRoleId: string | null = null,
 ): Refusal | null {
   if (!interaction.inGuild()) return "Mission Control's commands work in a server, not in DMs.";
   if (config.ADMIN_USER_IDS.includes(interaction.user.id)) return null;
   if (interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) return null;
-  return "You need the **Manage Server** permission to manage Mission Control's tasks.";
+  if (managerRoleId && hasRole(interaction.member, managerRoleId)) return null;
+  return managerRoleId
+    ? `You need the **Manage Server** permission or the <@&${managerRoleId}> role to manage Mission Control's tasks.`
+    : "You need the **Manage Server** permission to manage Mission Control's tasks.";
+}
+
+function hasRole(member: Interaction["member"], roleId: string): boolean {
+  const roles = member?.roles;
+  return Array.isArray(roles) ? roles.includes(roleId) : !!roles?.cache.has(roleId);
 }
 
 /** Alert buttons arrive in DMs, where there are no server permissions: the task's people only. */
 export function alertButtonRefusal(
   userId: string,
   task: Task,
-  config: Pick<Config, "ADMIN_USER_IDS" | "ALERT_USER_ID">,
+  config: Pick<Config, "ADMIN_USER_IDS"> & { ALERT_USER_ID?: string | null },
 ): Refusal | null {
   const allowed = [task.ownerId, config.ALERT_USER_ID, ...config.ADMIN_USER_IDS].filter(Boolean);
   return allowed.includes(userId)

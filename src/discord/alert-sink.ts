@@ -1,8 +1,9 @@
 import { type Client, EmbedBuilder, RESTJSONErrorCodes } from "discord.js";
 import type { OutputSink, RunFailure } from "../outputs/sink.ts";
-import type { Config } from "../shared/config.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Task } from "../tasks/model.ts";
+import type { ServerService } from "../tasks/servers.ts";
+import { LOCAL } from "../tasks/tenant.ts";
 import { alertButtons } from "./buttons.ts";
 import { isDiscordError } from "./errors.ts";
 import { COLORS, when } from "./format.ts";
@@ -12,13 +13,20 @@ import { COLORS, when } from "./format.ts";
 
 export function createAlertSink(deps: {
   client: Client;
-  config: Pick<Config, "ALERT_USER_ID">;
+  /** Who else gets a server's failure alerts: its alert_user setting. */
+  servers: Pick<ServerService, "settings">;
   log: Logger;
 }): OutputSink {
-  const { client, config, log } = deps;
+  const { client, servers, log } = deps;
   const recipients = (task: Task) => [
-    ...new Set([task.ownerId, config.ALERT_USER_ID].filter((id): id is string => !!id)),
+    ...new Set(
+      [task.ownerId, servers.settings(task.guildId).alertUserId].filter((id): id is string => !!id),
+    ),
   ];
+
+  /** A DM arrives outside any server: it says which one the task is in. */
+  const serverName = (tenant: string) =>
+    tenant === LOCAL ? "local" : (client.guilds.cache.get(tenant)?.name ?? `server ${tenant}`);
 
   async function dm(
     userId: string,
@@ -44,7 +52,7 @@ export function createAlertSink(deps: {
     name: "discord-dm",
     async alert(failure: RunFailure) {
       const embed = new EmbedBuilder()
-        .setTitle(`❌ Task ${failure.task.id} failed`)
+        .setTitle(`❌ Task ${failure.task.id} failed in ${serverName(failure.task.guildId)}`)
         .setColor(COLORS.error)
         .setDescription(`\`\`\`\n${failure.error.slice(0, 1500)}\n\`\`\``)
         .addFields(
@@ -68,7 +76,7 @@ export function createAlertSink(deps: {
     async recovered(task: Task) {
       for (const userId of recipients(task)) {
         await dm(userId, task.id, {
-          content: `✅ Task \`${task.id}\` has recovered: its last run succeeded.`,
+          content: `✅ Task \`${task.id}\` has recovered (${serverName(task.guildId)}): its last run succeeded.`,
           allowedMentions: { parse: [] },
         });
       }

@@ -5,6 +5,7 @@ import type { OutputSink } from "../outputs/sink.ts";
 import type { Config } from "../shared/config.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { ItemService } from "../tasks/items.ts";
+import type { ServerService } from "../tasks/servers.ts";
 import type { TaskService } from "../tasks/task-service.ts";
 import { LOCAL } from "../tasks/tenant.ts";
 import { createAlertSink } from "./alert-sink.ts";
@@ -26,18 +27,23 @@ export function createDiscordClient(config: Pick<Config, "DISCORD_API_URL">): Cl
 }
 
 /** The channel and DM sinks. */
-export function createDiscordSinks(client: Client, config: Config, log: Logger): OutputSink[] {
+export function createDiscordSinks(
+  client: Client,
+  config: Config,
+  log: Logger,
+  servers: ServerService,
+): OutputSink[] {
   return [
     createChannelSink({
       client,
-      defaultChannelId: config.BRIEFING_CHANNEL_ID,
+      servers,
       journal: new DeliveryJournal(
         join(config.DATA_DIR, "logs", "deliveries.jsonl"),
         config.DISCORD_GUILD_ID ?? LOCAL,
       ),
       log,
     }),
-    createAlertSink({ client, config, log }),
+    createAlertSink({ client, servers, log }),
   ];
 }
 
@@ -48,6 +54,7 @@ export async function startBot(deps: {
   config: Config;
   service: TaskService;
   items: ItemService;
+  servers: ServerService;
   commands: Command[];
   log: Logger;
 }): Promise<void> {
@@ -55,6 +62,7 @@ export async function startBot(deps: {
   const handle = createInteractionHandler(deps.commands, {
     service: deps.service,
     items: deps.items,
+    servers: deps.servers,
     config,
     client,
     log,

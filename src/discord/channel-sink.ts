@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { type Client, DiscordAPIError } from "discord.js";
 import type { OutputSink, RunOutput } from "../outputs/sink.ts";
 import type { Logger } from "../shared/logger.ts";
-import { recordKey } from "../tasks/tenant.ts";
+import type { ServerService } from "../tasks/servers.ts";
+import { LOCAL, recordKey } from "../tasks/tenant.ts";
 import { zonedParts } from "../time/timezone.ts";
 import type { DeliveryJournal } from "./delivery-journal.ts";
 import { PostRefusedError } from "./errors.ts";
@@ -45,7 +46,8 @@ export function withLateNote(output: RunOutput): string {
 
 export function createChannelSink(deps: {
   client: Client;
-  defaultChannelId: string | undefined;
+  /** A task without a channel posts to its server's briefing channel, if it has one. */
+  servers: Pick<ServerService, "settings">;
   journal: DeliveryJournal;
   log: Logger;
 }): OutputSink {
@@ -53,7 +55,8 @@ export function createChannelSink(deps: {
   return {
     name: "discord-channel",
     async publish(output) {
-      const channelId = output.task.channelId ?? deps.defaultChannelId;
+      const { task } = output;
+      const channelId = task.channelId ?? deps.servers.settings(task.guildId).briefingChannelId;
       if (!channelId) {
         log.debug(
           { taskId: output.task.id },
@@ -72,6 +75,9 @@ export function createChannelSink(deps: {
         const channel = await client.channels.fetch(channelId);
         if (!channel?.isSendable())
           throw new PostRefusedError(channelId, "not-text", "not a channel the bot can post in");
+        // Checked again before each post: a task never posts into another server.
+        if (!channel.isDMBased() && task.guildId !== LOCAL && channel.guildId !== task.guildId)
+          throw new PostRefusedError(channelId, "other-server", "the channel is in another server");
         await journal.mark(output.runId, output.task.id, "posting", channelId);
         const chunks = capped(
           splitForDiscord(withLateNote(output)),

@@ -25,12 +25,20 @@ export function createInteractionHandler(commands: Command[], ctx: CommandContex
     );
   }
 
+  /** Who may use the commands here: checked live, with the server's manager role. */
+  const refusal = (i: Interaction) =>
+    commandRefusal(
+      i,
+      ctx.config,
+      i.guildId ? ctx.servers.settings(i.guildId).managerRoleId : null,
+    );
+
   async function button(i: ButtonInteraction): Promise<void> {
     const { service, config } = ctx;
     const clicked = parseButton(i.customId);
     if (clicked.kind === "list") {
-      const refusal = commandRefusal(i, config);
-      if (refusal) return replyError(i, refusal);
+      const refused = refusal(i);
+      if (refused) return replyError(i, refused);
       const rows = service.overview(guildOf(i));
       const page = Math.min(clicked.page, lastPage(rows.length));
       await i.update({
@@ -51,8 +59,9 @@ export function createInteractionHandler(commands: Command[], ctx: CommandContex
         return replyError(i, `Task \`${taskId}\` no longer exists.`);
       throw err;
     }
-    const refusal = alertButtonRefusal(i.user.id, task, config);
-    if (refusal) return replyError(i, refusal);
+    const alertUser = ctx.servers.settings(tenant).alertUserId;
+    const refused = alertButtonRefusal(i.user.id, task, { ...config, ALERT_USER_ID: alertUser });
+    if (refused) return replyError(i, refused);
     if (action === "disable") {
       if (!task.enabled)
         return replyPrivately(i, { content: `\`${taskId}\` is already disabled.` });
@@ -76,14 +85,14 @@ export function createInteractionHandler(commands: Command[], ctx: CommandContex
   return async function handle(interaction: Interaction): Promise<void> {
     try {
       if (interaction.isChatInputCommand()) {
-        const refusal = commandRefusal(interaction, ctx.config);
-        if (refusal) return await replyError(interaction, refusal);
+        const refused = refusal(interaction);
+        if (refused) return await replyError(interaction, refused);
         const command = byName.get(interaction.commandName);
         if (!command)
           return await replyError(interaction, `Unknown command /${interaction.commandName}.`);
         await command.execute(interaction, ctx);
       } else if (interaction.isAutocomplete()) {
-        if (commandRefusal(interaction, ctx.config)) return await interaction.respond([]);
+        if (refusal(interaction)) return await interaction.respond([]);
         await byName.get(interaction.commandName)?.autocomplete?.(interaction, ctx);
       } else if (interaction.isButton()) {
         await button(interaction);

@@ -82,10 +82,20 @@ export const ReminderSchema = z.object({
 });
 export type Reminder = z.infer<typeof ReminderSchema>;
 
-/** A tenant's own bookkeeping: its goal and reminder numbers (and, later, its settings). */
+/** A server's own settings; null: the default (see ServerService.settings). */
+export const SettingsSchema = z.object({
+  briefingChannelId: z.string().nullable().default(null),
+  timezone: z.string().nullable().default(null),
+  alertUserId: z.string().nullable().default(null),
+  managerRoleId: z.string().nullable().default(null),
+});
+export type Settings = z.infer<typeof SettingsSchema>;
+
+/** A tenant's own bookkeeping: its goal and reminder numbers, its settings. */
 export const ServerSchema = z.object({
   id: TenantSchema,
   nextGoalId: z.number().int().min(1).default(1),
   nextReminderId: z.number().int().min(1).default(1),
+  settings: SettingsSchema.prefault({}),
 });
 export type Server = z.infer<typeof ServerSchema>;

@@ -8,6 +8,7 @@ import { nextRealRun, type PlannedRun, taskRuns } from "../time/timeline.ts";
 import { isValidTimeZone, timeZoneProblem } from "../time/timezone.ts";
 import type { HandlerRegistry } from "./handler.ts";
 import { type Task, TaskSchema } from "./model.ts";
+import type { ServerService } from "./servers.ts";
 import {
   applyPatch,
   newTaskFields,
@@ -28,7 +29,8 @@ export interface TaskServiceDeps {
   runner: Runner;
   executionLog: ExecutionLog;
   clock: Clock;
-  defaultTimezone: string;
+  /** Each server's settings: a task's default time zone is its server's. */
+  servers: ServerService;
   minIntervalSeconds: number;
 }
 
@@ -76,23 +78,6 @@ export class TaskService {
     }));
   }
 
-  /** Every tenant with data, and how many tasks it has: the operator's view (`servers`). */
-  servers(): { tenant: Tenant; tasks: number; enabled: number }[] {
-    const counts = new Map<Tenant, { tenant: Tenant; tasks: number; enabled: number }>();
-    const count = (tenant: Tenant) => {
-      const c = counts.get(tenant) ?? { tenant, tasks: 0, enabled: 0 };
-      counts.set(tenant, c);
-      return c;
-    };
-    for (const s of this.deps.store.data.servers) count(s.id);
-    for (const t of this.deps.store.data.tasks) {
-      const c = count(t.guildId);
-      c.tasks++;
-      if (t.enabled) c.enabled++;
-    }
-    return [...counts.values()].sort((a, b) => a.tenant.localeCompare(b.tenant));
-  }
-
   getTask(tenant: Tenant, id: string): Task {
     const task = this.deps.store.task(tenant, id);
     if (!task) throw new NotFoundError("task", id, "list the tasks to see their ids");
@@ -105,7 +90,7 @@ export class TaskService {
 
   async addTask(tenant: Tenant, raw: TaskCreate, ownerId: string | null = null): Promise<Task> {
     const { id, ...values } = parseInput(TaskCreateSchema, raw);
-    const { defaultTimezone } = this.deps;
+    const defaultTimezone = this.deps.servers.settings(tenant).timezone;
     const now = new Date(this.deps.clock.now()).toISOString();
     const task = this.#validated({
       ...newTaskFields(values, { id, defaultTimezone, ownerId }),

@@ -71,6 +71,9 @@ export interface FakeDiscord {
   token: string;
   applicationId: string;
   guildId: string;
+  /** A second server the bot is in, with a channel of its own: tenants must stay apart. */
+  otherGuildId: string;
+  otherChannel: string;
   botUser: User;
   admin: User;
   member: User;
@@ -98,19 +101,19 @@ export interface FakeDiscord {
     name: string,
     sub: string | null,
     options: Record<string, unknown>,
-    as?: { user?: User; permissions?: bigint; dm?: boolean },
+    as?: { user?: User; permissions?: bigint; dm?: boolean; guild?: string },
   ): string;
   autocomplete(
     name: string,
     sub: string | null,
     options: Record<string, unknown>,
     focused: string,
-    as?: { user?: User; permissions?: bigint },
+    as?: { user?: User; permissions?: bigint; guild?: string },
   ): string;
   button(
     customId: string,
     message: SentMessage,
-    as?: { user?: User; permissions?: bigint; dm?: boolean },
+    as?: { user?: User; permissions?: bigint; dm?: boolean; guild?: string },
   ): string;
   replies(interactionId: string): InteractionReply[];
   waitFor<T>(
@@ -146,6 +149,8 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
   const token = "fake-token.for-tests.only";
   const applicationId = newId();
   const guildId = newId();
+  const otherGuildId = newId();
+  const otherChannel = newId();
   const botUser: User = { id: applicationId, username: "Mission Control" };
   const admin: User = { id: newId(), username: "admin" };
   const member: User = { id: newId(), username: "member" };
@@ -172,8 +177,12 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     avatar: null,
     bot: u === botUser,
   });
+  const known = (id: string) => Object.values(channels).includes(id) || id === otherChannel;
   const channelJson = (id: string) => {
-    const name = Object.entries(channels).find(([, v]) => v === id)?.[0] ?? "channel";
+    const name =
+      id === otherChannel
+        ? "other-general"
+        : (Object.entries(channels).find(([, v]) => v === id)?.[0] ?? "channel");
     // #locked denies the bot View Channel and Send Messages.
     const overwrites =
       id === channels.locked
@@ -189,7 +198,7 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     return {
       id,
       type: 0,
-      guild_id: guildId,
+      guild_id: id === otherChannel ? otherGuildId : guildId,
       name,
       position: 0,
       permission_overwrites: overwrites,
@@ -197,9 +206,9 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
       nsfw: false,
     };
   };
-  const guildJson = () => ({
-    id: guildId,
-    name: "Test Server",
+  const guildJson = (id = guildId) => ({
+    id,
+    name: id === guildId ? "Test Server" : "Other Server",
     icon: null,
     owner_id: admin.id,
     unavailable: false,
@@ -210,7 +219,7 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     stickers: [],
     roles: [
       {
-        id: guildId,
+        id,
         name: "@everyone",
         permissions: String(BOT_PERMISSIONS),
         position: 0,
@@ -221,8 +230,8 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
         flags: 0,
       },
     ],
-    channels: Object.values(channels)
-      .filter((id) => !deletedChannels.has(id))
+    channels: (id === guildId ? Object.values(channels) : [otherChannel])
+      .filter((c) => !deletedChannels.has(c))
       .map(channelJson),
     threads: [],
     members: [
@@ -286,13 +295,17 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
           dispatch("READY", {
             v: 10,
             user: { ...userJson(botUser), verified: true, mfa_enabled: false, flags: 0 },
-            guilds: [{ id: guildId, unavailable: true }],
+            guilds: [
+              { id: guildId, unavailable: true },
+              { id: otherGuildId, unavailable: true },
+            ],
             session_id: sessionId,
             resume_gateway_url: gatewayUrl,
             application: { id: applicationId, flags: 0 },
             shard: [0, 1],
           });
           dispatch("GUILD_CREATE", guildJson());
+          dispatch("GUILD_CREATE", guildJson(otherGuildId));
         } else if (msg.op === 6) {
           resumes++;
           for (const e of sent) if (e.s > Number(msg.d.seq ?? 0)) ws.send(e.payload);
@@ -390,7 +403,7 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     if (m) {
       const id = m[1] as string;
       if (dmChannels.has(id)) return json(res, 200, { id, type: 1, recipients: [] });
-      if (deletedChannels.has(id) || !Object.values(channels).includes(id))
+      if (deletedChannels.has(id) || !known(id))
         return json(res, 404, { message: "Unknown Channel", code: 10003 });
       return json(res, 200, channelJson(id));
     }
@@ -398,10 +411,7 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     if (m) {
       const channelId = m[1] as string;
       const recipient = dmChannels.get(channelId);
-      if (
-        !recipient &&
-        (deletedChannels.has(channelId) || !Object.values(channels).includes(channelId))
-      ) {
+      if (!recipient && (deletedChannels.has(channelId) || !known(channelId))) {
         return json(res, 404, { message: "Unknown Channel", code: 10003 });
       }
       if (channelId === channels.locked)
@@ -501,7 +511,7 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
   function interaction(
     type: number,
     data: Record<string, unknown>,
-    as: { user?: User; permissions?: bigint; dm?: boolean } = {},
+    as: { user?: User; permissions?: bigint; dm?: boolean; guild?: string } = {},
     extra: Record<string, unknown> = {},
   ) {
     const id = newId();
@@ -522,8 +532,8 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
           context: 1,
         }
       : {
-          guild_id: guildId,
-          channel_id: channels.general,
+          guild_id: as.guild ?? guildId,
+          channel_id: as.guild === otherGuildId ? otherChannel : channels.general,
           member: {
             user: userJson(user),
             roles: [],
@@ -592,6 +602,8 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     token,
     applicationId,
     guildId,
+    otherGuildId,
+    otherChannel,
     botUser,
     admin,
     member,

@@ -4,6 +4,7 @@ import { afterEach, beforeEach } from "vitest";
 import type { Db } from "../../src/store/db-schema.ts";
 import type { StoreFs } from "../../src/store/durable-file.ts";
 import { readStored, type Store } from "../../src/store/store.ts";
+import { ServerSchema } from "../../src/tasks/model.ts";
 import { tempDir } from "./world.ts";
 
 /**
@@ -38,7 +39,7 @@ export function storeSandbox() {
 export const nextGoalId = (d: { servers: { id: string; nextGoalId: number }[] }) =>
   d.servers.find((s) => s.id === "local")?.nextGoalId ?? 1;
 export const setNextGoalId = (d: Db, n: number) => {
-  d.servers = [{ id: "local", nextGoalId: n, nextReminderId: 1 }];
+  d.servers = [ServerSchema.parse({ id: "local", nextGoalId: n })];
 };
 
 export const goal = (id: number) => ({

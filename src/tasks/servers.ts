@@ -1,0 +1,95 @@
+import { z } from "zod";
+import { ValidationError } from "../shared/errors.ts";
+import type { Store } from "../store/store.ts";
+import { isValidTimeZone, timeZoneProblem } from "../time/timezone.ts";
+import { type Server, ServerSchema, type Settings } from "./model.ts";
+import { parseInput } from "./task-form.ts";
+import { LOCAL, type Tenant } from "./tenant.ts";
+
+// Each server's settings, and the operator's listing of servers. A setting left unset takes
+// the environment's default where there is one: BRIEFING_CHANNEL_ID and ALERT_USER_ID for the
+// DISCORD_GUILD_ID server and `local` (they name that server's channel and person), and
+// DEFAULT_TIMEZONE for every server.
+
+export interface ServerDefaults {
+  /** DISCORD_GUILD_ID, when set. */
+  guildId?: string;
+  briefingChannelId?: string;
+  alertUserId?: string;
+  timezone: string;
+}
+
+/** The settings in force for a server: its own, else the default. */
+export type EffectiveSettings = { [K in keyof Settings]: Settings[K] } & { timezone: string };
+
+const snowflake = (field: string, example: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d{17,20}$/, `${field}: a Discord id is 17-20 digits — e.g. ${example}`)
+    .nullable();
+
+/** What `/settings set` and the CLI may change; null clears a setting (back to the default). */
+export const SettingsPatchSchema = z
+  .strictObject({
+    briefingChannelId: snowflake("briefing_channel", "123456789012345678"),
+    timezone: z.string().trim().nullable(),
+    alertUserId: snowflake("alert_user", "123456789012345678"),
+    managerRoleId: snowflake("manager_role", "123456789012345678"),
+  })
+  .partial();
+export type SettingsPatch = z.input<typeof SettingsPatchSchema>;
+
+export class ServerService {
+  constructor(private readonly deps: { store: Store; defaults: ServerDefaults }) {}
+
+  /** The settings in force for a tenant. */
+  settings(tenant: Tenant): EffectiveSettings {
+    const own = this.#server(tenant)?.settings ?? ServerSchema.parse({ id: tenant }).settings;
+    const { defaults } = this.deps;
+    const operator = tenant === LOCAL || tenant === defaults.guildId;
+    return {
+      briefingChannelId:
+        own.briefingChannelId ?? (operator ? (defaults.briefingChannelId ?? null) : null),
+      timezone: own.timezone ?? defaults.timezone,
+      alertUserId: own.alertUserId ?? (operator ? (defaults.alertUserId ?? null) : null),
+      managerRoleId: own.managerRoleId,
+    };
+  }
+
+  async setSettings(tenant: Tenant, raw: SettingsPatch): Promise<EffectiveSettings> {
+    const patch = parseInput(SettingsPatchSchema, raw);
+    if (patch.timezone && !isValidTimeZone(patch.timezone)) {
+      throw new ValidationError("timezone", timeZoneProblem(patch.timezone));
+    }
+    await this.deps.store.update((db) => {
+      const i = db.servers.findIndex((s) => s.id === tenant);
+      const server = db.servers[i] ?? ServerSchema.parse({ id: tenant });
+      const next = { ...server, settings: { ...server.settings, ...patch } };
+      if (i < 0) db.servers.push(next);
+      else db.servers[i] = next;
+    });
+    return this.settings(tenant);
+  }
+
+  /** Every tenant with data, and how many tasks it has: the operator's view (`servers`). */
+  servers(): { tenant: Tenant; tasks: number; enabled: number }[] {
+    const counts = new Map<Tenant, { tenant: Tenant; tasks: number; enabled: number }>();
+    const count = (tenant: Tenant) => {
+      const c = counts.get(tenant) ?? { tenant, tasks: 0, enabled: 0 };
+      counts.set(tenant, c);
+      return c;
+    };
+    for (const s of this.deps.store.data.servers) count(s.id);
+    for (const t of this.deps.store.data.tasks) {
+      const c = count(t.guildId);
+      c.tasks++;
+      if (t.enabled) c.enabled++;
+    }
+    return [...counts.values()].sort((a, b) => a.tenant.localeCompare(b.tenant));
+  }
+
+  #server(tenant: Tenant): Server | undefined {
+    return this.deps.store.data.servers.find((s) => s.id === tenant);
+  }
+}
