@@ -81,7 +81,7 @@ async function addOrEdit(
   adding: boolean,
   handlerOptions: CommandOption[],
 ): Promise<void> {
-  const { service, client, config } = ctx;
+  const { service, client, servers } = ctx;
   const tenant = guildOf(i);
   const id = text(i, "id");
   const task = adding
@@ -95,10 +95,10 @@ async function addOrEdit(
         id,
         patchFromOptions(i, handlerOptions, service.getTask(tenant, id).options),
       );
-  const channelId = task.channelId ?? config.BRIEFING_CHANNEL_ID;
+  const channelId = task.channelId ?? servers.settings(tenant).briefingChannelId;
   const warning = channelId
     ? await channelProblem(client, channelId)
-    : "No channel: set one with `channel`, or BRIEFING_CHANNEL_ID, or outputs are only saved to files.";
+    : "No channel: set one with `channel`, or this server's with `/settings set briefing_channel`, or outputs are only saved to files.";
   const embed = taskEmbed(
     task,
     service.upcomingRuns(tenant, task.id, 3),

@@ -1,3 +1,4 @@
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Runner } from "./engine/runner.ts";
 import { Scheduler } from "./engine/scheduler.ts";
@@ -23,7 +24,17 @@ export interface AppOptions {
     Config,
     "DATA_DIR" | "DEFAULT_TIMEZONE" | "MIN_INTERVAL_SECONDS" | "CATCH_UP_WINDOW_MINUTES"
   > &
-    Partial<Pick<Config, "DISCORD_GUILD_ID" | "BRIEFING_CHANNEL_ID" | "ALERT_USER_ID">>;
+    Partial<
+      Pick<
+        Config,
+        | "DISCORD_GUILD_ID"
+        | "BRIEFING_CHANNEL_ID"
+        | "ALERT_USER_ID"
+        | "MAX_TASKS_PER_SERVER"
+        | "SERVER_DATA_RETENTION_DAYS"
+        | "MANUAL_RUN_INTERVAL_SECONDS"
+      >
+    >;
   log: Logger;
   handlers: Handler[];
   clock?: Clock;
@@ -36,6 +47,8 @@ export interface AppOptions {
   fs?: StoreFs;
   /** The Discord gateway's ping in ms, once connected. */
   gatewayPing?: () => number | null;
+  /** The server a Discord channel is in (null: cannot tell); absent when headless. */
+  channelGuild?: (channelId: string) => Promise<string | null>;
 }
 
 export interface App {
@@ -48,6 +61,11 @@ export interface App {
   scheduler: Scheduler;
   runner: Runner;
   executionLog: ExecutionLog;
+  /**
+   * Purges the data of servers that removed the bot more than SERVER_DATA_RETENTION_DAYS ago:
+   * records, outputs and briefings. The servers purged.
+   */
+  purgeRemovedServers(): Promise<Tenant[]>;
   /** Stops scheduling, lets runs in progress finish (up to graceMs), and releases the store. */
   close(graceMs?: number): Promise<void>;
 }
@@ -110,7 +128,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     executionLog,
     clock,
     servers,
+    channelGuild: opts.channelGuild,
     minIntervalSeconds: config.MIN_INTERVAL_SECONDS,
+    maxTasksPerServer: config.MAX_TASKS_PER_SERVER,
+    manualRunIntervalSeconds: config.MANUAL_RUN_INTERVAL_SECONDS,
   });
   return {
     defaultTenant,
@@ -121,6 +142,16 @@ export async function createApp(opts: AppOptions): Promise<App> {
     scheduler,
     runner,
     executionLog,
+    async purgeRemovedServers() {
+      const retention = config.SERVER_DATA_RETENTION_DAYS ?? 30;
+      const gone = await servers.purgeRemoved(clock.now(), retention);
+      for (const tenant of gone) {
+        for (const folder of ["outputs", "briefings"])
+          await rm(join(dataDir, folder, tenant), { recursive: true, force: true });
+        log.info({ guildId: tenant }, "purged the data of a server that removed the bot");
+      }
+      return gone;
+    },
     async close(graceMs = 10_000) {
       scheduler.stop();
       await runner.stop(graceMs);

@@ -4,6 +4,7 @@ import { type App, createApp } from "./app.ts";
 import { taskList } from "./cli/format.ts";
 import { CONTROL_SOCKET } from "./control/api.ts";
 import { startControlServer } from "./control/server.ts";
+import { channelGuild } from "./discord/access.ts";
 import { createDiscordClient, createDiscordSinks, startBot } from "./discord/bot.ts";
 import { loadConfig } from "./shared/config.ts";
 import { loadEnvFile } from "./shared/env-file.ts";
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
     handlers,
     sinks: client ? ({ servers }) => createDiscordSinks(client, config, log, servers) : [],
     gatewayPing: client ? () => client.ws.ping : undefined,
+    channelGuild: client ? (id) => channelGuild(client, id) : undefined,
   });
 
   const control = await startControlServer(
@@ -79,6 +81,12 @@ async function main(): Promise<void> {
     );
   }
   await app.scheduler.start();
+  // Servers that removed the bot keep their data for SERVER_DATA_RETENTION_DAYS: checked now
+  // and every hour.
+  const purge = () =>
+    void app.purgeRemovedServers().catch((err) => log.error({ err }, "purging servers failed"));
+  purge();
+  setInterval(purge, 3_600_000).unref();
   if (!config.DISCORD_TOKEN) {
     say(
       `Mission Control is running headless (no DISCORD_TOKEN): tasks run on schedule; outputs go to ${join(config.DATA_DIR, "outputs")} and the log.`,

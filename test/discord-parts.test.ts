@@ -124,7 +124,7 @@ describe("command registration", () => {
       };
       const first = await runScript("deploy-commands.ts", dir.path, env);
       expect(first.stdout.trim()).toBe(
-        `Registered /task, /goal, /reminder for server ${discord.guildId}.`,
+        `Registered /task, /goal, /reminder, /settings for server ${discord.guildId}.`,
       );
       expect(discord.commandPuts).toBe(1);
       const second = await runScript("deploy-commands.ts", dir.path, env);

@@ -30,6 +30,7 @@ function env(): Record<string, string> {
     DATA_DIR: dataDir(),
     DEFAULT_TIMEZONE: "UTC",
     MIN_INTERVAL_SECONDS: "1",
+    MANUAL_RUN_INTERVAL_SECONDS: "0",
     LOG_LEVEL: "debug",
   };
 }
@@ -90,9 +91,9 @@ afterAll(async () => {
 });
 
 describe("the bot on Discord", () => {
-  it("registers its three guild commands, Manage Server by default, guild-only", () => {
+  it("registers its four guild commands, Manage Server by default, guild-only", () => {
     const cmds = discord.registeredCommands();
-    expect(cmds.map((c) => c.name)).toEqual(["task", "goal", "reminder"]);
+    expect(cmds.map((c) => c.name)).toEqual(["task", "goal", "reminder", "settings"]);
     for (const c of cmds) {
       expect(c.default_member_permissions).toBe(String(PERMISSIONS.ManageGuild));
       expect(c.contexts).toEqual([0]);
@@ -586,7 +587,9 @@ describe("the bot on Discord", () => {
   });
 
   it("after a restart every task is still there and scheduled, and commands are not re-registered", async () => {
-    const tasksBefore = (await db()).tasks.map((t: { id: string }) => t.id);
+    const tasksBefore = (await db()).tasks
+      .filter((t: { guildId: string }) => t.guildId === discord.guildId)
+      .map((t: { id: string }) => t.id);
     await stopBot();
     await startBot();
     expect(discord.commandPuts).toBe(1);
@@ -604,5 +607,89 @@ describe("the bot on Discord", () => {
     expect(bot.output()).not.toContain(discord.token);
     const files = ["db.json", "db.journal", "logs/executions.jsonl"].map((f) => join(dataDir(), f));
     for (const f of files) expect(await readFile(f, "utf8")).not.toContain(discord.token);
+  });
+});
+
+describe("two servers, one bot", () => {
+  const inB = { guild: "" };
+  beforeAll(() => {
+    inB.guild = discord.otherGuildId;
+  });
+
+  it("each server sees, changes, runs and autocompletes only its own tasks, goals and reminders", async () => {
+    // The same id in both: two tasks. An id only A has: B cannot reach it.
+    await slash("task", "add", {
+      id: "twin",
+      handler: "message",
+      schedule: "daily 07:00",
+      message: "from A",
+    });
+    await slash("task", "add", { id: "only-a", handler: "test", schedule: "daily 07:30" });
+    const added = await slash(
+      "task",
+      "add",
+      { id: "twin", handler: "message", schedule: "daily 08:00", message: "from B" },
+      inB,
+    );
+    expect(added.text).toContain("Added twin");
+
+    const listB = (await slash("task", "list", {}, inB)).text;
+    expect(listB).toContain("twin");
+    expect(listB).not.toContain("only-a");
+    expect(listB).not.toContain("standup");
+    expect((await slash("task", "show", { id: "only-a" }, inB)).text).toMatch(/no task with id/);
+    expect((await slash("task", "delete", { id: "only-a" }, inB)).text).toMatch(/no task with id/);
+    expect((await slash("task", "run", { id: "only-a" }, inB)).text).toMatch(/no task with id/);
+    expect((await slash("task", "history", { id: "only-a" }, inB)).text).toMatch(/no task with id/);
+    expect((await slash("task", "show", { id: "only-a" })).text).toContain("only-a");
+
+    const ac = discord.autocomplete("task", "show", { id: "" }, "id", inB);
+    const choices = (await answer(ac)).data.choices as { value: string }[];
+    expect(choices.map((c) => c.value)).toContain("twin");
+    expect(choices.map((c) => c.value)).not.toContain("only-a");
+
+    // Running B's twin posts B's text into B's server only, and A's twin is untouched.
+    const posted = discord.messages.length;
+    await slash("task", "edit", { id: "twin", channel: discord.otherChannel }, inB);
+    await slash("task", "run", { id: "twin" }, inB);
+    const fresh = discord.messages.slice(posted);
+    expect(fresh.map((m) => [m.channel_id, m.content])).toEqual([[discord.otherChannel, "from B"]]);
+    const stored = (await db()).tasks.filter((t: { id: string }) => t.id === "twin");
+    expect(
+      stored.map((t: { guildId: string; options: unknown }) => [t.guildId, t.options]),
+    ).toEqual([
+      [discord.guildId, { message: "from A" }],
+      [discord.otherGuildId, { message: "from B" }],
+    ]);
+    expect((await slash("task", "history", { id: "twin" })).text).toContain("No attempts yet");
+
+    // Goals and reminders, numbered per server.
+    await slash("goal", "add", { text: "B's own goal" }, inB);
+    const goalsB = (await slash("goal", "list", {}, inB)).text;
+    expect(goalsB).toContain("**#1** B's own goal");
+    expect((await slash("goal", "list")).text).not.toContain("B's own goal");
+    expect((await slash("reminder", "list", {}, inB)).text).toContain("No open reminders");
+  });
+
+  it("a channel of the other server is refused, and nothing is stored", async () => {
+    const { text } = await slash("task", "add", {
+      id: "sneaky",
+      handler: "test",
+      schedule: "daily 09:00",
+      channel: discord.otherChannel,
+    });
+    expect(text).toMatch(/in another server; pick a channel of this server/);
+    expect((await db()).tasks.some((t: { id: string }) => t.id === "sneaky")).toBe(false);
+  });
+
+  it("/settings: each server's own, shown and set", async () => {
+    const shown = (await slash("settings", "show", {}, inB)).text;
+    expect(shown).toContain("none: outputs are only saved"); // B has no default channel
+    const set = await slash("settings", "set", { timezone: "Asia/Tokyo" }, inB);
+    expect(set.text).toContain("Asia/Tokyo");
+    expect((await slash("settings", "show")).text).toContain(`<#${discord.channels.briefings}>`);
+    expect((await slash("settings", "show")).text).not.toContain("Asia/Tokyo");
+    const bad = await slash("settings", "set", { timezone: "Mars/Base" }, inB);
+    expect(bad.text).toMatch(/not an IANA time zone/);
   });
 });

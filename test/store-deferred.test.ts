@@ -25,6 +25,7 @@ const task = (id: string): Task => ({
   maxRuns: null,
   until: null,
   skipNext: false,
+  suspended: false,
   enabled: true,
   ownerId: null,
   createdAt: "2026-11-26T10:00:00.000Z",

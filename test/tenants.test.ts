@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { App } from "../src/app.ts";
 import { CorruptStoreError } from "../src/shared/errors.ts";
-import { closedAfterEach, makeWorld, tempDir } from "./support/world.ts";
+import { closedAfterEach, makeWorld, runUntil, scriptedHandler, tempDir } from "./support/world.ts";
 
 const keep = closedAfterEach();
 const FIXTURE = join(__dirname, "fixtures", "v1-data");
@@ -191,5 +191,152 @@ describe("tenants are apart", () => {
     ]);
     expect(() => service.getTask("local", "backup")).toThrow(/no task with id "backup"/);
     expect(await readdir(join(w.dataDir, "outputs"))).toEqual([GUILD_A]);
+  });
+});
+
+describe("each server's settings, quotas and lifecycle", () => {
+  it("settings: the environment is the default for DISCORD_GUILD_ID's server and local only", async () => {
+    const w = keep(
+      await makeWorld({
+        start: "2026-11-28T06:00:00Z",
+        config: {
+          DISCORD_GUILD_ID: GUILD_A,
+          BRIEFING_CHANNEL_ID: "333333333333333333",
+          ALERT_USER_ID: "444444444444444444",
+          DEFAULT_TIMEZONE: "Europe/Paris",
+        },
+      }),
+    );
+    const { servers, service } = w.app;
+    for (const t of [GUILD_A, "local"]) {
+      expect(servers.settings(t)).toEqual({
+        briefingChannelId: "333333333333333333",
+        timezone: "Europe/Paris",
+        alertUserId: "444444444444444444",
+        managerRoleId: null,
+      });
+    }
+    expect(servers.settings(GUILD_B)).toEqual({
+      briefingChannelId: null,
+      timezone: "Europe/Paris",
+      alertUserId: null,
+      managerRoleId: null,
+    });
+    await servers.setSettings(GUILD_B, {
+      timezone: "Asia/Tokyo",
+      managerRoleId: "555555555555555555",
+    });
+    expect(servers.settings(GUILD_B)).toMatchObject({
+      timezone: "Asia/Tokyo",
+      managerRoleId: "555555555555555555",
+    });
+    expect(servers.settings(GUILD_A).timezone).toBe("Europe/Paris");
+    // A new task takes its server's zone.
+    const t = await service.addTask(GUILD_B, { id: "x", handler: "test", schedule: "daily 09:00" });
+    expect(t.timezone).toBe("Asia/Tokyo");
+    // Bad input names the setting and changes nothing; null goes back to the default.
+    await expect(servers.setSettings(GUILD_B, { timezone: "Mars/Base" })).rejects.toThrow(
+      /timezone: "Mars\/Base" is not an IANA time zone/,
+    );
+    await expect(servers.setSettings(GUILD_B, { alertUserId: "bob" })).rejects.toThrow(
+      /alert_user: a Discord id is 17-20 digits/,
+    );
+    await servers.setSettings(GUILD_B, { timezone: null });
+    expect(servers.settings(GUILD_B).timezone).toBe("Europe/Paris");
+  });
+
+  it("quotas: MAX_TASKS_PER_SERVER per server, and a task's manual runs once per 10 s", async () => {
+    const w = keep(
+      await makeWorld({ start: "2026-11-28T06:00:00Z", config: { MAX_TASKS_PER_SERVER: 2 } }),
+    );
+    const { service } = w.app;
+    const add = (t: string, id: string) =>
+      service.addTask(t, { id, handler: "test", schedule: "daily 09:00" });
+    await add(GUILD_A, "a1");
+    await add(GUILD_A, "a2");
+    await expect(add(GUILD_A, "a3")).rejects.toThrow(
+      /this server has 2 tasks, the most MAX_TASKS_PER_SERVER allows; delete one first/,
+    );
+    expect(service.listTasks(GUILD_A)).toHaveLength(2);
+    await add(GUILD_B, "b1"); // another server's count is its own
+    await service.deleteTask(GUILD_A, "a2");
+    await add(GUILD_A, "a3");
+
+    await service.runNow(GUILD_A, "a1");
+    await expect(service.runNow(GUILD_A, "a1")).rejects.toThrow(
+      /run by hand 0 s ago; a task runs by hand at most once every 10 s \(MANUAL_RUN_INTERVAL_SECONDS\) — try again in 10 s/,
+    );
+    await service.runNow(GUILD_A, "a3"); // another task is not held up
+    await w.clock.advance(10_000);
+    expect((await service.runNow(GUILD_A, "a1")).status).toBe("success");
+    expect(service.getTask(GUILD_A, "a1").history.totalRuns).toBe(2);
+  });
+
+  it("a channel of another server is refused at add and edit, and nothing is stored", async () => {
+    const channels: Record<string, string> = {
+      "900000000000000001": GUILD_A,
+      "900000000000000002": GUILD_B,
+    };
+    const w = keep(
+      await makeWorld({
+        start: "2026-11-28T06:00:00Z",
+        channelGuild: async (id) => channels[id] ?? null,
+      }),
+    );
+    const { service } = w.app;
+    const add = (channelId: string) =>
+      service.addTask(GUILD_A, { id: "news", handler: "test", schedule: "daily 09:00", channelId });
+    await expect(add("900000000000000002")).rejects.toThrow(
+      /channelId: <#900000000000000002> is in another server; pick a channel of this server/,
+    );
+    expect(service.listTasks(GUILD_A)).toEqual([]);
+    await add("900000000000000001");
+    await expect(
+      service.editTask(GUILD_A, "news", { channelId: "900000000000000002" }),
+    ).rejects.toThrow(/in another server/);
+    expect(service.getTask(GUILD_A, "news").channelId).toBe("900000000000000001");
+  });
+
+  it("removed: its tasks stop and its data stays; invited back: all runs again; after the retention: purged", async () => {
+    const h = scriptedHandler("rec", [() => "ok"]);
+    const w = keep(
+      await makeWorld({
+        start: "2026-11-28T06:00:00Z",
+        handlers: [h],
+        config: { SERVER_DATA_RETENTION_DAYS: 30 },
+      }),
+    );
+    const { servers, service, items } = w.app;
+    expect(await servers.joined(GUILD_A)).toBe("new");
+    expect(await servers.joined(GUILD_A)).toBe("known");
+    await service.addTask(GUILD_A, { id: "tick", handler: "rec", schedule: "every 1h" });
+    await service.addTask(GUILD_B, { id: "tick", handler: "rec", schedule: "every 1h" });
+    await items.addItem(GUILD_A, "goal", "Ship");
+    await runUntil(w, "2026-11-28T07:30:00Z");
+    expect(h.calls.map((c) => c.task.guildId).sort()).toEqual([GUILD_A, GUILD_B]);
+
+    await servers.removed(GUILD_A, w.clock.now());
+    expect(service.nextRun(GUILD_A, "tick")).toBeNull();
+    h.calls.length = 0;
+    await runUntil(w, "2026-12-05T07:30:00Z");
+    expect(new Set(h.calls.map((c) => c.task.guildId))).toEqual(new Set([GUILD_B]));
+    expect(service.getTask(GUILD_A, "tick").enabled).toBe(true); // kept as it was
+
+    expect(await servers.joined(GUILD_A)).toBe("back");
+    expect(service.nextRun(GUILD_A, "tick")?.toISOString()).toBe("2026-12-05T08:00:00.000Z");
+    expect(items.listItems(GUILD_A, "goal").map((g) => g.text)).toEqual(["Ship"]);
+
+    await servers.removed(GUILD_A, w.clock.now());
+    await w.clock.advanceTo("2027-01-03T07:00:00Z"); // 29 days on: still kept
+    expect(await w.app.purgeRemovedServers()).toEqual([]);
+    expect(service.listTasks(GUILD_A)).toHaveLength(1);
+    await w.clock.advanceTo("2027-01-04T08:00:00Z"); // 30 days on: purged, files too
+    expect(await w.app.purgeRemovedServers()).toEqual([GUILD_A]);
+    expect(service.listTasks(GUILD_A)).toEqual([]);
+    expect(items.listItems(GUILD_A, "goal", { includeDone: true })).toEqual([]);
+    expect(await readdir(join(w.dataDir, "outputs"))).toEqual([GUILD_B]);
+    expect(service.listTasks(GUILD_B)).toHaveLength(1);
+    // Invited again after the purge: a new server.
+    expect(await servers.joined(GUILD_A)).toBe("new");
   });
 });

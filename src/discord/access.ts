@@ -62,3 +62,9 @@ export async function channelProblem(client: Client, channelId: string): Promise
     ? `I'm missing ${missing.join(", ")} in <#${channelId}>; runs will fail until I have them.`
     : null;
 }
+
+/** The server a channel is in, or null when the bot cannot see it (or it is a DM). */
+export async function channelGuild(client: Client, channelId: string): Promise<string | null> {
+  const channel = await client.channels.fetch(channelId).catch(() => null);
+  return channel && !channel.isDMBased() ? channel.guildId : null;
+}

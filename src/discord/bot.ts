@@ -14,6 +14,7 @@ import type { Command } from "./command.ts";
 import { DeliveryJournal } from "./delivery-journal.ts";
 import { createInteractionHandler } from "./interactions.ts";
 import { registerCommands } from "./register.ts";
+import { followServers } from "./server-lifecycle.ts";
 
 // The Discord side: one client with the least intents it needs (Guilds: servers and channels
 // for permission checks; interactions and DMs we send need none), its sinks, and its start.
@@ -57,6 +58,7 @@ export async function startBot(deps: {
   servers: ServerService;
   commands: Command[];
   log: Logger;
+  now?: () => number;
 }): Promise<void> {
   const { client, config, log } = deps;
   const handle = createInteractionHandler(deps.commands, {
@@ -73,11 +75,20 @@ export async function startBot(deps: {
     log.warn({ shard }, "gateway disconnected; reconnecting"),
   );
   client.on(Events.ShardResume, (shard) => log.info({ shard }, "gateway resumed"));
+  const lifecycle = followServers({
+    client,
+    config,
+    servers: deps.servers,
+    service: deps.service,
+    log,
+    now: deps.now ?? Date.now,
+  });
   const ready = once(client, Events.ClientReady);
   await client.login(deps.token);
   await ready;
   if (!client.isReady()) throw new Error("the Discord client did not become ready");
   log.info({ user: client.user.tag, guilds: client.guilds.cache.size }, "connected to Discord");
+  await lifecycle.reconcile();
   // Commands registered earlier keep working, so a failure here is not a reason to stop.
   await registerCommands(
     client.rest,

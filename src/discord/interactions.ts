@@ -27,11 +27,7 @@ export function createInteractionHandler(commands: Command[], ctx: CommandContex
 
   /** Who may use the commands here: checked live, with the server's manager role. */
   const refusal = (i: Interaction) =>
-    commandRefusal(
-      i,
-      ctx.config,
-      i.guildId ? ctx.servers.settings(i.guildId).managerRoleId : null,
-    );
+    commandRefusal(i, ctx.config, i.guildId ? ctx.servers.settings(i.guildId).managerRoleId : null);
 
   async function button(i: ButtonInteraction): Promise<void> {
     const { service, config } = ctx;

@@ -36,6 +36,18 @@ export function canonical(value: unknown): unknown {
 }
 
 /**
+ * With DISCORD_GUILD_ID set, commands registered globally before would show twice in that
+ * server, and in others the bot no longer serves that way: they are removed.
+ */
+async function removeGlobalCommands(rest: REST, appId: string, log: Logger): Promise<void> {
+  const route = Routes.applicationCommands(appId);
+  const stale = ((await rest.get(route).catch(() => [])) ?? []) as unknown[];
+  if (!stale.length) return;
+  await rest.put(route, { body: [] });
+  log.info({ count: stale.length }, "removed the global slash commands: DISCORD_GUILD_ID is set");
+}
+
+/**
  * Registers the slash commands to DISCORD_GUILD_ID (instant) or globally, unless Discord
  * already has exactly these definitions: a restart should not re-register for nothing.
  */
@@ -50,6 +62,7 @@ export async function registerCommands(
     ? Routes.applicationGuildCommands(appId, guildId)
     : Routes.applicationCommands(appId);
   const data = commands.map((c) => c.data);
+  if (guildId) await removeGlobalCommands(rest, appId, log);
   const existing = ((await rest.get(route).catch((err) => {
     log.warn({ err }, "could not read the registered commands; registering them anyway");
     return [];

@@ -10,6 +10,27 @@ const snowflake = (name: string) =>
     .string()
     .regex(/^\d{17,20}$/, `${name} must be a Discord id (17-20 digits), e.g. 123456789012345678`);
 
+const idList = (name: string) =>
+  z
+    .string()
+    .transform((s) =>
+      s
+        .split(",")
+        .map((id) => id.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(
+            /^\d{17,20}$/,
+            `${name} must be a comma list of Discord ids, e.g. 123456789012345678,234567890123456789`,
+          ),
+      ),
+    )
+    .default([]);
+
 const wholeNumber = (name: string, min: number, example: number) =>
   z.coerce
     .number({ error: `${name} must be a whole number, e.g. ${name}=${example}` })
@@ -24,25 +45,8 @@ export const ConfigSchema = z.object({
   DISCORD_GUILD_ID: snowflake("DISCORD_GUILD_ID").optional(),
   BRIEFING_CHANNEL_ID: snowflake("BRIEFING_CHANNEL_ID").optional(),
   ALERT_USER_ID: snowflake("ALERT_USER_ID").optional(),
-  ADMIN_USER_IDS: z
-    .string()
-    .transform((s) =>
-      s
-        .split(",")
-        .map((id) => id.trim())
-        .filter(Boolean),
-    )
-    .pipe(
-      z.array(
-        z
-          .string()
-          .regex(
-            /^\d{17,20}$/,
-            "ADMIN_USER_IDS must be a comma list of Discord ids, e.g. 123456789012345678,234567890123456789",
-          ),
-      ),
-    )
-    .default([]),
+  ADMIN_USER_IDS: idList("ADMIN_USER_IDS"),
+  ALLOWED_GUILD_IDS: idList("ALLOWED_GUILD_IDS"),
   DATA_DIR: z.string().default("./data"),
   DEFAULT_TIMEZONE: z
     .string()
@@ -52,6 +56,9 @@ export const ConfigSchema = z.object({
     .default(systemTimeZone),
   MIN_INTERVAL_SECONDS: wholeNumber("MIN_INTERVAL_SECONDS", 1, 60).default(60),
   CATCH_UP_WINDOW_MINUTES: wholeNumber("CATCH_UP_WINDOW_MINUTES", 0, 60).default(60),
+  MAX_TASKS_PER_SERVER: wholeNumber("MAX_TASKS_PER_SERVER", 1, 50).default(50),
+  MANUAL_RUN_INTERVAL_SECONDS: wholeNumber("MANUAL_RUN_INTERVAL_SECONDS", 0, 10).default(10),
+  SERVER_DATA_RETENTION_DAYS: wholeNumber("SERVER_DATA_RETENTION_DAYS", 0, 30).default(30),
   LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
       error: "LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent",

@@ -32,6 +32,11 @@ export class ConflictError extends MissionControlError {
   override name = "ConflictError";
 }
 
+/** A limit of a shared bot (MAX_TASKS_PER_SERVER, manual runs): which one, and what to do. */
+export class QuotaError extends MissionControlError {
+  override name = "QuotaError";
+}
+
 /** A run of this task is in progress; runs of one task never overlap. */
 export class AlreadyRunningError extends MissionControlError {
   override name = "AlreadyRunningError";

@@ -54,6 +54,8 @@ export const TaskSchema = z.object({
   ...storedShape("task"),
   retry: z.object(storedShape("retry")).prefault({}),
   skipNext: z.boolean().default(false),
+  /** Its server removed the bot: it does not run until the bot is invited back. */
+  suspended: z.boolean().default(false),
   createdAt: isoInstant,
   updatedAt: isoInstant,
   history: HistorySchema.prefault({}),
@@ -97,5 +99,7 @@ export const ServerSchema = z.object({
   nextGoalId: z.number().int().min(1).default(1),
   nextReminderId: z.number().int().min(1).default(1),
   settings: SettingsSchema.prefault({}),
+  /** When the bot was removed from the server; its data is purged after the retention. */
+  removedAt: isoInstant.nullable().default(null),
 });
 export type Server = z.infer<typeof ServerSchema>;

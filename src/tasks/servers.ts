@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ValidationError } from "../shared/errors.ts";
+import type { Db } from "../store/db-schema.ts";
 import type { Store } from "../store/store.ts";
 import { isValidTimeZone, timeZoneProblem } from "../time/timezone.ts";
 import { type Server, ServerSchema, type Settings } from "./model.ts";
@@ -63,13 +64,63 @@ export class ServerService {
       throw new ValidationError("timezone", timeZoneProblem(patch.timezone));
     }
     await this.deps.store.update((db) => {
-      const i = db.servers.findIndex((s) => s.id === tenant);
-      const server = db.servers[i] ?? ServerSchema.parse({ id: tenant });
-      const next = { ...server, settings: { ...server.settings, ...patch } };
-      if (i < 0) db.servers.push(next);
-      else db.servers[i] = next;
+      const server = this.#server(tenant) ?? ServerSchema.parse({ id: tenant });
+      this.#put(db, { ...server, settings: { ...server.settings, ...patch } });
     });
     return this.settings(tenant);
+  }
+
+  /**
+   * The bot is in this server (it joined, or was there at start). A server seen for the first
+   * time is "new" (give it its starter tasks); one that had removed the bot within the
+   * retention is "back": its tasks run again, as they were.
+   */
+  async joined(tenant: Tenant): Promise<"new" | "back" | "known"> {
+    const known = this.#server(tenant);
+    if (known && !known.removedAt) return "known";
+    await this.deps.store.update((db) => {
+      this.#put(db, { ...(known ?? ServerSchema.parse({ id: tenant })), removedAt: null });
+      for (const t of this.deps.store.tasksOf(tenant))
+        if (t.suspended) this.deps.store.putTask({ ...t, suspended: false });
+    });
+    return known ? "back" : "new";
+  }
+
+  /** The bot was removed from the server (not an outage): its tasks stop; its data is kept. */
+  async removed(tenant: Tenant, nowMs: number): Promise<void> {
+    const known = this.#server(tenant);
+    if (known?.removedAt) return;
+    await this.deps.store.update((db) => {
+      const removedAt = new Date(nowMs).toISOString();
+      this.#put(db, { ...(known ?? ServerSchema.parse({ id: tenant })), removedAt });
+      for (const t of this.deps.store.tasksOf(tenant))
+        this.deps.store.putTask({ ...t, suspended: true });
+    });
+  }
+
+  /** Purges the servers removed more than `retentionDays` ago; the tenants purged. */
+  async purgeRemoved(nowMs: number, retentionDays: number): Promise<Tenant[]> {
+    const cutoff = nowMs - retentionDays * 86_400_000;
+    const gone = this.deps.store.data.servers
+      .filter((s) => s.removedAt !== null && Date.parse(s.removedAt) <= cutoff)
+      .map((s) => s.id);
+    if (!gone.length) return [];
+    const purged = new Set(gone);
+    await this.deps.store.update((db) => {
+      for (const t of db.tasks.filter((t) => purged.has(t.guildId)))
+        this.deps.store.removeTask(t.guildId, t.id);
+      db.goals = db.goals.filter((g) => !purged.has(g.guildId));
+      db.reminders = db.reminders.filter((r) => !purged.has(r.guildId));
+      db.servers = db.servers.filter((s) => !purged.has(s.id));
+    });
+    return gone;
+  }
+
+  /** The servers that removed the bot, with the day their data goes. */
+  removedServers(): { tenant: Tenant; removedAt: string }[] {
+    return this.deps.store.data.servers.flatMap((s) =>
+      s.removedAt ? [{ tenant: s.id, removedAt: s.removedAt }] : [],
+    );
   }
 
   /** Every tenant with data, and how many tasks it has: the operator's view (`servers`). */
@@ -87,6 +138,12 @@ export class ServerService {
       if (t.enabled) c.enabled++;
     }
     return [...counts.values()].sort((a, b) => a.tenant.localeCompare(b.tenant));
+  }
+
+  #put(db: Db, server: Server): void {
+    const i = db.servers.findIndex((s) => s.id === server.id);
+    if (i < 0) db.servers.push(server);
+    else db.servers[i] = server;
   }
 
   #server(tenant: Tenant): Server | undefined {

@@ -26,10 +26,19 @@ export const STARTER_TASKS: TaskCreate[] = [
   },
 ];
 
+/**
+ * Adds the starter tasks a tenant does not have yet. `enabled: false` for a server that has
+ * no briefing channel yet: `/settings set briefing_channel` says how to enable them.
+ */
 export async function addStarterTasks(
   service: TaskService,
   tenant: Tenant,
   ownerId: string | null,
+  { enabled = true } = {},
 ): Promise<void> {
-  for (const task of STARTER_TASKS) await service.addTask(tenant, task, ownerId);
+  const have = new Set(service.listTasks(tenant).map((t) => t.id));
+  for (const task of STARTER_TASKS) {
+    if (have.has(task.id)) continue;
+    await service.addTask(tenant, { ...task, enabled: enabled && task.enabled !== false }, ownerId);
+  }
 }

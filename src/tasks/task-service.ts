@@ -1,5 +1,5 @@
 import type { Runner, RunResult } from "../engine/runner.ts";
-import { ConflictError, NotFoundError, ValidationError } from "../shared/errors.ts";
+import { ConflictError, NotFoundError, QuotaError, ValidationError } from "../shared/errors.ts";
 import type { Execution, ExecutionLog } from "../store/execution-log.ts";
 import type { Store } from "../store/store.ts";
 import type { Clock } from "../time/clock.ts";
@@ -18,7 +18,7 @@ import {
   type TaskPatch,
   TaskPatchSchema,
 } from "./task-form.ts";
-import type { Tenant } from "./tenant.ts";
+import { LOCAL, recordKey, type Tenant } from "./tenant.ts";
 
 // The task use cases (goals and reminders are items.ts's). The CLI and the slash commands are
 // thin adapters over the services; neither touches the store or the scheduler.
@@ -31,7 +31,13 @@ export interface TaskServiceDeps {
   clock: Clock;
   /** Each server's settings: a task's default time zone is its server's. */
   servers: ServerService;
+  /** The server a Discord channel is in, when it can be told (null: unknown, or headless). */
+  channelGuild?: (channelId: string) => Promise<string | null>;
   minIntervalSeconds: number;
+  /** A server's most tasks (MAX_TASKS_PER_SERVER); `local` is the operator's, without one. */
+  maxTasksPerServer?: number;
+  /** The shortest time between two manual runs of a server's task (MANUAL_RUN_INTERVAL_SECONDS). */
+  manualRunIntervalSeconds?: number;
 }
 
 export interface UpcomingRun extends Omit<PlannedRun, "at"> {
@@ -59,6 +65,9 @@ function percentile(sorted: number[], p: number): number {
 }
 
 export class TaskService {
+  /** When each server task was last run by hand (tenant/id -> ms), for the last 10 s. */
+  readonly #manualRuns = new Map<string, number>();
+
   constructor(private readonly deps: TaskServiceDeps) {}
 
   // ---- tasks
@@ -99,10 +108,17 @@ export class TaskService {
       createdAt: now,
       updatedAt: now,
     });
+    await this.#checkChannel(task);
     await this.deps.store.update(() => {
       if (this.deps.store.task(tenant, task.id)) {
         throw new ConflictError(
           `a task with id "${task.id}" already exists; pick another id or edit it`,
+        );
+      }
+      const max = this.deps.maxTasksPerServer;
+      if (tenant !== LOCAL && max !== undefined && this.deps.store.tasksOf(tenant).length >= max) {
+        throw new QuotaError(
+          `this server has ${max} tasks, the most MAX_TASKS_PER_SERVER allows; delete one first (/task delete), or ask the bot's operator to raise it`,
         );
       }
       this.deps.store.putTask(task);
@@ -117,6 +133,7 @@ export class TaskService {
       ...applyPatch(current, patch),
       updatedAt: new Date(this.deps.clock.now()).toISOString(),
     });
+    if (patch.channelId) await this.#checkChannel(next);
     return this.#replace(tenant, id, (t) => ({ ...next, history: t.history }));
   }
 
@@ -143,6 +160,7 @@ export class TaskService {
   /** Runs the task now (trigger `manual`); refused while a run of it is in progress. */
   async runNow(tenant: Tenant, id: string, { dryRun = false } = {}): Promise<RunResult> {
     this.getTask(tenant, id);
+    this.#limitManualRuns(tenant, id);
     return this.deps.runner.run({
       tenant,
       taskId: id,
@@ -206,6 +224,36 @@ export class TaskService {
     checkSchedule(candidate.schedule, candidate.timezone, { now: clock.now(), minIntervalSeconds });
     const options = handlers.parseOptions(candidate.handler, candidate.options);
     return TaskSchema.parse({ ...fields, options });
+  }
+
+  /** In a server, a task's manual runs are one per MANUAL_RUN_INTERVAL_SECONDS: no spamming. */
+  #limitManualRuns(tenant: Tenant, id: string): void {
+    const gapMs = (this.deps.manualRunIntervalSeconds ?? 10) * 1000;
+    if (tenant === LOCAL || gapMs <= 0) return;
+    const now = this.deps.clock.now();
+    const key = recordKey(tenant, id);
+    const last = this.#manualRuns.get(key);
+    if (last !== undefined && now - last < gapMs) {
+      const wait = Math.ceil((gapMs - (now - last)) / 1000);
+      throw new QuotaError(
+        `task "${id}" was run by hand ${Math.floor((now - last) / 1000)} s ago; a task runs by hand at most once every ${gapMs / 1000} s (MANUAL_RUN_INTERVAL_SECONDS) — try again in ${wait} s`,
+      );
+    }
+    // Only recent runs matter: forget the rest, so the map stays small.
+    for (const [k, at] of this.#manualRuns) if (now - at >= gapMs) this.#manualRuns.delete(k);
+    this.#manualRuns.set(key, now);
+  }
+
+  /** A server's task posts only into that server's channels. */
+  async #checkChannel({ guildId, channelId }: Task): Promise<void> {
+    if (!channelId || guildId === LOCAL || !this.deps.channelGuild) return;
+    const owner = await this.deps.channelGuild(channelId);
+    if (owner !== null && owner !== guildId) {
+      throw new ValidationError(
+        "channelId",
+        `<#${channelId}> is in another server; pick a channel of this server`,
+      );
+    }
   }
 
   async #replace(tenant: Tenant, id: string, change: (t: Task) => Task): Promise<Task> {

@@ -17,7 +17,7 @@ export interface PlannedRun {
 /** The task's next `count` runs strictly after `afterMs` (fewer when it ends). */
 export function taskRuns(task: Task, afterMs: number, count: number): PlannedRun[] {
   const runs: PlannedRun[] = [];
-  if (!task.enabled) return runs;
+  if (!task.enabled || task.suspended) return runs;
   let left =
     task.maxRuns === null ? Number.POSITIVE_INFINITY : task.maxRuns - task.history.totalRuns;
   const until = task.until === null ? Number.POSITIVE_INFINITY : Date.parse(task.until);
@@ -38,7 +38,7 @@ export function taskRuns(task: Task, afterMs: number, count: number): PlannedRun
  * or null: disabled, ended by maxRuns or until, or no more runs. The hot path of taskRuns.
  */
 export function nextDue(task: Task, afterMs: number): number | null {
-  if (!task.enabled) return null;
+  if (!task.enabled || task.suspended) return null;
   if (task.maxRuns !== null && task.history.totalRuns >= task.maxRuns) return null;
   const next = nextRunAfter(task.schedule, task.timezone, afterMs);
   if (next === null) return null;
@@ -62,7 +62,7 @@ export function catchUpRun(
   sinceMs: number,
   nowMs: number,
 ): { missed: number | null; next?: number | null } {
-  if (task.catchUp !== "once" || !task.enabled) return { missed: null };
+  if (task.catchUp !== "once" || !task.enabled || task.suspended) return { missed: null };
   const since = Math.max(sinceMs, Date.parse(task.updatedAt));
   const first = nextDue(task, since);
   if (first === null || first > nowMs) return { missed: null, next: first };
@@ -81,6 +81,7 @@ export function timelineChanged(before: Task | undefined, after: Task | undefine
     before.schedule !== after.schedule ||
     before.timezone !== after.timezone ||
     before.enabled !== after.enabled ||
+    before.suspended !== after.suspended ||
     before.skipNext !== after.skipNext ||
     before.maxRuns !== after.maxRuns ||
     before.until !== after.until ||

@@ -82,6 +82,8 @@ export interface FakeDiscord {
   requests: { method: string; path: string; at: number }[];
   commandPuts: number;
   registeredCommands(): Record<string, unknown>[];
+  /** Commands registered globally (for every server). */
+  globalCommands(): Record<string, unknown>[];
   identifies: number;
   resumes: number;
   /** Faults for requests whose "METHOD path" matches; each fires `times` times (default forever). */
@@ -93,6 +95,14 @@ export interface FakeDiscord {
   clearFaults(): void;
   /** Deletes a channel, as a server admin would: CHANNEL_DELETE, then 10003 for it. */
   deleteChannel(id: string): void;
+  /** A server's admin removes the bot (GUILD_DELETE), or invites it back (GUILD_CREATE). */
+  removeBot(guild: string): void;
+  inviteBot(guild: string): void;
+  /** A Discord outage for one server: GUILD_DELETE with unavailable, then GUILD_CREATE. */
+  outage(guild: string): void;
+  endOutage(guild: string): void;
+  /** The servers the bot left on its own (DELETE /users/@me/guilds/:id). */
+  left: string[];
   /** Closes the gateway connection as a network drop would; the client resumes. */
   dropGateway(): void;
   connected(): boolean;
@@ -159,12 +169,15 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
   const deletedChannels = new Set<string>();
   const dmChannels = new Map<string, string>(); // dm channel id -> user id
   const messages: SentMessage[] = [];
+  const left: string[] = [];
   const requests: FakeDiscord["requests"] = [];
   const faults: { match: RegExp; fault: Fault }[] = [];
   const replies = new Map<string, InteractionReply[]>();
   const tokens = new Map<string, string>(); // interaction token -> interaction id
   const created = new Map<string, number>(); // interaction id -> when it was sent
-  let commands: Record<string, unknown>[] = [];
+  /** Registered commands by scope: a guild id, or "global". */
+  const scopes = new Map<string, Record<string, unknown>[]>();
+  const registered = () => scopes.get(guildId) ?? scopes.get("global") ?? [];
   let commandPuts = 0;
   let identifies = 0;
   let resumes = 0;
@@ -367,17 +380,28 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     }
     m = /^(GET|PUT) \/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/.exec(key);
     if (m) {
+      const scope = m[3] ?? "global";
       if (m[1] === "PUT") {
         commandPuts++;
-        commands = (body as unknown as Record<string, unknown>[]).map((c) => ({
-          ...c,
-          id: newId(),
-          application_id: applicationId,
-          guild_id: m?.[3],
-          version: newId(),
-        }));
+        scopes.set(
+          scope,
+          (body as unknown as Record<string, unknown>[]).map((c) => ({
+            ...c,
+            id: newId(),
+            application_id: applicationId,
+            guild_id: m?.[3],
+            version: newId(),
+          })),
+        );
       }
-      return json(res, 200, commands);
+      return json(res, 200, scopes.get(scope) ?? []);
+    }
+    m = /^DELETE \/users\/@me\/guilds\/(\d+)$/.exec(key);
+    if (m) {
+      left.push(m[1] as string);
+      dispatch("GUILD_DELETE", { id: m[1] });
+      res.writeHead(204).end();
+      return;
     }
     m = /^GET \/users\/(\d+)$/.exec(key);
     if (m) {
@@ -570,12 +594,12 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     options: Record<string, unknown>,
     focused?: string,
   ) {
-    const registered = commands.find((c) => c.name === name) as
+    const command = registered().find((c) => c.name === name) as
       | { id: string; options?: { name: string; options?: { name: string; type: number }[] }[] }
       | undefined;
     const defs = sub
-      ? registered?.options?.find((o) => o.name === sub)?.options
-      : (registered?.options as { name: string; type: number }[] | undefined);
+      ? command?.options?.find((o) => o.name === sub)?.options
+      : (command?.options as { name: string; type: number }[] | undefined);
     const resolvedChannels: Record<string, unknown> = {};
     const opts: CommandOption[] = Object.entries(options).map(([k, v]) => {
       const type =
@@ -589,7 +613,7 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
       return { name: k, type, value: v, ...(focused === k ? { focused: true } : {}) };
     });
     return {
-      id: registered?.id ?? newId(),
+      id: command?.id ?? newId(),
       name,
       type: 1,
       options: sub ? [{ name: sub, type: 1, options: opts }] : opts,
@@ -613,7 +637,8 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     get commandPuts() {
       return commandPuts;
     },
-    registeredCommands: () => commands,
+    registeredCommands: registered,
+    globalCommands: () => scopes.get("global") ?? [],
     get identifies() {
       return identifies;
     },
@@ -626,6 +651,11 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     clearFaults() {
       faults.length = 0;
     },
+    removeBot: (guild) => dispatch("GUILD_DELETE", { id: guild }),
+    inviteBot: (guild) => dispatch("GUILD_CREATE", guildJson(guild)),
+    outage: (guild) => dispatch("GUILD_DELETE", { id: guild, unavailable: true }),
+    endOutage: (guild) => dispatch("GUILD_CREATE", guildJson(guild)),
+    left,
     deleteChannel(id) {
       deletedChannels.add(id);
       dispatch("CHANNEL_DELETE", channelJson(id));

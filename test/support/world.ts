@@ -94,6 +94,7 @@ export async function makeWorld(opts: WorldOptions): Promise<World> {
     sinks: opts.sinks,
     random: opts.random ?? (() => 0.5),
     fs: opts.fs,
+    channelGuild: opts.channelGuild,
   });
   if (opts.autoStart !== false) await app.scheduler.start();
   let closed = false;
