@@ -13,6 +13,7 @@ const kinds: Record<string, (a: never) => Promise<unknown>> = {
   sustained: async (a) => (await import("./sustained.ts")).sustainedChild(a),
   briefing: async (a) => (await import("./briefing.ts")).briefingChild(a),
   split: async (a) => (await import("./split.ts")).splitChild(a),
+  servers: async (a) => (await import("./servers.ts")).serversChild(a),
 };
 
 const run = kinds[kind];

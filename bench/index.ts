@@ -9,13 +9,22 @@ import { join } from "node:path";
 import type { BriefingArgs, BriefingResult } from "./briefing.ts";
 import { distinctPatterns, mixedTasks, writeDataDir } from "./fixtures.ts";
 import type { Impl, LagArgs, LagResult } from "./lag.ts";
-import { inChild, median, medianDist, tempDir } from "./lib.ts";
+import { dist, inChild, median, medianDist, tempDir } from "./lib.ts";
 import type { MutationArgs, MutationResult } from "./mutation.ts";
+import { type ServersResult, writeServersDir } from "./servers.ts";
 import type { SplitArgs, SplitResult } from "./split.ts";
 import type { StartupArgs, StartupResult } from "./startup.ts";
 import type { SustainedArgs, SustainedResult } from "./sustained.ts";
 
-const SECTIONS = ["lag", "startup", "mutation", "sustained", "briefing", "split"] as const;
+const SECTIONS = [
+  "lag",
+  "startup",
+  "mutation",
+  "sustained",
+  "briefing",
+  "split",
+  "servers",
+] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Row {
@@ -312,6 +321,45 @@ async function split(): Promise<void> {
   }
 }
 
+// ---- many servers
+
+async function servers(): Promise<void> {
+  const dir = await tempDir();
+  const n = { servers: 1000, perServer: 10 };
+  await writeServersDir(dir.path, n.servers, n.perServer);
+  const results: ServersResult[] = [];
+  for (let r = 0; r < STARTUP_ROUNDS; r++) {
+    progress(`servers: ${n.servers} × ${n.perServer} tasks, round ${r + 1}`);
+    results.push(await inChild<ServersResult>("servers", { dir: dir.path, ...n, samples: 100 }));
+  }
+  await dir.remove();
+  raw.servers = results;
+  const label = `${count(n.servers)} servers × ${n.perServer} tasks (${count(n.servers * n.perServer)} tasks)`;
+  const ms = median(results.map((x) => x.startupMs));
+  rows.push({ figure: `start-up (open store + schedule all), ${label}`, value: `${fmt(ms)} ms` });
+  rows.push({
+    figure: `RSS after start-up, ${label}`,
+    value: `${fmt(median(results.map((x) => x.rssMb)))} MB (heap ${fmt(median(results.map((x) => x.heapMb)))} MB)`,
+  });
+  // p50, p99 and max over every sample of every round.
+  const edit = dist(results.flatMap((x) => x.editMs));
+  rows.push({
+    figure: `durable disable/enable of one server's task (awaited until on disk), ${label}`,
+    p50: edit.p50,
+    p99: edit.p99,
+    max: edit.max,
+  });
+  const list = dist(results.flatMap((x) => x.listMs));
+  rows.push({
+    figure: `/task list for one server (overview + embed, ${results[0]?.listed} tasks), ${label}`,
+    p50: list.p50,
+    p99: list.p99,
+    max: list.max,
+    target: "p50 ≤ 5 ms",
+    met: list.p50 <= 5,
+  });
+}
+
 // ---- table
 
 function table(): string {
@@ -337,6 +385,7 @@ const run: Record<Section, () => Promise<void>> = {
   sustained,
   briefing,
   split,
+  servers,
 };
 const seconds: Record<string, number> = {};
 for (const s of SECTIONS) {

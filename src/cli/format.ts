@@ -2,6 +2,7 @@ import type { Execution } from "../store/execution-log.ts";
 import { plural } from "../tasks/activity.ts";
 import { ITEM_KINDS, type Item, type ItemKind } from "../tasks/items.ts";
 import { isFailingTask, type Task } from "../tasks/model.ts";
+import type { EffectiveSettings } from "../tasks/servers.ts";
 import { shownFields } from "../tasks/task-form.ts";
 import type { TaskHistoryReport, TaskOverview, UpcomingRun } from "../tasks/task-service.ts";
 import { formatSchedule } from "../time/schedule.ts";
@@ -149,4 +150,14 @@ export function serverList(rows: { tenant: string; tasks: number; enabled: numbe
     ["SERVER", "TASKS", "ENABLED"],
     rows.map((r) => [r.tenant, String(r.tasks), String(r.enabled)]),
   );
+}
+
+/** `settings`: what is in force, and what an unset one falls back to. */
+export function settingsView(s: EffectiveSettings): string {
+  return [
+    `briefing channel: ${s.briefingChannelId ?? "none (outputs are only saved)"}`,
+    `time zone:        ${s.timezone}`,
+    `alert user:       ${s.alertUserId ?? "none (each task's owner only)"}`,
+    `manager role:     ${s.managerRoleId ?? "none (Manage Server only)"}`,
+  ].join("\n");
 }

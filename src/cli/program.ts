@@ -22,6 +22,7 @@ import { formatInZone } from "../time/timezone.ts";
 import {
   historyView,
   serverList,
+  settingsView,
   statusView,
   taskDetails,
   taskList,
@@ -197,6 +198,35 @@ export function buildProgram(
     .description("every task with its next run and last result")
     .action(async () => {
       io.out(statusView(await (await service()).overview()));
+    });
+  const settings = program
+    .command("settings")
+    .description("a server's settings: briefing channel, time zone, alert user, manager role");
+  settings
+    .command("show", { isDefault: true })
+    .description("the settings in force")
+    .action(async () => io.out(settingsView(await (await service()).settings())));
+  settings
+    .command("set")
+    .description('change settings; "default" sets one back to its default')
+    .option("--briefing-channel <id>", "where outputs go when a task names no channel")
+    .option("--timezone <zone>", "IANA time zone for new tasks")
+    .option("--alert-user <id>", "who else gets failure DMs")
+    .option("--manager-role <id>", "members with this role may manage tasks")
+    .action(async (o: Record<string, string | undefined>) => {
+      const value = (v: string | undefined) => (v === "default" ? null : v);
+      const patch = {
+        briefingChannelId: value(o.briefingChannel),
+        timezone: value(o.timezone),
+        alertUserId: value(o.alertUser),
+        managerRoleId: value(o.managerRole),
+      };
+      const given = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+      if (!Object.keys(given).length)
+        throw new MissionControlError(
+          "nothing to change: give at least one flag, e.g. --timezone Europe/Paris",
+        );
+      io.out(settingsView(await (await service()).setSettings(given)));
     });
   program
     .command("servers")
