@@ -17,18 +17,24 @@ export const itemKey = (item: Item): Id =>
 export type Change = ["put", string, Item] | ["del", string, Id] | ["set", string, unknown];
 
 export class ChangeTracker {
-  /** list key -> id -> the item as last written */
+  /** list key -> item key -> the item as last written */
   #items = new Map<string, Map<Id, Item>>();
+  /** Every item as last written: an item still there unchanged is the same object. */
+  #written = new WeakSet<Item>();
   #values = new Map<string, unknown>();
 
   /** Makes `db` (as it is on disk) the state the next `diff` compares with. */
   reset(db: object): void {
     this.#items.clear();
     this.#values.clear();
+    this.#written = new WeakSet();
     for (const [key, value] of Object.entries(db)) {
       if (Array.isArray(value)) {
         const byId = new Map<Id, Item>();
-        for (const item of value as Item[]) byId.set(itemKey(item), deepFreeze(item));
+        for (const item of value as Item[]) {
+          byId.set(itemKey(item), deepFreeze(item));
+          this.#written.add(item);
+        }
         this.#items.set(key, byId);
       } else this.#values.set(key, value);
     }
@@ -45,10 +51,11 @@ export class ChangeTracker {
       }
       const before = this.#items.get(key) ?? new Map<Id, Item>();
       for (const item of value as Item[]) {
-        const old = before.get(itemKey(item));
-        if (old === item) continue;
+        // Unchanged items (nearly all of them) are found without making their key.
+        if (this.#written.has(item)) continue;
         changes.push(["put", key, deepFreeze(item)]);
         before.set(itemKey(item), item);
+        this.#written.add(item);
       }
       // Every id still listed was matched or added; if the counts differ, some are gone.
       if (before.size !== value.length) {

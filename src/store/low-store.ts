@@ -118,7 +118,7 @@ export class LowStore implements Store {
   }
 
   task(tenant: Tenant, id: string): Task | undefined {
-    const i = this.#position(recordKey(tenant, id));
+    const i = this.#position(tenant, id);
     return i < 0 ? undefined : this.#low.data.tasks[i];
   }
 
@@ -128,7 +128,7 @@ export class LowStore implements Store {
 
   putTask(next: Task): void {
     const tasks = this.#low.data.tasks;
-    const i = this.#position(keyOf(next));
+    const i = this.#position(next.guildId, next.id);
     const before = i < 0 ? undefined : tasks[i];
     if (i < 0) tasks.push(next);
     else tasks[i] = next;
@@ -162,8 +162,9 @@ export class LowStore implements Store {
     for (const added of now.values()) this.#emit(undefined, added);
   }
 
-  /** Where the task with this key (tenant/id) is in data.tasks, or -1. */
-  #position(key: string): number {
+  /** Where the tenant's task with this id is in data.tasks, or -1. */
+  #position(tenant: Tenant, id: string): number {
+    const key = recordKey(tenant, id);
     const tasks = this.#low.data.tasks;
     if (this.#indexed !== tasks) this.#reindex(tasks);
     // Appends are the common change: index them as they come.
@@ -174,10 +175,10 @@ export class LowStore implements Store {
     this.#indexedLength = tasks.length;
     const i = this.#index.get(key);
     const at = i === undefined ? undefined : tasks[i];
-    if (at && keyOf(at) === key) return i as number;
+    if (at && at.id === id && at.guildId === tenant) return i as number;
     // A miss, or an entry made stale by a change in place: a scan decides, and a stale index is
     // rebuilt. Misses are rare (a duplicate check, an unknown id), so the scan costs little.
-    const found = tasks.findIndex((t) => keyOf(t) === key);
+    const found = tasks.findIndex((t) => t.id === id && t.guildId === tenant);
     if (found >= 0) this.#reindex(tasks);
     return found;
   }
