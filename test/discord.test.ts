@@ -346,6 +346,7 @@ describe("the bot on Discord", () => {
         .find((m) => JSON.stringify(m.embeds).includes("news")),
     );
     expect(JSON.stringify(alert.embeds)).toContain("Missing Permissions");
+    expect(JSON.stringify(alert.embeds)).toContain("Task news failed in Test Server");
     expect(JSON.stringify(alert.components)).toContain(`alert:run:${discord.guildId}/news`);
     const attempts = (await logLines()).filter((e) => e.taskId === "news");
     expect(attempts.map((e) => [e.attempt, e.status])).toEqual([

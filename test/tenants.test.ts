@@ -340,3 +340,33 @@ describe("each server's settings, quotas and lifecycle", () => {
     expect(await servers.joined(GUILD_A)).toBe("new");
   });
 });
+
+describe("handlers read only their own server's data", () => {
+  it("the daily briefing of one server lists its goals, reminders and runs, none of another's", async () => {
+    const { default: briefing } = await import("../handlers/daily-briefing.ts");
+    const { default: test } = await import("../handlers/test.ts");
+    const w = keep(await makeWorld({ start: "2026-11-28T06:00:00Z", handlers: [briefing, test] }));
+    const { service, items } = w.app;
+    for (const [t, who] of [
+      [GUILD_A, "alpha"],
+      [GUILD_B, "bravo"],
+    ] as const) {
+      await items.addItem(t, "goal", `${who} goal`);
+      await items.addItem(t, "reminder", `${who} reminder`, "2026-11-28");
+      await service.addTask(t, {
+        id: `${who}-job`,
+        handler: "test",
+        schedule: "daily 09:00",
+        retries: 0,
+        options: { failWith: `${who} broke` },
+      });
+      await service.runNow(t, `${who}-job`);
+      await service.addTask(t, { id: "brief", handler: "daily-briefing", schedule: "daily 08:00" });
+    }
+    const out = (await service.runNow(GUILD_A, "brief", { dryRun: true })).output ?? "";
+    expect(out).toContain("alpha goal");
+    expect(out).toContain("alpha reminder");
+    expect(out).toContain("alpha-job");
+    expect(out).not.toMatch(/bravo/);
+  });
+});
