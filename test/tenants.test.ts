@@ -81,6 +81,34 @@ describe("a data folder from before servers were tenants (schemaVersion 1)", () 
     await dir.remove();
   });
 
+  it("without DISCORD_GUILD_ID, a task that posts to a channel moves to that channel's server once the bot can tell", async () => {
+    const dir = await v1Copy();
+    const w = keep(await makeWorld({ start: "2026-11-28T06:00:00Z", dataDir: dir.path }));
+    const { servers, service } = w.app;
+    const asked: string[] = [];
+    const serverOf = async (channel: string) => {
+      asked.push(channel);
+      return channel === "777777777777777777" ? GUILD_A : null;
+    };
+    expect(await servers.rehome(serverOf)).toBe(1);
+    expect(service.listTasks(GUILD_A).map((t) => [t.id, t.guildId])).toEqual([
+      ["standup", GUILD_A],
+    ]);
+    expect(service.listTasks("local").map((t) => t.id)).toEqual(["backup-check", "brief"]);
+    expect(asked).toEqual(["777777777777777777"]);
+    // Once: a later start asks nothing, and a local task with a channel stays local.
+    await service.addTask("local", {
+      id: "mine",
+      handler: "test",
+      schedule: "daily 09:00",
+      channelId: "777777777777777777",
+    });
+    expect(await servers.rehome(serverOf)).toBe(0);
+    expect(asked).toHaveLength(1);
+    await w.close();
+    await dir.remove();
+  });
+
   it("a v1 folder with a damaged journal line is still refused, and left untouched", async () => {
     const dir = await v1Copy();
     const journal = join(dir.path, "db.journal");

@@ -8,6 +8,7 @@ import type { ItemService } from "../tasks/items.ts";
 import type { ServerService } from "../tasks/servers.ts";
 import type { TaskService } from "../tasks/task-service.ts";
 import { LOCAL } from "../tasks/tenant.ts";
+import { channelGuild } from "./access.ts";
 import { createAlertSink } from "./alert-sink.ts";
 import { createChannelSink } from "./channel-sink.ts";
 import type { Command } from "./command.ts";
@@ -88,6 +89,10 @@ export async function startBot(deps: {
   await ready;
   if (!client.isReady()) throw new Error("the Discord client did not become ready");
   log.info({ user: client.user.tag, guilds: client.guilds.cache.size }, "connected to Discord");
+  // After an upgrade without DISCORD_GUILD_ID, tasks move to their channel's server first, so
+  // that server is not taken for a new one.
+  const moved = await deps.servers.rehome((id) => channelGuild(client, id));
+  if (moved) log.info({ moved }, "moved upgraded tasks to the servers of their channels");
   await lifecycle.reconcile();
   // Commands registered earlier keep working, so a failure here is not a reason to stop.
   await registerCommands(

@@ -18,7 +18,9 @@ export type Migration = (
 
 export const MIGRATIONS: Migration[] = [
   // 1 → 2, servers as tenants: every record goes to the tenant the data dir served (the
-  // DISCORD_GUILD_ID server, else local), which keeps its goal and reminder numbers.
+  // DISCORD_GUILD_ID server, else local), which keeps its goal and reminder numbers. Going to
+  // local, its tasks are marked to move to their channel's server once the bot can tell which
+  // (rehome, in the Discord layer).
   (old, { legacyTenant }) => {
     const { nextGoalId, nextReminderId, ...rest } = old;
     const owned = (list: unknown) =>
@@ -28,7 +30,7 @@ export const MIGRATIONS: Migration[] = [
       tasks: owned(old.tasks),
       goals: owned(old.goals),
       reminders: owned(old.reminders),
-      servers: [{ id: legacyTenant, nextGoalId, nextReminderId }],
+      servers: [{ id: legacyTenant, nextGoalId, nextReminderId, rehome: legacyTenant === LOCAL }],
     };
   },
 ];

@@ -99,6 +99,11 @@ export const ServerSchema = z.object({
   nextGoalId: z.number().int().min(1).default(1),
   nextReminderId: z.number().int().min(1).default(1),
   settings: SettingsSchema.prefault({}),
+  /**
+   * Set on local when an upgrade put a single-server data dir there without DISCORD_GUILD_ID:
+   * its tasks move to their channel's server once the bot can tell which.
+   */
+  rehome: z.boolean().default(false),
   /** When the bot was removed from the server; its data is purged after the retention. */
   removedAt: isoInstant.nullable().default(null),
 });

@@ -123,6 +123,29 @@ export class ServerService {
     );
   }
 
+  /**
+   * After an upgrade without DISCORD_GUILD_ID: local's tasks that post to a channel move to
+   * that channel's server (when the bot is in it and the id is free there). Once.
+   */
+  async rehome(serverOf: (channelId: string) => Promise<string | null>): Promise<number> {
+    if (!this.#server(LOCAL)?.rehome) return 0;
+    const moves: { id: string; to: Tenant }[] = [];
+    for (const t of this.deps.store.tasksOf(LOCAL)) {
+      const to = t.channelId ? await serverOf(t.channelId) : null;
+      if (to && !this.deps.store.task(to, t.id)) moves.push({ id: t.id, to });
+    }
+    await this.deps.store.update((db) => {
+      for (const { id, to } of moves) {
+        const task = this.deps.store.removeTask(LOCAL, id);
+        if (task) this.deps.store.putTask({ ...task, guildId: to });
+        if (!db.servers.some((s) => s.id === to)) this.#put(db, ServerSchema.parse({ id: to }));
+      }
+      const local = this.#server(LOCAL);
+      if (local) this.#put(db, { ...local, rehome: false });
+    });
+    return moves.length;
+  }
+
   /** Every tenant with data, and how many tasks it has: the operator's view (`servers`). */
   servers(): { tenant: Tenant; tasks: number; enabled: number }[] {
     const counts = new Map<Tenant, { tenant: Tenant; tasks: number; enabled: number }>();
