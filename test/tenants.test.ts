@@ -55,7 +55,9 @@ describe("a data folder from before servers were tenants (schemaVersion 1)", () 
     );
     expect(backup.schemaVersion).toBe(1);
     expect(backup.goals.map((g: { text: string }) => g.text)).toContain("Only in the journal");
-    expect(w.app.servers.servers()).toEqual([{ tenant: "local", tasks: 3, enabled: 3 }]);
+    expect(w.app.servers.servers()).toEqual([
+      { tenant: "local", tasks: 3, enabled: 3, removedAt: null },
+    ]);
     await w.close();
     await dir.remove();
   });

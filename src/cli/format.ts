@@ -2,7 +2,7 @@ import type { Execution } from "../store/execution-log.ts";
 import { plural } from "../tasks/activity.ts";
 import { ITEM_KINDS, type Item, type ItemKind } from "../tasks/items.ts";
 import { isFailingTask, type Task } from "../tasks/model.ts";
-import type { EffectiveSettings } from "../tasks/servers.ts";
+import type { EffectiveSettings, ServerRow } from "../tasks/servers.ts";
 import { shownFields } from "../tasks/task-form.ts";
 import type { TaskHistoryReport, TaskOverview, UpcomingRun } from "../tasks/task-service.ts";
 import { formatSchedule } from "../time/schedule.ts";
@@ -144,11 +144,16 @@ export function itemList(kind: ItemKind, items: Item[]): string {
 }
 
 /** `servers`: each tenant with its task counts. */
-export function serverList(rows: { tenant: string; tasks: number; enabled: number }[]): string {
+export function serverList(rows: ServerRow[]): string {
   if (!rows.length) return "No servers yet: nothing is stored here.";
   return table(
-    ["SERVER", "TASKS", "ENABLED"],
-    rows.map((r) => [r.tenant, String(r.tasks), String(r.enabled)]),
+    ["SERVER", "TASKS", "ENABLED", "BOT REMOVED"],
+    rows.map((r) => [
+      r.tenant,
+      String(r.tasks),
+      String(r.enabled),
+      r.removedAt ? `${r.removedAt.slice(0, 10)} (data kept until purged)` : "",
+    ]),
   );
 }
 

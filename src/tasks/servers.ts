@@ -20,6 +20,15 @@ export interface ServerDefaults {
   timezone: string;
 }
 
+/** A line of the operator's listing of servers. */
+export interface ServerRow {
+  tenant: Tenant;
+  tasks: number;
+  enabled: number;
+  /** When the bot was removed from it (its data is purged after the retention), or null. */
+  removedAt: string | null;
+}
+
 /** The settings in force for a server: its own, else the default. */
 export type EffectiveSettings = { [K in keyof Settings]: Settings[K] } & { timezone: string };
 
@@ -116,13 +125,6 @@ export class ServerService {
     return gone;
   }
 
-  /** The servers that removed the bot, with the day their data goes. */
-  removedServers(): { tenant: Tenant; removedAt: string }[] {
-    return this.deps.store.data.servers.flatMap((s) =>
-      s.removedAt ? [{ tenant: s.id, removedAt: s.removedAt }] : [],
-    );
-  }
-
   /**
    * After an upgrade without DISCORD_GUILD_ID: local's tasks that post to a channel move to
    * that channel's server (when the bot is in it and the id is free there). Once.
@@ -147,14 +149,14 @@ export class ServerService {
   }
 
   /** Every tenant with data, and how many tasks it has: the operator's view (`servers`). */
-  servers(): { tenant: Tenant; tasks: number; enabled: number }[] {
-    const counts = new Map<Tenant, { tenant: Tenant; tasks: number; enabled: number }>();
+  servers(): ServerRow[] {
+    const counts = new Map<Tenant, ServerRow>();
     const count = (tenant: Tenant) => {
-      const c = counts.get(tenant) ?? { tenant, tasks: 0, enabled: 0 };
+      const c = counts.get(tenant) ?? { tenant, tasks: 0, enabled: 0, removedAt: null };
       counts.set(tenant, c);
       return c;
     };
-    for (const s of this.deps.store.data.servers) count(s.id);
+    for (const s of this.deps.store.data.servers) count(s.id).removedAt = s.removedAt;
     for (const t of this.deps.store.data.tasks) {
       const c = count(t.guildId);
       c.tasks++;
