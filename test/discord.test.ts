@@ -642,6 +642,10 @@ describe("two servers, one bot", () => {
     expect((await slash("task", "delete", { id: "only-a" }, inB)).text).toMatch(/no task with id/);
     expect((await slash("task", "run", { id: "only-a" }, inB)).text).toMatch(/no task with id/);
     expect((await slash("task", "history", { id: "only-a" }, inB)).text).toMatch(/no task with id/);
+    expect((await slash("task", "skip", { id: "only-a" }, inB)).text).toMatch(/no task with id/);
+    expect((await slash("task", "edit", { id: "only-a", name: "hijacked" }, inB)).text).toMatch(
+      /no task with id/,
+    );
     expect((await slash("task", "show", { id: "only-a" })).text).toContain("only-a");
 
     const ac = discord.autocomplete("task", "show", { id: "" }, "id", inB);
