@@ -2,7 +2,7 @@ import type { Logger } from "../shared/logger.ts";
 import { type ExecutionLog, runKey } from "../store/execution-log.ts";
 import type { Store } from "../store/store.ts";
 import type { Task } from "../tasks/model.ts";
-import { recordKey, type Tenant } from "../tasks/tenant.ts";
+import type { Tenant } from "../tasks/tenant.ts";
 import { type Clock, isoTime, MAX_TIMER_MS, type TimerHandle } from "../time/clock.ts";
 import { catchUpRun, nextDue, timelineChanged } from "../time/timeline.ts";
 import { MinHeap } from "./min-heap.ts";
@@ -23,8 +23,6 @@ export interface SchedulerDeps {
 
 interface Slot {
   at: number;
-  /** The task's key (tenant/id), and the task's tenant and id. */
-  key: string;
   tenant: Tenant;
   taskId: string;
   seq: number;
@@ -32,7 +30,8 @@ interface Slot {
 
 export class Scheduler {
   readonly #heap = new MinHeap<Slot>();
-  readonly #current = new Map<string, Slot>();
+  /** tenant -> task id -> its current slot. */
+  readonly #current = new Map<Tenant, Map<string, Slot>>();
   #seq = 0;
   #timer: TimerHandle | null = null;
   #armedAt = Number.POSITIVE_INFINITY;
@@ -74,7 +73,7 @@ export class Scheduler {
   readonly #follow = (before: Task | undefined, after: Task | undefined): void => {
     if (!timelineChanged(before, after)) return;
     const task = (after ?? before) as Task;
-    this.#current.delete(recordKey(task.guildId, task.id));
+    this.#current.get(task.guildId)?.delete(task.id);
     if (after) this.#place(after, this.deps.clock.now());
     this.#arm();
   };
@@ -86,15 +85,21 @@ export class Scheduler {
 
   #place(task: Task, afterMs: number, at = nextDue(task, afterMs)): void {
     if (at === null) return;
-    const key = recordKey(task.guildId, task.id);
-    const slot = { at, key, tenant: task.guildId, taskId: task.id, seq: ++this.#seq };
-    this.#current.set(key, slot);
+    const slot = { at, tenant: task.guildId, taskId: task.id, seq: ++this.#seq };
+    const slots = this.#current.get(slot.tenant) ?? new Map<string, Slot>();
+    this.#current.set(slot.tenant, slots);
+    slots.set(slot.taskId, slot);
     this.#heap.push(slot);
+  }
+
+  /** A slot is current while it is its task's latest; older ones are dropped lazily. */
+  #isCurrent(slot: Slot): boolean {
+    return this.#current.get(slot.tenant)?.get(slot.taskId) === slot;
   }
 
   #arm(): void {
     let top = this.#heap.peek();
-    while (top && this.#current.get(top.key) !== top) {
+    while (top && !this.#isCurrent(top)) {
       this.#heap.pop();
       top = this.#heap.peek();
     }
@@ -118,8 +123,8 @@ export class Scheduler {
     // whole runs.
     for (let top = this.#heap.peek(); top && top.at <= now; top = this.#heap.peek()) {
       this.#heap.pop();
-      if (this.#current.get(top.key) !== top) continue;
-      this.#current.delete(top.key);
+      if (!this.#isCurrent(top)) continue;
+      this.#current.get(top.tenant)?.delete(top.taskId);
       this.#due(top, now);
     }
     this.#arm();

@@ -47,8 +47,8 @@ export class LowStore implements Store {
   #deferred: Waiter[] = [];
   #deferTimer: ReturnType<typeof setTimeout> | null = null;
   #lastDeferredWrite = Number.NEGATIVE_INFINITY;
-  /** id -> position in data.tasks, for the array it was built from. */
-  #index = new Map<string, number>();
+  /** tenant -> id -> position in data.tasks, for the array it was built from. */
+  #index = new Map<Tenant, Map<string, number>>();
   #indexed: Task[] | null = null;
   #indexedLength = 0;
   readonly #listeners = new Set<TaskListener>();
@@ -164,16 +164,17 @@ export class LowStore implements Store {
 
   /** Where the tenant's task with this id is in data.tasks, or -1. */
   #position(tenant: Tenant, id: string): number {
-    const key = recordKey(tenant, id);
     const tasks = this.#low.data.tasks;
     if (this.#indexed !== tasks) this.#reindex(tasks);
     // Appends are the common change: index them as they come.
     for (let i = this.#indexedLength; i < tasks.length; i++) {
-      const k = keyOf(tasks[i] as Task);
-      if (!this.#index.has(k)) this.#index.set(k, i); // the first, as find() would
+      const t = tasks[i] as Task;
+      const ids = this.#index.get(t.guildId) ?? new Map<string, number>();
+      this.#index.set(t.guildId, ids);
+      if (!ids.has(t.id)) ids.set(t.id, i); // the first, as find() would
     }
     this.#indexedLength = tasks.length;
-    const i = this.#index.get(key);
+    const i = this.#index.get(tenant)?.get(id);
     const at = i === undefined ? undefined : tasks[i];
     if (at && at.id === id && at.guildId === tenant) return i as number;
     // A miss, or an entry made stale by a change in place: a scan decides, and a stale index is
