@@ -94,15 +94,23 @@ export async function createApp(opts: AppOptions): Promise<App> {
     },
   });
   const sinks = typeof opts.sinks === "function" ? opts.sinks({ servers }) : (opts.sinks ?? []);
-  // A handler reads only its own tenant's records.
-  const data = (tenant: Tenant): ReadAccess => ({
-    tasks: () => store.tasksOf(tenant),
-    goals: () => store.data.goals.filter((g) => g.guildId === tenant),
-    reminders: () => store.data.reminders.filter((r) => r.guildId === tenant),
-    executionsSince: async (ms) =>
-      (await executionLog.since(ms)).filter((e) => e.guildId === tenant),
-    runtime: () => ({ startedAt, gatewayPingMs: opts.gatewayPing?.() ?? null }),
-  });
+  // A handler reads only its own tenant's records (one view per tenant, made on first use).
+  const views = new Map<Tenant, ReadAccess>();
+  const data = (tenant: Tenant): ReadAccess => {
+    let view = views.get(tenant);
+    if (!view) {
+      view = {
+        tasks: () => store.tasksOf(tenant),
+        goals: () => store.data.goals.filter((g) => g.guildId === tenant),
+        reminders: () => store.data.reminders.filter((r) => r.guildId === tenant),
+        executionsSince: async (ms) =>
+          (await executionLog.since(ms)).filter((e) => e.guildId === tenant),
+        runtime: () => ({ startedAt, gatewayPingMs: opts.gatewayPing?.() ?? null }),
+      };
+      views.set(tenant, view);
+    }
+    return view;
+  };
   const runner = new Runner({
     store,
     handlers,

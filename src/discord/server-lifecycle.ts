@@ -1,5 +1,4 @@
-import type { Client } from "discord.js";
-import { Events, type Guild } from "discord.js";
+import { type Client, Events, type Guild } from "discord.js";
 import type { Config } from "../shared/config.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { ServerService } from "../tasks/servers.ts";
@@ -51,9 +50,8 @@ export function followServers(deps: LifecycleDeps): { reconcile(): Promise<void>
 
   const report = (what: string) => (err: unknown) => log.error({ err }, what);
   client.on(Events.GuildCreate, (guild) => void welcome(guild).catch(report("joining failed")));
+  // A removal only: discord.js reports an outage (an unavailable guild) as GuildUnavailable.
   client.on(Events.GuildDelete, (guild) => {
-    // An unavailable guild (an outage) is reported as GuildUnavailable, not here.
-    if (!guild.available && client.guilds.cache.has(guild.id)) return;
     log.info({ guildId: guild.id }, "removed from a server: its tasks stop, its data is kept");
     void servers.removed(guild.id, deps.now()).catch(report("could not record a removal"));
   });
