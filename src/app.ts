@@ -82,7 +82,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     now: () => clock.now(),
     legacyTenant: defaultTenant,
   });
-  const executionLog = new ExecutionLog(join(dataDir, "logs", "executions.jsonl"), defaultTenant);
+  const logFile = join(dataDir, "logs", "executions.jsonl");
+  const executionLog = new ExecutionLog(logFile, defaultTenant, (skipped) =>
+    log.warn({ file: logFile, skipped }, "execution log lines could not be read and were skipped"),
+  );
   const handlers = new HandlerRegistry(opts.handlers);
   const servers = new ServerService({
     store,

@@ -15,6 +15,8 @@ import { addStarterTasks } from "./tasks/starter-tasks.ts";
 
 // `npm start`: the process. Everything it runs is built by createApp.
 
+/** Signals closer together than this are one stop, delivered twice. */
+const SAME_STOP_MS = 2_000;
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<void> {
@@ -42,9 +44,17 @@ async function main(): Promise<void> {
   // The scheduler's timer may be absent (no tasks) or far off; the process stays up regardless.
   const keepAlive = setInterval(() => {}, 1 << 30);
   let stopping = false;
+  let stopAt = 0;
   const shutdown = async (signal: string) => {
-    if (stopping) process.exit(0); // a second signal: leave at once
+    if (stopping) {
+      // Ctrl-C in a terminal, or systemd, signals npm and node both, and npm passes its own on:
+      // a signal within SAME_STOP_MS of the first is that same stop. A later one (a second
+      // Ctrl-C) cuts the grace period short.
+      if (performance.now() - stopAt < SAME_STOP_MS) return;
+      process.exit(0);
+    }
     stopping = true;
+    stopAt = performance.now();
     clearInterval(keepAlive);
     log.info({ signal }, "shutting down: letting runs in progress finish");
     await control?.close().catch(() => {});

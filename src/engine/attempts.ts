@@ -75,12 +75,12 @@ export class AttemptSet {
     this.#timer = null;
     this.#armedAt = at;
     if (at === Number.POSITIVE_INFINITY) return;
-    this.#timer = this.clock.setTimeout(() => this.#sweep(), at - this.clock.now());
+    this.#timer = this.clock.setTimeout(() => this.#sweep(), at - this.clock.monotonic());
   }
 
   #sweep(): void {
     this.#timer = null;
-    const now = this.clock.now();
+    const now = this.clock.monotonic();
     let next = Number.POSITIVE_INFINITY;
     for (const attempt of this.#attempts) {
       if (attempt.deadline <= now) {

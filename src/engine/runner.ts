@@ -112,15 +112,18 @@ export class Runner {
     try {
       const { clock, log } = this.deps;
       const runId = runKey(task.guildId, task.id, req.scheduledFor);
-      const started = clock.now();
+      // Durations on the monotonic clock: a wall-clock step (NTP, a VM resumed) cannot make
+      // one negative.
+      const started = clock.monotonic();
+      const startedAt = clock.now();
       const maxAttempts = req.dryRun ? 1 : 1 + task.retry.maxRetries;
       let outcome: AttemptOutcome = { status: "failure", output: null, error: null };
       let attempt = 0;
       while (attempt < maxAttempts) {
         attempt++;
-        const attemptStart = clock.now();
+        const attemptStart = clock.monotonic();
         outcome = await this.#attempt(task, req, runId, attempt);
-        const durationMs = clock.now() - attemptStart;
+        const durationMs = Math.max(0, clock.monotonic() - attemptStart);
         // Successes at debug: the execution log already records every attempt, and a line per
         // success was the biggest cost of a run at thousands of runs a second.
         const level = outcome.status === "success" ? "debug" : "warn";
@@ -169,10 +172,10 @@ export class Runner {
       const result: RunResult = {
         runId,
         attempts: attempt,
-        durationMs: clock.now() - started,
+        durationMs: Math.max(0, clock.monotonic() - started),
         ...outcome,
       };
-      if (!req.dryRun) await this.#record(task, result, started, req.scheduledFor);
+      if (!req.dryRun) await this.#record(task, result, startedAt, req.scheduledFor);
       return result;
     } finally {
       this.#running.delete(key);
@@ -189,7 +192,7 @@ export class Runner {
     if (log.isLevelEnabled("debug")) {
       log.debug({ taskId: task.id, runId, attempt }, `task ${task.id} attempt ${attempt} started`);
     }
-    const cancel = new Attempt(clock.now(), task.timeoutSeconds * 1000);
+    const cancel = new Attempt(clock.monotonic(), task.timeoutSeconds * 1000);
     this.#attempts.add(cancel);
     try {
       const ctx = new RunContext(

@@ -98,10 +98,14 @@ export class ExecutionLog {
   #settled: Promise<void> = Promise.resolve();
   #checkedTail = false;
 
-  /** `legacyTenant`: whose lines those written before servers were tenants are. */
+  /**
+   * `legacyTenant`: whose lines those written before servers were tenants are. `onSkipped`
+   * hears how many lines a read could not use (torn by a crash, damaged).
+   */
   constructor(
     readonly file: string,
     private readonly legacyTenant: Tenant = LOCAL,
+    private readonly onSkipped?: (count: number) => void,
   ) {}
 
   /**
@@ -174,6 +178,7 @@ export class ExecutionLog {
     await this.#settled;
     const handle = await open(this.file, "r").catch(() => null);
     if (!handle) return;
+    const skipped = { count: 0 };
     try {
       let pos = (await handle.stat()).size;
       let rest: Buffer | null = null;
@@ -193,24 +198,28 @@ export class ExecutionLog {
         }
         const lines = buf.toString("utf8", first + 1).split("\n");
         for (let i = lines.length - 1; i >= 0; i--) {
-          if (!this.#visitLine(lines[i] as string, visit)) return;
+          if (!this.#visitLine(lines[i] as string, visit, skipped)) return;
         }
         rest = first > 0 ? buf.subarray(0, first) : null;
       }
     } finally {
       await handle.close();
+      if (skipped.count) this.onSkipped?.(skipped.count);
     }
   }
 
-  #visitLine(line: string, visit: (e: Execution) => boolean): boolean {
+  /** A line torn by a crash, or not an attempt, is skipped: counted, never silently. */
+  #visitLine(line: string, visit: (e: Execution) => boolean, skipped: { count: number }): boolean {
     if (line.length === 0) return true;
-    let parsed: Execution | null;
+    let parsed: Execution | null = null;
     try {
       parsed = toExecution(JSON.parse(line), this.legacyTenant);
     } catch {
-      return true; // a line torn by a crash: skip it
+      // not JSON: below
     }
-    return parsed ? visit(parsed) : true;
+    if (parsed) return visit(parsed);
+    skipped.count++;
+    return true;
   }
 
   /** Entries with ts >= sinceMs, oldest first. */

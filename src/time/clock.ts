@@ -2,7 +2,10 @@
 // so tests drive daily and weekly schedules with a fake clock instead of waiting.
 
 export interface Clock {
+  /** Wall-clock time (epoch ms): when things are due, and what the log says. It may step. */
   now(): number;
+  /** Monotonic ms, from an arbitrary origin: durations and deadlines. It never goes back. */
+  monotonic(): number;
   setTimeout(fn: () => void, ms: number): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
 }
@@ -14,6 +17,7 @@ export const MAX_TIMER_MS = 2_147_483_647;
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, Math.min(Math.max(0, ms), MAX_TIMER_MS)),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
