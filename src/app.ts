@@ -8,6 +8,7 @@ import type { Config } from "./shared/config.ts";
 import type { Logger } from "./shared/logger.ts";
 import type { StoreFs } from "./store/durable-file.ts";
 import { ExecutionLog } from "./store/execution-log.ts";
+import { rebuildHistory } from "./store/rebuild-history.ts";
 import { openStore, type Store } from "./store/store.ts";
 import { type Handler, HandlerRegistry, type ReadAccess } from "./tasks/handler.ts";
 import { ItemService } from "./tasks/items.ts";
@@ -86,6 +87,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const executionLog = new ExecutionLog(logFile, defaultTenant, (skipped) =>
     log.warn({ file: logFile, skipped }, "execution log lines could not be read and were skipped"),
   );
+  const rebuilt = await rebuildHistory(store, executionLog).catch((err) => {
+    log.error({ err }, "could not rebuild the history counters from the execution log");
+    return 0;
+  });
+  if (rebuilt) log.info({ tasks: rebuilt }, "history counters rebuilt from the execution log");
   const handlers = new HandlerRegistry(opts.handlers);
   const servers = new ServerService({
     store,

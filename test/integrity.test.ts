@@ -1,4 +1,4 @@
-import { appendFile } from "node:fs/promises";
+import { appendFile, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { sleep } from "../src/time/clock.ts";
@@ -70,5 +70,44 @@ describe("a wall-clock step (NTP, a VM resumed)", () => {
     ]);
     const late = (await readExecutions(w)).at(-1);
     expect(late).toMatchObject({ trigger: "schedule", status: "success" });
+  });
+});
+
+describe("a crash right after a run (kill -9 before its counters reached db.json)", () => {
+  it("rebuilds the counters from the execution log at start: a maxRuns task does not run again", async () => {
+    const h = scriptedHandler("rec", [() => "ok"]);
+    const w = keep(await makeWorld({ start: "2026-11-28T08:00:30Z", handlers: [h] }));
+    await w.app.service.addTask("local", {
+      id: "once",
+      handler: "rec",
+      schedule: "every 1m",
+      maxRuns: 1,
+    });
+    await w.app.service.addTask("local", { id: "other", handler: "rec", schedule: "daily 06:00" });
+    await w.app.service.runNow("local", "other");
+    await runUntil(w, "2026-11-28T08:01:30Z");
+    expect(h.calls.map((c) => c.task.id)).toEqual(["other", "once"]);
+    await w.app.close();
+    // The state a kill -9 leaves when the counters' write was still to come: db.json without
+    // the run, the log with it.
+    const dbFile = join(w.dataDir, "db.json");
+    const db = JSON.parse(await readFile(dbFile, "utf8"));
+    const once = db.tasks.find((t: { id: string }) => t.id === "once");
+    once.history = { totalRuns: 0, successCount: 0, failureCount: 0 };
+    await writeFile(dbFile, JSON.stringify(db));
+    await rm(join(w.dataDir, "db.json.checked"));
+
+    const again = keep(await w.restart());
+    const history = again.app.service.getTask("local", "once").history;
+    expect(history).toMatchObject({ totalRuns: 1, successCount: 1, lastStatus: "success" });
+    expect(history.lastRunId).toBe("local/once@2026-11-28T08:01:00.000Z");
+    expect(again.app.service.getTask("local", "other").history.totalRuns).toBe(1); // not twice
+    expect(again.app.service.nextRun("local", "once")).toBeNull();
+    h.calls.length = 0;
+    await runUntil(again, "2026-11-28T08:10:00Z");
+    expect(h.calls).toEqual([]);
+    // Counted once: a second restart adds nothing.
+    const third = keep(await again.restart());
+    expect(third.app.service.getTask("local", "once").history.totalRuns).toBe(1);
   });
 });

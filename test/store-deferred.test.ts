@@ -39,6 +39,7 @@ const task = (id: string): Task => ({
     lastError: null,
     lastDurationMs: null,
     lastSuccessAt: null,
+    lastRunId: null,
   },
 });
 

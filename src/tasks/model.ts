@@ -19,13 +19,15 @@ export const HistorySchema = z.object({
   lastError: z.string().nullable().default(null),
   lastDurationMs: z.number().min(0).nullable().default(null),
   lastSuccessAt: isoInstant.nullable().default(null),
+  /** The newest run these counters include: a restart adds the log's runs after it. */
+  lastRunId: z.string().nullable().default(null),
 });
 export type History = z.infer<typeof HistorySchema>;
 
 /** The history counters after one more run, which started at `startedMs`. */
 export function addRun(
   h: History,
-  run: { status: RunStatus; error: string | null; durationMs: number },
+  run: { runId: string; status: RunStatus; error: string | null; durationMs: number },
   startedMs: number,
 ): History {
   const ok = run.status === "success";
@@ -39,6 +41,7 @@ export function addRun(
     lastStatus: run.status,
     lastError: run.error,
     lastDurationMs: run.durationMs,
+    lastRunId: run.runId,
   };
 }
 
