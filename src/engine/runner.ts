@@ -123,7 +123,7 @@ export class Runner {
         attempt++;
         const attemptStart = clock.monotonic();
         outcome = await this.#attempt(task, req, runId, attempt);
-        const durationMs = Math.max(0, clock.monotonic() - attemptStart);
+        const durationMs = Math.max(0, Math.round(clock.monotonic() - attemptStart));
         // Successes at debug: the execution log already records every attempt, and a line per
         // success was the biggest cost of a run at thousands of runs a second.
         const level = outcome.status === "success" ? "debug" : "warn";
@@ -172,7 +172,7 @@ export class Runner {
       const result: RunResult = {
         runId,
         attempts: attempt,
-        durationMs: Math.max(0, clock.monotonic() - started),
+        durationMs: Math.max(0, Math.round(clock.monotonic() - started)),
         ...outcome,
       };
       if (!req.dryRun) await this.#record(task, result, startedAt, req.scheduledFor);
