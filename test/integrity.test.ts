@@ -1,4 +1,4 @@
-import { appendFile, readFile, rm, writeFile } from "node:fs/promises";
+import { appendFile, chmod, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { sleep } from "../src/time/clock.ts";
@@ -109,5 +109,37 @@ describe("a crash right after a run (kill -9 before its counters reached db.json
     // Counted once: a second restart adds nothing.
     const third = keep(await again.restart());
     expect(third.app.service.getTask("local", "once").history.totalRuns).toBe(1);
+  });
+});
+
+describe("file modes", () => {
+  it("every folder under DATA_DIR is 0700 and every file 0600, older ones tightened at start", async () => {
+    const { default: briefing } = await import("../handlers/daily-briefing.ts");
+    const { default: test } = await import("../handlers/test.ts");
+    const w = keep(await makeWorld({ start: "2026-11-28T06:00:00Z", handlers: [briefing, test] }));
+    const { service } = w.app;
+    await service.addTask("local", { id: "t", handler: "test", schedule: "daily 09:00" });
+    await service.addTask("local", { id: "b", handler: "daily-briefing", schedule: "daily 08:00" });
+    await service.runNow("local", "t");
+    await service.runNow("local", "b");
+    // As an earlier version left them: the umask's modes.
+    await chmod(w.dataDir, 0o755);
+    await chmod(join(w.dataDir, "logs"), 0o755);
+    await chmod(join(w.dataDir, "logs", "executions.jsonl"), 0o644);
+    const again = keep(await w.restart());
+    await again.app.service.runNow("local", "t");
+    const modes: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      for (const entry of await readdir(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        const mode = (await stat(path)).mode & 0o777;
+        modes.push(`${entry.isDirectory() ? "dir" : "file"} ${mode.toString(8)}`);
+        if (entry.isDirectory()) await walk(path);
+      }
+    };
+    await walk(w.dataDir);
+    expect((await stat(w.dataDir)).mode & 0o777).toBe(0o700);
+    expect(new Set(modes)).toEqual(new Set(["dir 700", "file 600"]));
+    expect(modes.length).toBeGreaterThan(8); // db, journal, seal, backups, log, outputs, briefing
   });
 });

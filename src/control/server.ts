@@ -77,7 +77,13 @@ export async function startControlServer(
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(socketPath, () => resolve());
+      // Created under umask 077, so the socket is never open to others, not even until chmod.
+      const umask = process.umask(0o077);
+      try {
+        server.listen(socketPath, () => resolve());
+      } finally {
+        process.umask(umask);
+      }
     });
     await chmod(socketPath, 0o600);
   } catch (err) {

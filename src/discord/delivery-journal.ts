@@ -33,8 +33,8 @@ export class DeliveryJournal {
     const ts = new Date().toISOString();
     const line = `${JSON.stringify({ ts, runId, taskId, phase, channelId })}\n`;
     const next = this.#queue.then(async () => {
-      await mkdir(dirname(this.file), { recursive: true });
-      await appendFile(this.file, line);
+      await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
+      await appendFile(this.file, line, { mode: 0o600 });
     });
     this.#queue = next.catch(() => {});
     return next;

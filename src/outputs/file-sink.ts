@@ -22,10 +22,11 @@ export function createFileSink(dataDir: string): OutputSink {
     name: "file",
     async publish(output) {
       const path = outputPath(dataDir, output);
-      await mkdir(dirname(path), { recursive: true });
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
       await writeFile(
         path,
         output.markdown.endsWith("\n") ? output.markdown : `${output.markdown}\n`,
+        { mode: 0o600 },
       );
     },
   };

@@ -147,10 +147,10 @@ export class ExecutionLog {
 
   async #write(text: string): Promise<void> {
     if (!this.#checkedTail) {
-      await mkdir(dirname(this.file), { recursive: true });
+      await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
       const prefix = (await this.#endsMidLine()) ? "\n" : "";
       this.#checkedTail = true;
-      await appendFile(this.file, prefix + text);
+      await appendFile(this.file, prefix + text, { mode: 0o600 });
     } else {
       await appendFile(this.file, text);
     }

@@ -24,7 +24,7 @@ export async function lockDataDir(dataDir: string): Promise<DirLock> {
   const file = join(dataDir, "mission-control.lock");
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const handle = await open(file, "wx", 0o644);
+      const handle = await open(file, "wx", 0o600);
       await handle.writeFile(`${process.pid}\n`);
       await handle.sync();
       await handle.close();

@@ -1,4 +1,5 @@
 import * as nodeFs from "node:fs/promises";
+import { chmod } from "node:fs/promises";
 import { join } from "node:path";
 import { CorruptStoreError, NewerSchemaError, StartupError } from "../shared/errors.ts";
 import type { Task } from "../tasks/model.ts";
@@ -114,7 +115,8 @@ export async function openStore({
   compactAt = COMPACT_AT_BYTES,
 }: OpenStoreOptions): Promise<Store> {
   try {
-    await fs.mkdir(dataDir, { recursive: true });
+    await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
+    await ownerOnly(dataDir);
   } catch (err) {
     throw new StartupError(`DATA_DIR ${dataDir} cannot be created: ${(err as Error).message}`);
   }
@@ -203,8 +205,22 @@ export async function readStored(dataDir: string, fs: StoreFs = nodeFs): Promise
   return stored.raw as Db;
 }
 
+/**
+ * DATA_DIR and what earlier versions made in it with the umask's modes (0755, 0644) become the
+ * owner's only; what Mission Control makes now is created 0700 / 0600.
+ */
+async function ownerOnly(dataDir: string): Promise<void> {
+  await chmod(dataDir, 0o700).catch(() => {});
+  for (const dir of ["logs", "outputs", "briefings", "backups"]) {
+    await chmod(join(dataDir, dir), 0o700).catch(() => {});
+  }
+  for (const file of ["logs/executions.jsonl", "logs/deliveries.jsonl"]) {
+    await chmod(join(dataDir, file), 0o600).catch(() => {});
+  }
+}
+
 async function backup(fs: StoreFs, text: string, dir: string, version: number, at: number) {
-  await fs.mkdir(dir, { recursive: true });
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const stamp = new Date(at).toISOString().replace(/[:.]/g, "-");
   await fs.writeFile(join(dir, `db-${stamp}-v${version}.json`), text, { mode: 0o600 });
   const names = (await fs.readdir(dir)).filter((n) => /^db-.*\.json$/.test(n)).sort();
