@@ -1,6 +1,6 @@
 import { appendFile, chmod, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { sleep } from "../src/time/clock.ts";
 import {
   closedAfterEach,
@@ -141,5 +141,42 @@ describe("file modes", () => {
     expect((await stat(w.dataDir)).mode & 0o777).toBe(0o700);
     expect(new Set(modes)).toEqual(new Set(["dir 700", "file 600"]));
     expect(modes.length).toBeGreaterThan(8); // db, journal, seal, backups, log, outputs, briefing
+  });
+});
+
+describe("a handler that ignores its abort signal after a timeout", () => {
+  it("blocks the task's next attempt until it settles: two runs of one task never overlap", async () => {
+    const h = scriptedHandler("sticky", [
+      (ctx) => sleep(ctx.clock, 10_000).then(() => "late"), // no signal: it goes on
+      () => "ok",
+    ]);
+    const w = keep(await makeWorld({ start: "2026-11-28T06:00:00Z", handlers: [h] }));
+    await w.app.service.addTask("local", {
+      id: "s",
+      handler: "sticky",
+      schedule: "daily 09:00",
+      timeoutSeconds: 5,
+      retries: 1,
+      retryDelaySeconds: 1,
+      backoff: "fixed",
+    });
+    let result: Awaited<ReturnType<typeof w.app.service.runNow>> | undefined;
+    const run = w.app.service.runNow("local", "s").then((r) => {
+      result = r;
+    });
+    await w.clock.advanceTo("2026-11-28T06:00:05Z"); // the attempt times out
+    await vi.waitFor(async () => expect(await readExecutions(w)).toHaveLength(1));
+    // The handler goes on until 10 s: no retry may start meanwhile (it would at 6 s).
+    for (let s = 6; s <= 9; s++) {
+      await w.clock.advanceTo(`2026-11-28T06:00:0${s}Z`);
+      expect(h.calls).toHaveLength(1);
+    }
+    // Then time moves on until the run is over (its log writes are real I/O).
+    for (let i = 0; i < 120 && !result; i++) await w.clock.advance(1_000);
+    await run;
+    expect(result).toMatchObject({ status: "success", attempts: 2 });
+    // Timed out at 5 s, but it ran until 10 s: the retry starts after that, not at 6 s.
+    expect(h.startedAt[1]).toBeGreaterThanOrEqual(10_000);
+    expect((await readExecutions(w)).map((e) => e.status)).toEqual(["timeout", "success"]);
   });
 });

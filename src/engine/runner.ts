@@ -53,7 +53,16 @@ export interface RunnerDeps {
   random?: () => number;
 }
 
-type AttemptOutcome = { status: RunResult["status"]; output: string | null; error: string | null };
+type AttemptOutcome = {
+  status: RunResult["status"];
+  output: string | null;
+  error: string | null;
+  /** A handler that timed out and ignored its abort signal: it may still be running. */
+  straggler?: Promise<unknown>;
+};
+
+/** How long a handler that ignores its timeout is waited for before the task is called stuck. */
+export const STUCK_AFTER_MS = 60_000;
 
 /** Runs a task: attempts with timeout and retry, one log line per attempt, outputs to sinks. */
 export class Runner {
@@ -158,6 +167,9 @@ export class Runner {
         } catch (err) {
           log.error({ err, taskId: task.id }, "could not append to the execution log");
         }
+        // A handler that ignored its timeout still runs: the next attempt, and the task's next
+        // run, wait for it, so two runs of one task never overlap.
+        if (outcome.straggler) await this.#waitOut(task, outcome.straggler);
         if (outcome.status === "success" || attempt >= maxAttempts) break;
         try {
           await sleep(
@@ -194,6 +206,7 @@ export class Runner {
     }
     const cancel = new Attempt(clock.monotonic(), task.timeoutSeconds * 1000);
     this.#attempts.add(cancel);
+    let work: Promise<HandlerOutput> | undefined;
     try {
       const ctx = new RunContext(
         task,
@@ -207,7 +220,6 @@ export class Runner {
         cancel,
         log,
       );
-      let work: Promise<HandlerOutput>;
       try {
         work = Promise.resolve(handlers.get(task.handler).run(ctx));
       } catch (err) {
@@ -233,10 +245,39 @@ export class Runner {
       }
       return { status: "success", output: markdown, error: null };
     } catch (err) {
-      const status = err instanceof TimeoutError ? "timeout" : "failure";
-      return { status, output: null, error: errorText(err).slice(0, 2000) };
+      const timedOut = err instanceof TimeoutError;
+      return {
+        status: timedOut ? "timeout" : "failure",
+        output: null,
+        error: errorText(err).slice(0, 2000),
+        straggler: timedOut ? work : undefined,
+      };
     } finally {
       this.#attempts.delete(cancel);
+    }
+  }
+
+  /** Waits for a timed-out handler to settle, up to STUCK_AFTER_MS (or shutdown). */
+  async #waitOut(task: Task, straggler: Promise<unknown>): Promise<void> {
+    const { clock, log } = this.deps;
+    const limitMs = Math.max(STUCK_AFTER_MS, task.timeoutSeconds * 1000);
+    const done = new AbortController();
+    const signal = AbortSignal.any([done.signal, this.#stopping.signal]);
+    const settled = straggler.then(
+      () => "settled" as const,
+      () => "settled" as const,
+    );
+    const late = sleep(clock, limitMs, signal).then(
+      () => "stuck" as const,
+      () => "settled" as const,
+    );
+    const outcome = await Promise.race([settled, late]);
+    done.abort();
+    if (outcome === "stuck") {
+      log.error(
+        { taskId: task.id, guildId: task.guildId, waitedMs: limitMs },
+        `task ${task.id} is stuck: its handler ignored its timeout and still runs; its next run may overlap it`,
+      );
     }
   }
 
