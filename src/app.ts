@@ -8,6 +8,7 @@ import type { Config } from "./shared/config.ts";
 import type { Logger } from "./shared/logger.ts";
 import type { StoreFs } from "./store/durable-file.ts";
 import { ExecutionLog } from "./store/execution-log.ts";
+import type { LockHolder } from "./store/lock.ts";
 import { rebuildHistory } from "./store/rebuild-history.ts";
 import { openStore, type Store } from "./store/store.ts";
 import { type Handler, HandlerRegistry, type ReadAccess } from "./tasks/handler.ts";
@@ -48,6 +49,8 @@ export interface AppOptions {
   fs?: StoreFs;
   /** The Discord gateway's ping in ms, once connected. */
   gatewayPing?: () => number | null;
+  /** Who opens the data dir: the bot (default), or a CLI command, which others wait for. */
+  lockHolder?: LockHolder;
   /** The server a Discord channel is in (null: cannot tell); absent when headless. */
   channelGuild?: (channelId: string) => Promise<string | null>;
 }
@@ -82,6 +85,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     fs: opts.fs,
     now: () => clock.now(),
     legacyTenant: defaultTenant,
+    lockHolder: opts.lockHolder,
   });
   const logFile = join(dataDir, "logs", "executions.jsonl");
   const executionLog = new ExecutionLog(logFile, defaultTenant, (skipped) =>

@@ -1,13 +1,16 @@
-import { appendFile, chmod, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { appendFile, chmod, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
+import { readStored } from "../src/store/store.ts";
 import { sleep } from "../src/time/clock.ts";
+import { cli } from "./support/process.ts";
 import {
   closedAfterEach,
   makeWorld,
   readExecutions,
   runUntil,
   scriptedHandler,
+  tempDir,
 } from "./support/world.ts";
 
 // Faults an operator meets that the first fault matrix did not try (issue 12).
@@ -179,4 +182,36 @@ describe("a handler that ignores its abort signal after a timeout", () => {
     expect(h.startedAt[1]).toBeGreaterThanOrEqual(10_000);
     expect((await readExecutions(w)).map((e) => e.status)).toEqual(["timeout", "success"]);
   });
+});
+
+describe("the data folder's lock", () => {
+  it("is exclusive when six CLI commands open a stopped folder at once: each waits its turn, none is lost", async () => {
+    const dir = await tempDir();
+    const env = { DATA_DIR: join(dir.path, "data") };
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => cli(dir.path, env, "goals", "add", `goal ${i}`)),
+    );
+    expect(results.map((r) => [r.code, r.stderr])).toEqual(
+      Array.from({ length: 6 }, () => [0, ""]),
+    );
+    const stored = await readStored(join(dir.path, "data"));
+    expect(stored.goals.map((g: { text: string }) => g.text).sort()).toEqual(
+      Array.from({ length: 6 }, (_, i) => `goal ${i}`),
+    );
+    await dir.remove();
+  }, 60_000);
+
+  it("a CLI command refused by a busy CLI command names it, not a running bot", async () => {
+    const dir = await tempDir();
+    const data = join(dir.path, "data");
+    await mkdir(data, { recursive: true });
+    // A live process other than us holds it as a CLI command: our parent.
+    await writeFile(join(data, "mission-control.lock"), `${process.ppid} cli\n`);
+    const r = await cli(dir.path, { DATA_DIR: data }, "goals", "list");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      new RegExp(`another Mission Control command \\(pid ${process.ppid}\\) is still using`),
+    );
+    await dir.remove();
+  }, 30_000);
 });

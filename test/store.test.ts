@@ -138,7 +138,7 @@ describe("store", () => {
     await writeFile(join(sandbox.path, "mission-control.lock"), "999999999\n"); // no such process
     track(await openStore({ dataDir: sandbox.path }));
     expect((await readFile(join(sandbox.path, "mission-control.lock"), "utf8")).trim()).toBe(
-      String(process.pid),
+      `${process.pid} bot`,
     );
   });
 

@@ -63,7 +63,7 @@ export function buildProgram(
     const level = ["debug", "trace"].includes(config.LOG_LEVEL) ? config.LOG_LEVEL : "error";
     const log = createLogger(level, pino.destination(2));
     try {
-      const app = await createApp({ config, log, handlers });
+      const app = await createApp({ config, log, handlers, lockHolder: "cli" });
       connection = {
         api: localApi({ tasks: app.service, items: app.items, servers: app.servers }),
         close: () => app.close(1000),

@@ -59,8 +59,13 @@ export class StoreLockedError extends StartupError {
   constructor(
     readonly pid: number,
     readonly dataDir: string,
+    readonly holder: "bot" | "cli" = "bot",
   ) {
-    super(`Mission Control is already running (pid ${pid}) on ${dataDir}; stop it first`);
+    super(
+      holder === "bot"
+        ? `Mission Control is already running (pid ${pid}) on ${dataDir}; stop it first`
+        : `another Mission Control command (pid ${pid}) is still using ${dataDir}; try again when it has finished`,
+    );
   }
 }
 

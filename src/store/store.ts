@@ -8,7 +8,7 @@ import { type Db, DbSchema } from "./db-schema.ts";
 import { files, readDisk, replayJournal, serialize, shown, writeSnapshot } from "./disk.ts";
 import type { StoreFs } from "./durable-file.ts";
 import { JournalCorruptError } from "./journal-file.ts";
-import { lockDataDir } from "./lock.ts";
+import { type LockHolder, lockDataDir } from "./lock.ts";
 import { LowStore } from "./low-store.ts";
 
 /** MIGRATIONS[i] turns a version i+1 file into version i+2. The code's version is length + 1. */
@@ -101,6 +101,8 @@ export interface OpenStoreOptions {
   migrations?: Migration[];
   /** Whose records those of an older file are (DISCORD_GUILD_ID's server, else local). */
   legacyTenant?: Tenant;
+  /** Who takes the data dir's lock: the bot, or a CLI command (which others wait for). */
+  lockHolder?: LockHolder;
   now?: () => number;
   /** COMPACT_AT_BYTES unless a test wants db.json rewritten often. */
   compactAt?: number;
@@ -111,6 +113,7 @@ export async function openStore({
   fs = nodeFs,
   migrations = MIGRATIONS,
   legacyTenant = LOCAL,
+  lockHolder = "bot",
   now = Date.now,
   compactAt = COMPACT_AT_BYTES,
 }: OpenStoreOptions): Promise<Store> {
@@ -120,7 +123,7 @@ export async function openStore({
   } catch (err) {
     throw new StartupError(`DATA_DIR ${dataDir} cannot be created: ${(err as Error).message}`);
   }
-  const lock = await lockDataDir(dataDir).catch((err) => {
+  const lock = await lockDataDir(dataDir, { holder: lockHolder }).catch((err) => {
     if (err instanceof StartupError) throw err;
     throw new StartupError(`DATA_DIR ${dataDir} is not writable: ${(err as Error).message}`);
   });
