@@ -1,7 +1,8 @@
 import { appendFile, chmod, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
-import { readStored } from "../src/store/store.ts";
+import { CorruptStoreError } from "../src/shared/errors.ts";
+import { openStore, readStored } from "../src/store/store.ts";
 import { sleep } from "../src/time/clock.ts";
 import { cli } from "./support/process.ts";
 import {
@@ -214,4 +215,25 @@ describe("the data folder's lock", () => {
     );
     await dir.remove();
   }, 30_000);
+});
+
+describe("db.json.checked (the seal)", () => {
+  it("seals only a state that passed validation: an invalid one is checked, and refused, at the next start", async () => {
+    const dir = await tempDir();
+    const store = await openStore({ dataDir: dir.path });
+    await store.update((db) => {
+      db.goals.push({
+        guildId: "local",
+        id: 1,
+        text: "",
+        createdAt: "2026-11-28T06:00:00.000Z",
+        doneAt: null,
+      }); // an empty text: what no service would store
+    });
+    await store.close();
+    const err = await openStore({ dataDir: dir.path }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CorruptStoreError);
+    expect(String(err)).toMatch(/expected shape \(goals\.0\.text/);
+    await dir.remove();
+  });
 });

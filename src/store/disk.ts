@@ -31,9 +31,18 @@ export function files(dataDir: string, fs: StoreFs): Files {
   };
 }
 
-export async function writeSnapshot({ durable, seal }: Files, text: string): Promise<void> {
+/**
+ * Writes db.json; `valid` says the state passed validation, and only then is it sealed (a
+ * sealed file is trusted at the next start without a check).
+ */
+export async function writeSnapshot(
+  { durable, seal }: Files,
+  text: string,
+  valid: boolean,
+): Promise<void> {
+  if (!valid) await seal.clear();
   await durable.write(text);
-  await seal.record(text);
+  if (valid) await seal.record(text);
 }
 
 /** Applies the journal's lines newer than the snapshot to `raw`; the last seq applied. */

@@ -109,7 +109,8 @@ export class LowStore implements Store {
 
   async #compact(db: Db): Promise<void> {
     const text = serialize(db, this.#seq);
-    await writeSnapshot(this.#disk, text);
+    // Sealed only if it is valid: the seal lets the next start skip the check.
+    await writeSnapshot(this.#disk, text, DbSchema.safeParse(db).success);
     this.#snapshotBytes = text.length;
     this.#mustCompact = false;
     // db.json now holds every line; one left behind is skipped on replay (its seq is older),

@@ -12,7 +12,8 @@ import { DurableFile, type StoreFs } from "./durable-file.ts";
 let schemaPrint: string | undefined;
 
 function digest(text: string): string {
-  schemaPrint ??= JSON.stringify(z.toJSONSchema(DbSchema));
+  // The schema and the zod that checks it: after an update of either, every file is checked.
+  schemaPrint ??= JSON.stringify({ zod: z.core.version, schema: z.toJSONSchema(DbSchema) });
   return createHash("sha256").update(schemaPrint).update("\n").update(text).digest("hex");
 }
 
@@ -27,6 +28,11 @@ export class Seal {
   async matches(text: string): Promise<boolean> {
     const saved = await this.#file.read().catch(() => null);
     return saved !== null && saved.trim() === digest(text);
+  }
+
+  /** Forgets the seal: the next start checks db.json in full. */
+  async clear(): Promise<void> {
+    await this.#file.write("\n").catch(() => {});
   }
 
   /** Records `text` as written. Best effort: without it the next start just checks the file. */

@@ -140,7 +140,7 @@ export async function openStore({
     let seq = 0;
     if (text === null) {
       db = DbSchema.parse({ schemaVersion: version });
-      await writeSnapshot(disk, serialize(db, seq));
+      await writeSnapshot(disk, serialize(db, seq), true);
       await journal.clear(); // a journal without its db.json describes nothing we have
     } else {
       const corrupt = async (file: string, reason: string) =>
@@ -185,7 +185,7 @@ export async function openStore({
       await backup(fs, readText, backups, found, now());
       // Start from an empty journal: no line ever follows a torn one.
       if (found < version || replayed.bytes) {
-        await writeSnapshot(disk, serialize(db, seq));
+        await writeSnapshot(disk, serialize(db, seq), true);
         await journal.clear();
       }
     }
