@@ -107,10 +107,14 @@ export class LowStore implements Store {
     }
   }
 
-  async #compact(db: Db): Promise<void> {
+  /**
+   * Rewrites db.json with everything. Sealed only at a clean stop and only if the state is
+   * valid (the seal lets the next start skip the check); checking every task on each rewrite
+   * while running would cost as much as the rewrite.
+   */
+  async #compact(db: Db, stopping = false): Promise<void> {
     const text = serialize(db, this.#seq);
-    // Sealed only if it is valid: the seal lets the next start skip the check.
-    await writeSnapshot(this.#disk, text, DbSchema.safeParse(db).success);
+    await writeSnapshot(this.#disk, text, stopping && DbSchema.safeParse(db).success);
     this.#snapshotBytes = text.length;
     this.#mustCompact = false;
     // db.json now holds every line; one left behind is skipped on replay (its seq is older),
@@ -265,7 +269,7 @@ export class LowStore implements Store {
     }
     // A clean stop leaves everything in db.json (a failure here loses nothing: the journal is
     // replayed on the next start).
-    if (this.#disk.journal.size) await this.#compact(this.data).catch(() => {});
+    if (this.#disk.journal.size) await this.#compact(this.data, true).catch(() => {});
     await this.releaseLock();
   }
 }
