@@ -237,3 +237,64 @@ describe("db.json.checked (the seal)", () => {
     await dir.remove();
   });
 });
+
+describe("restoring a backup", () => {
+  it("a journal written on a newer db.json is refused, not replayed onto the restored one", async () => {
+    const dir = await tempDir();
+    const store = await openStore({ dataDir: dir.path });
+    const goal = (id: number, text: string) => ({
+      guildId: "local",
+      id,
+      text,
+      createdAt: "2026-11-28T06:00:00.000Z",
+      doneAt: null,
+    });
+    await store.update((db) => db.goals.push(goal(1, "kept")));
+    await store.close(); // db.json holds goal 1; the next open backs it up
+    const second = await openStore({ dataDir: dir.path });
+    await second.update((db) => db.goals.push(goal(3, "later")));
+    await second.close(); // db.json rewritten: a newer one than that backup
+    const third = await openStore({ dataDir: dir.path });
+    await third.update((db) => {
+      db.goals = [];
+    });
+    await third.update((db) => db.goals.push(goal(2, "newer")));
+    // A crash: the journal holds the deletion and goal 2, written on the newest db.json.
+    const [backup] = (await readdir(join(dir.path, "backups"))).sort(); // the older one
+    // The operator restores the backup over db.json, as the refusal for a damaged one says.
+    await writeFile(
+      join(dir.path, "db.json"),
+      await readFile(join(dir.path, "backups", backup as string)),
+    );
+    await rm(join(dir.path, "db.json.checked"));
+    const err = await openStore({ dataDir: dir.path }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CorruptStoreError);
+    expect(String(err)).toMatch(/db\.journal cannot be read: .*written on another db\.json/);
+    expect(String(err)).toMatch(/move .*db\.journal away/);
+    await dir.remove();
+  });
+
+  it("a journal without its db.json is refused and kept, not emptied", async () => {
+    const dir = await tempDir();
+    const store = await openStore({ dataDir: dir.path });
+    await store.update((db) =>
+      db.goals.push({
+        guildId: "local",
+        id: 1,
+        text: "only in the journal",
+        createdAt: "2026-11-28T06:00:00.000Z",
+        doneAt: null,
+      }),
+    );
+    // A crash, then db.json is lost.
+    await rm(join(dir.path, "db.json"));
+    const journal = await readFile(join(dir.path, "db.journal"), "utf8");
+    const err = await openStore({ dataDir: dir.path }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CorruptStoreError);
+    expect(String(err)).toMatch(
+      /db\.json cannot be read: it is missing, but .*db\.journal holds changes/,
+    );
+    expect(await readFile(join(dir.path, "db.journal"), "utf8")).toBe(journal);
+    await dir.remove();
+  });
+});

@@ -69,6 +69,10 @@ export class StoreLockedError extends StartupError {
   }
 }
 
+/** The db.json a message is about ("data/db.json", or "data/db.json with data/db.journal"). */
+const dbJson = (file: string) => file.replace(/ with .*$/, "").replace(/db\.journal$/, "db.json");
+const journalOf = (file: string) => dbJson(file).replace(/db\.json$/, "db.journal");
+
 export class CorruptStoreError extends StartupError {
   override name = "CorruptStoreError";
   constructor(
@@ -79,7 +83,7 @@ export class CorruptStoreError extends StartupError {
     super(
       `${file} cannot be read: ${reason}. It was left untouched. ` +
         (newestBackup
-          ? `Newest backup: ${newestBackup} — copy it over ${file} to restore it.`
+          ? `Newest backup: ${newestBackup} — copy it over ${dbJson(file)} and move ${journalOf(file)} away to restore it.`
           : `No backup exists; move ${file} away to start with an empty store.`),
     );
   }

@@ -1,8 +1,9 @@
+import { randomBytes } from "node:crypto";
 import { join, relative } from "node:path";
 import { applyChanges } from "./changes.ts";
 import type { Db } from "./db-schema.ts";
 import { DurableFile, type StoreFs } from "./durable-file.ts";
-import { JournalFile } from "./journal-file.ts";
+import { JournalCorruptError, JournalFile } from "./journal-file.ts";
 import { Seal } from "./seal.ts";
 
 // The store's files in a data dir — db.json, db.journal, db.json.checked — and how they are
@@ -13,7 +14,8 @@ export async function readDisk({ durable, journal }: Files) {
   const text = await durable.read();
   if (!text) return null;
   const raw = JSON.parse(text);
-  return { raw, seq: (await replayJournal(raw, journal)).seq };
+  const { seq, base } = await replayJournal(raw, journal);
+  return { raw, seq, base };
 }
 
 export interface Files {
@@ -45,20 +47,36 @@ export async function writeSnapshot(
   if (valid) await seal.record(text);
 }
 
-/** Applies the journal's lines newer than the snapshot to `raw`; the last seq applied. */
+/**
+ * Applies the journal's lines newer than the snapshot to `raw`: the last seq applied, and the
+ * snapshot's base. A line written on another db.json (a backup restored over a newer one) is
+ * refused, never replayed onto it.
+ */
 export async function replayJournal(raw: Record<string, unknown>, journal: JournalFile) {
   const after = typeof raw.journalSeq === "number" ? raw.journalSeq : 0;
+  const base = typeof raw.journalBase === "string" ? raw.journalBase : undefined;
   delete raw.journalSeq;
+  delete raw.journalBase;
   const { lines, bytes } = await journal.read(after);
+  const foreign = lines.find((l) => l.base !== undefined && base !== undefined && l.base !== base);
+  if (foreign) {
+    throw new JournalCorruptError(
+      `its line ${foreign.seq} was written on another db.json (was a backup restored?); move it away to start from db.json alone`,
+    );
+  }
   for (const line of lines) applyChanges(raw, line.changes);
-  return { seq: lines.at(-1)?.seq ?? after, bytes };
+  return { seq: lines.at(-1)?.seq ?? after, bytes, base };
 }
+
+/** A new snapshot's base: the journal lines written on it carry it. */
+export const newBase = (): string => randomBytes(6).toString("hex");
 
 // Compact, not pretty-printed: the indented form is much bigger and slower to build and write,
 // on every durable change (bench/RESULTS.md). `jq . data/db.json` shows it indented.
 // `journalSeq`: the last journal line this file already holds; replay starts after it.
-export function serialize(db: Db, journalSeq: number): string {
-  return `${JSON.stringify({ ...db, journalSeq })}\n`;
+// `journalBase`: this snapshot's id, which the journal lines written on it carry.
+export function serialize(db: Db, journalSeq: number, journalBase: string): string {
+  return `${JSON.stringify({ ...db, journalSeq, journalBase })}\n`;
 }
 
 export function shown(file: string): string {

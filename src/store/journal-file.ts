@@ -10,6 +10,8 @@ import type { StoreFs } from "./durable-file.ts";
 
 export interface JournalLine {
   seq: number;
+  /** The db.json this line was written on (its journalBase); absent in older journals. */
+  base?: string;
   changes: Change[];
 }
 

@@ -4,7 +4,7 @@ import type { Task } from "../tasks/model.ts";
 import { recordKey, type Tenant } from "../tasks/tenant.ts";
 import { ChangeTracker } from "./changes.ts";
 import { type Db, DbSchema } from "./db-schema.ts";
-import { type Files, readDisk, serialize, shown, writeSnapshot } from "./disk.ts";
+import { type Files, newBase, readDisk, serialize, shown, writeSnapshot } from "./disk.ts";
 import type { Store, TaskListener } from "./store.ts";
 
 const keyOf = (t: Task) => recordKey(t.guildId, t.id);
@@ -38,6 +38,8 @@ export class LowStore implements Store {
   readonly #tracker = new ChangeTracker();
   /** The last journal line written: in db.json or in the journal. */
   #seq: number;
+  /** db.json's journalBase: every journal line written on it carries it. */
+  #base: string;
   #snapshotBytes = 0;
   /** Set when a write failed and memory could not be reloaded: only a whole-file write is safe. */
   #mustCompact = false;
@@ -56,13 +58,14 @@ export class LowStore implements Store {
   constructor(
     disk: Files,
     initial: Db,
-    snapshot: { seq: number; bytes: number },
+    snapshot: { seq: number; base: string; bytes: number },
     readonly created: boolean,
     private readonly compactAt: number,
     private readonly releaseLock: () => Promise<void>,
   ) {
     this.#disk = disk;
     this.#seq = snapshot.seq;
+    this.#base = snapshot.base;
     this.#snapshotBytes = snapshot.bytes;
     this.#tracker.reset(initial);
     this.#low = new Low<Db>(
@@ -72,6 +75,7 @@ export class LowStore implements Store {
           const stored = await readDisk(disk);
           if (!stored) return null;
           this.#seq = stored.seq;
+          if (stored.base) this.#base = stored.base;
           const db = DbSchema.parse(stored.raw);
           this.#tracker.reset(db);
           this.#mustCompact = false;
@@ -98,7 +102,7 @@ export class LowStore implements Store {
     try {
       if (this.#mustCompact || big || !this.#disk.journal.usable) await this.#compact(db);
       else if (changes.length) {
-        await this.#disk.journal.append({ seq: this.#seq + 1, changes });
+        await this.#disk.journal.append({ seq: this.#seq + 1, base: this.#base, changes });
         this.#seq++;
       }
     } catch (err) {
@@ -113,8 +117,10 @@ export class LowStore implements Store {
    * while running would cost as much as the rewrite.
    */
   async #compact(db: Db, stopping = false): Promise<void> {
-    const text = serialize(db, this.#seq);
+    const base = newBase();
+    const text = serialize(db, this.#seq, base);
     await writeSnapshot(this.#disk, text, stopping && DbSchema.safeParse(db).success);
+    this.#base = base;
     this.#snapshotBytes = text.length;
     this.#mustCompact = false;
     // db.json now holds every line; one left behind is skipped on replay (its seq is older),

@@ -5,7 +5,15 @@ import { CorruptStoreError, NewerSchemaError, StartupError } from "../shared/err
 import type { Task } from "../tasks/model.ts";
 import { LOCAL, type Tenant } from "../tasks/tenant.ts";
 import { type Db, DbSchema } from "./db-schema.ts";
-import { files, readDisk, replayJournal, serialize, shown, writeSnapshot } from "./disk.ts";
+import {
+  files,
+  newBase,
+  readDisk,
+  replayJournal,
+  serialize,
+  shown,
+  writeSnapshot,
+} from "./disk.ts";
 import type { StoreFs } from "./durable-file.ts";
 import { JournalCorruptError } from "./journal-file.ts";
 import { type LockHolder, lockDataDir } from "./lock.ts";
@@ -138,10 +146,20 @@ export async function openStore({
     const version = migrations.length + 1;
     let db: Db;
     let seq = 0;
+    let base = newBase();
     if (text === null) {
+      // Changes without the db.json they were made on: refused, never emptied.
+      const orphan = await journal.read(0).catch(() => ({ lines: [{}] }));
+      if (orphan.lines.length) {
+        throw new CorruptStoreError(
+          shown(durable.path),
+          `it is missing, but ${shown(journal.path)} holds changes made on it`,
+          await newestBackup(fs, join(dataDir, "backups")),
+        );
+      }
       db = DbSchema.parse({ schemaVersion: version });
-      await writeSnapshot(disk, serialize(db, seq), true);
-      await journal.clear(); // a journal without its db.json describes nothing we have
+      await writeSnapshot(disk, serialize(db, seq, base), true);
+      await journal.clear();
     } else {
       const corrupt = async (file: string, reason: string) =>
         new CorruptStoreError(shown(file), reason, await newestBackup(fs, backups));
@@ -163,7 +181,7 @@ export async function openStore({
       });
       seq = replayed.seq;
       // The backup holds the file as it was read, journal included, before any migration.
-      const readText = replayed.bytes ? serialize(raw as Db, seq) : text;
+      const readText = replayed.bytes ? serialize(raw as Db, seq, base) : text;
       for (let v = found; v < version; v++) {
         raw = { ...(migrations[v - 1] as Migration)(raw, { legacyTenant }), schemaVersion: v + 1 };
       }
@@ -183,13 +201,16 @@ export async function openStore({
       db = parsed.data;
       // Only a file that read cleanly becomes a backup, so the newest backup is always good.
       await backup(fs, readText, backups, found, now());
-      // Start from an empty journal: no line ever follows a torn one.
-      if (found < version || replayed.bytes) {
-        await writeSnapshot(disk, serialize(db, seq), true);
+      // Start from an empty journal: no line ever follows a torn one. A file without a base
+      // (from before bases) gets one, so the lines written on it can be told apart.
+      if (found < version || replayed.bytes || replayed.base === undefined) {
+        await writeSnapshot(disk, serialize(db, seq, base), true);
         await journal.clear();
+      } else {
+        base = replayed.base;
       }
     }
-    const snapshot = { seq, bytes: text?.length ?? 0 };
+    const snapshot = { seq, base, bytes: text?.length ?? 0 };
     return new LowStore(disk, db, snapshot, text === null, compactAt, lock.release);
   } catch (err) {
     await lock.release();
