@@ -15,13 +15,13 @@ import {
   type ReadAccess,
   SAVE_AS,
 } from "../tasks/handler.ts";
-import { addRun, isFailing, type RunStatus, type Task } from "../tasks/model.ts";
+import type { RunStatus, Task } from "../tasks/model.ts";
 import { recordKey, type Tenant } from "../tasks/tenant.ts";
 import { type Clock, isoTime, sleep } from "../time/clock.ts";
-import { nextRealRun } from "../time/timeline.ts";
 import { Attempt, AttemptSet } from "./attempts.ts";
 import { retryDelayMs } from "./retry.ts";
 import { RunContext } from "./run-context.ts";
+import { recordRun } from "./run-record.ts";
 
 export interface RunRequest {
   tenant: Tenant;
@@ -187,7 +187,14 @@ export class Runner {
         durationMs: Math.max(0, Math.round(clock.monotonic() - started)),
         ...outcome,
       };
-      if (!req.dryRun) await this.#record(task, result, startedAt, req.scheduledFor);
+      if (!req.dryRun) {
+        await recordRun(this.deps, task, result, {
+          startedAt,
+          scheduledFor: req.scheduledFor,
+          // A run cut off by shutdown is not an incident worth a DM.
+          alert: !this.#stopping.signal.aborted,
+        });
+      }
       return result;
     } finally {
       this.#running.delete(key);
@@ -278,64 +285,6 @@ export class Runner {
         { taskId: task.id, guildId: task.guildId, waitedMs: limitMs },
         `task ${task.id} is stuck: its handler ignored its timeout and still runs; its next run may overlap it`,
       );
-    }
-  }
-
-  /**
-   * History counters, then an alert on the first failure of an incident, or a recovery note.
-   * The counters change in memory at once, and reach disk with the next store write (at most
-   * DEFER_MS later): the execution log, appended before this, is the record of the run, and
-   * waiting for a db.json write per run would make every run pay for the whole file.
-   */
-  async #record(
-    { guildId, id: taskId }: Task,
-    result: RunResult,
-    startedMs: number,
-    scheduledFor: number,
-  ): Promise<void> {
-    const { store, log, clock } = this.deps;
-    const failed = result.status !== "success";
-    let before: { wasBroken: boolean; task: Task | null } | undefined;
-    const unsaved = (err: unknown) =>
-      log.error(
-        { err, taskId },
-        "could not save the run's history; the execution log still has it",
-      );
-    try {
-      const { result: previous, written } = store.updateSoon(() => {
-        const task = store.task(guildId, taskId);
-        if (!task) return undefined;
-        const wasBroken = isFailing(task.history);
-        store.putTask({ ...task, history: addRun(task.history, result, startedMs) });
-        // The task as it was, for the sinks: stored tasks are replaced, never changed.
-        return { wasBroken, task: failed !== wasBroken ? task : null };
-      });
-      before = previous;
-      written.catch(unsaved);
-    } catch (err) {
-      unsaved(err);
-    }
-    // A run cut off by shutdown is not an incident worth a DM.
-    if (!before?.task || this.#stopping.signal.aborted) return;
-    const recorded = store.task(guildId, taskId);
-    const next = recorded ? nextRealRun(recorded, clock.now()) : null;
-    for (const sink of this.deps.sinks) {
-      try {
-        if (failed && !before.wasBroken) {
-          await sink.alert?.({
-            task: before.task,
-            runId: result.runId,
-            error: result.error ?? result.status,
-            attempts: result.attempts,
-            scheduledFor: new Date(scheduledFor),
-            nextRun: next === null ? null : new Date(next),
-          });
-        } else if (!failed && before.wasBroken) {
-          await sink.recovered?.(before.task, result.runId);
-        }
-      } catch (err) {
-        log.error({ err, taskId, sink: sink.name }, "an alert could not be delivered");
-      }
     }
   }
 }

@@ -1,0 +1,61 @@
+import { addRun, isFailing, type Task } from "../tasks/model.ts";
+import { nextRealRun } from "../time/timeline.ts";
+import type { RunnerDeps, RunResult } from "./runner.ts";
+
+/**
+ * After a run: its history counters, then an alert on the first failure of an incident, or a
+ * recovery note. The counters change in memory at once, and reach disk with the next store write (at most
+ * DEFER_MS later): the execution log, appended before this, is the record of the run, and
+ * waiting for a db.json write per run would make every run pay for the whole file.
+ */
+export async function recordRun(
+  deps: Pick<RunnerDeps, "store" | "log" | "clock" | "sinks">,
+  { guildId, id: taskId }: Task,
+  result: RunResult,
+  {
+    startedAt: startedMs,
+    scheduledFor,
+    alert,
+  }: { startedAt: number; scheduledFor: number; alert: boolean },
+): Promise<void> {
+  const { store, log, clock } = deps;
+  const failed = result.status !== "success";
+  let before: { wasBroken: boolean; task: Task | null } | undefined;
+  const unsaved = (err: unknown) =>
+    log.error({ err, taskId }, "could not save the run's history; the execution log still has it");
+  try {
+    const { result: previous, written } = store.updateSoon(() => {
+      const task = store.task(guildId, taskId);
+      if (!task) return undefined;
+      const wasBroken = isFailing(task.history);
+      store.putTask({ ...task, history: addRun(task.history, result, startedMs) });
+      // The task as it was, for the sinks: stored tasks are replaced, never changed.
+      return { wasBroken, task: failed !== wasBroken ? task : null };
+    });
+    before = previous;
+    written.catch(unsaved);
+  } catch (err) {
+    unsaved(err);
+  }
+  if (!before?.task || !alert) return;
+  const recorded = store.task(guildId, taskId);
+  const next = recorded ? nextRealRun(recorded, clock.now()) : null;
+  for (const sink of deps.sinks) {
+    try {
+      if (failed && !before.wasBroken) {
+        await sink.alert?.({
+          task: before.task,
+          runId: result.runId,
+          error: result.error ?? result.status,
+          attempts: result.attempts,
+          scheduledFor: new Date(scheduledFor),
+          nextRun: next === null ? null : new Date(next),
+        });
+      } else if (!failed && before.wasBroken) {
+        await sink.recovered?.(before.task, result.runId);
+      }
+    } catch (err) {
+      log.error({ err, taskId, sink: sink.name }, "an alert could not be delivered");
+    }
+  }
+}
