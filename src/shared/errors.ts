@@ -83,7 +83,7 @@ export class CorruptStoreError extends StartupError {
     super(
       `${file} cannot be read: ${reason}. It was left untouched. ` +
         (newestBackup
-          ? `Newest backup: ${newestBackup} — copy it over ${dbJson(file)} and move ${journalOf(file)} away to restore it.`
+          ? `Newest backup: ${newestBackup} — copy it over ${dbJson(file)} to restore it (${journalOf(file)} is replayed onto it only if it was written on that copy).`
           : `No backup exists; move ${file} away to start with an empty store.`),
     );
   }
