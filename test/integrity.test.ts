@@ -3,7 +3,9 @@ import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { CorruptStoreError } from "../src/shared/errors.ts";
 import { openStore, readStored } from "../src/store/store.ts";
+import { type Task, TaskSchema } from "../src/tasks/model.ts";
 import { sleep } from "../src/time/clock.ts";
+import { Crash, CrashFs } from "./support/crash-fs.ts";
 import { cli } from "./support/process.ts";
 import {
   closedAfterEach,
@@ -297,4 +299,103 @@ describe("restoring a backup", () => {
     expect(await readFile(join(dir.path, "db.journal"), "utf8")).toBe(journal);
     await dir.remove();
   });
+});
+
+describe("a crash at every point of a burst of writes (a disk that forgets what was not fsynced)", () => {
+  const task = (id: string, name: string, runs = 0) =>
+    TaskSchema.parse({
+      guildId: "local",
+      id,
+      name,
+      handler: "test",
+      schedule: { type: "daily", time: "09:00" },
+      timezone: "UTC",
+      createdAt: "2026-11-28T06:00:00.000Z",
+      updatedAt: "2026-11-28T06:00:00.000Z",
+      history: { totalRuns: runs },
+    });
+  type Model = { tasks: Record<string, [string, number]>; goals: number[] };
+  const view = (db: { tasks: Task[]; goals: { id: number }[] }): string =>
+    JSON.stringify({
+      tasks: Object.fromEntries(db.tasks.map((t) => [t.id, [t.name, t.history.totalRuns]]).sort()),
+      goals: db.goals.map((g) => g.id).sort((a, b) => a - b),
+    });
+  const modelView = (m: Model) =>
+    JSON.stringify({
+      tasks: Object.fromEntries(Object.entries(m.tasks).sort()),
+      goals: [...m.goals].sort((a, b) => a - b),
+    });
+
+  /** Adds, edits, deletes, goals and history writes; what was acknowledged, and what was in flight. */
+  async function burst(disk: CrashFs, dataDir: string) {
+    const model: Model = { tasks: {}, goals: [] };
+    let acked = modelView(model);
+    let pending = acked;
+    try {
+      const store = await openStore({ dataDir, fs: disk.fs, compactAt: 1_500 });
+      for (let i = 0; i < 25; i++) {
+        const next: Model = structuredClone(model);
+        const ids = Object.keys(model.tasks);
+        let op: () => void;
+        if (i % 5 === 0 || !ids.length) {
+          next.tasks[`t${i}`] = [`task ${i}`, 0];
+          op = () => store.putTask(task(`t${i}`, `task ${i}`));
+        } else if (i % 5 === 1) {
+          const id = ids[0] as string;
+          next.tasks[id] = [`edited ${i}`, model.tasks[id]?.[1] ?? 0];
+          op = () => store.putTask(task(id, `edited ${i}`, model.tasks[id]?.[1] ?? 0));
+        } else if (i % 5 === 2) {
+          const id = ids[ids.length - 1] as string;
+          delete next.tasks[id];
+          op = () => store.removeTask("local", id);
+        } else if (i % 5 === 3) {
+          next.goals.push(i);
+          op = () => {
+            store.data.goals.push({
+              guildId: "local",
+              id: i,
+              text: `goal ${i}`,
+              createdAt: "2026-11-28T06:00:00.000Z",
+              doneAt: null,
+            });
+          };
+        } else {
+          const id = ids[0] as string;
+          const [name, runs] = model.tasks[id] ?? ["", 0];
+          next.tasks[id] = [name, runs + 1];
+          op = () => store.putTask(task(id, name, runs + 1)); // a run's history counters
+        }
+        pending = modelView(next);
+        await store.update(op);
+        Object.assign(model, next);
+        acked = pending;
+      }
+    } catch (err) {
+      if (!(err instanceof Crash) && !(err as Error).message.includes("crash at operation")) {
+        throw err;
+      }
+    }
+    return { acked, pending };
+  }
+
+  it("every acknowledged change survives a crash at any fs operation, journal appends and db.json rewrites alike", async () => {
+    const dir = await tempDir();
+    const clean = new CrashFs();
+    await burst(clean, dir.path);
+    const total = clean.ops;
+    expect(total).toBeGreaterThan(100);
+    let checked = 0;
+    for (let at = 1; at <= total; at++) {
+      const disk = new CrashFs();
+      disk.crashAt = at;
+      const { acked, pending } = await burst(disk, dir.path);
+      const after = disk.afterCrash();
+      const store = await openStore({ dataDir: dir.path, fs: after.fs });
+      const found = view(store.data);
+      expect([acked, pending], `after a crash at fs operation ${at}`).toContain(found);
+      checked++;
+    }
+    expect(checked).toBe(total);
+    await dir.remove();
+  }, 120_000);
 });

@@ -149,7 +149,10 @@ export async function openStore({
     let base = newBase();
     if (text === null) {
       // Changes without the db.json they were made on: refused, never emptied.
-      const orphan = await journal.read(0).catch(() => ({ lines: [{}] }));
+      const orphan = await journal.read(0).catch((err) => {
+        if (err instanceof JournalCorruptError) return { lines: [err] };
+        throw err;
+      });
       if (orphan.lines.length) {
         throw new CorruptStoreError(
           shown(durable.path),
