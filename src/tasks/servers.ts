@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { ValidationError } from "../shared/errors.ts";
+import { parseInput } from "../shared/parse-input.ts";
 import type { Db } from "../store/db-schema.ts";
 import type { Store } from "../store/store.ts";
 import { isValidTimeZone, timeZoneProblem } from "../time/timezone.ts";
-import { type Server, ServerSchema, type Settings } from "./model.ts";
-import { parseInput } from "./task-form.ts";
+import { type Server, ServerSchema, type Settings, SettingsSchema } from "./model.ts";
 import { LOCAL, type Tenant } from "./tenant.ts";
 
 // Each server's settings, and the operator's listing of servers. A setting left unset takes
@@ -50,12 +50,15 @@ export const SettingsPatchSchema = z
   .partial();
 export type SettingsPatch = z.input<typeof SettingsPatchSchema>;
 
+/** A server that never set anything. */
+const UNSET: Settings = SettingsSchema.parse({});
+
 export class ServerService {
   constructor(private readonly deps: { store: Store; defaults: ServerDefaults }) {}
 
   /** The settings in force for a tenant. */
   settings(tenant: Tenant): EffectiveSettings {
-    const own = this.#server(tenant)?.settings ?? ServerSchema.parse({ id: tenant }).settings;
+    const own = this.#server(tenant)?.settings ?? UNSET;
     const { defaults } = this.deps;
     const operator = tenant === LOCAL || tenant === defaults.guildId;
     return {

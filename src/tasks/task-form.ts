@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { ValidationError } from "../shared/errors.ts";
 import { parseSchedule, type Schedule, ScheduleSchema } from "../time/schedule.ts";
 
 // The task form: every field a user may set, declared once — how it is stored (limits,
@@ -335,23 +334,6 @@ function fieldsWith<P extends "flag" | "slash">(prop: P) {
 }
 export const flagFields = fieldsWith("flag");
 export const slashFields = fieldsWith("slash");
-
-/** zod's first issue as a ValidationError naming the field. */
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  // parseSchedule, inside a transform, throws its own ValidationError straight through.
-  const parsed = schema.safeParse(input);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const name = issue?.path.join(".") || "input";
-  if (issue?.code === "unrecognized_keys") {
-    throw new ValidationError(name, `unknown field(s): ${issue.keys.join(", ")}`);
-  }
-  const message = issue?.message ?? "invalid";
-  // Messages written above already start with the field; zod's own do not.
-  const m = /^([\w.]+): (.*)$/.exec(message);
-  if (m) throw new ValidationError(m[1] as string, m[2] as string);
-  throw new ValidationError(name, message);
-}
 
 /** Handler options given by their own flags or slash options, over the task's current ones. */
 export function optionsPatch(

@@ -1,5 +1,6 @@
 import type { Runner, RunResult } from "../engine/runner.ts";
 import { ConflictError, NotFoundError, QuotaError, ValidationError } from "../shared/errors.ts";
+import { parseInput } from "../shared/parse-input.ts";
 import type { Execution, ExecutionLog } from "../store/execution-log.ts";
 import type { Store } from "../store/store.ts";
 import type { Clock } from "../time/clock.ts";
@@ -12,7 +13,6 @@ import type { ServerService } from "./servers.ts";
 import {
   applyPatch,
   newTaskFields,
-  parseInput,
   type TaskCreate,
   TaskCreateSchema,
   type TaskPatch,

@@ -48,7 +48,10 @@ export function nextDue(task: Task, afterMs: number): number | null {
 
 /** The next run that will really happen (not one skipNext drops), or null. */
 export function nextRealRun(task: Task, afterMs: number): number | null {
-  return taskRuns(task, afterMs, 2).find((r) => !r.skipped)?.at ?? null;
+  // By nextDue, not taskRuns: lists ask this for every task, and need no DST notes. A skipped
+  // run does not count towards maxRuns, so the run after it is simply the next one due.
+  const first = nextDue(task, afterMs);
+  return first === null || !task.skipNext ? first : nextDue(task, first);
 }
 
 /**
