@@ -1,9 +1,11 @@
 import { z } from "zod";
-import { activityLines, longDate, plural, summarizeActivity } from "../src/tasks/activity.ts";
+import { activityLines, longDate, plural } from "../src/tasks/activity.ts";
 import { defineHandler } from "../src/tasks/handler.ts";
 import { zonedParts } from "../src/time/timezone.ts";
 
 const DAY_MS = 86_400_000;
+/** After a long gap the briefing covers this much: a week of runs is news, half a year is not. */
+const MAX_WINDOW_DAYS = 7;
 
 function addDays(ymd: string, days: number): string {
   return new Date(Date.parse(`${ymd}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
@@ -24,8 +26,10 @@ export default defineHandler({
     const zone = task.timezone;
     const at = scheduledFor.getTime();
     const today = zonedParts(at, zone).date;
-    // The last day, or back to the last briefing if one was missed: a gap is covered, not lost.
-    const since = Math.min(at - DAY_MS, lastSuccessAt?.getTime() ?? Number.POSITIVE_INFINITY);
+    // The last day, or back to the last briefing if one was missed: a gap is covered, up to a
+    // week, and what is older is said to be left out.
+    const wanted = Math.min(at - DAY_MS, lastSuccessAt?.getTime() ?? Number.POSITIVE_INFINITY);
+    const since = Math.max(wanted, at - MAX_WINDOW_DAYS * DAY_MS);
     const lines = [`# ☀️ Daily briefing — ${longDate(at, zone)}`, ""];
 
     const goals = data.goals().filter((g) => g.doneAt === null);
@@ -51,11 +55,20 @@ export default defineHandler({
     if (!open.length) lines.push("_Nothing due. Add one with `/reminder add`._");
     lines.push("");
 
-    const activity = summarizeActivity(await data.executionsSince(since)).filter(
-      (a) => a.taskId !== task.id,
+    const now = clock.now();
+    const activity = (await data.activity(since, now)).filter((a) => a.taskId !== task.id);
+    const hours = Math.round((now - since) / 3_600_000);
+    lines.push(
+      hours > 48
+        ? `## 📊 Activity (last ${Math.round(hours / 24)} days)`
+        : hours > 24
+          ? `## 📊 Activity (last ${hours} h)`
+          : "## 📊 Last 24 hours",
     );
-    const hours = Math.round((clock.now() - since) / 3_600_000);
-    lines.push(hours > 24 ? `## 📊 Activity (last ${hours} h)` : "## 📊 Last 24 hours");
+    if (since > wanted) {
+      const p = zonedParts(since, zone);
+      lines.push(`_(runs before ${longDate(since, zone)} ${p.time} not shown)_`);
+    }
     if (activity.length) {
       const runs = activity.reduce((n, a) => n + a.runs, 0);
       const failed = activity.reduce((n, a) => n + a.failed, 0);

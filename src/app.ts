@@ -87,9 +87,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
     legacyTenant: defaultTenant,
     lockHolder: opts.lockHolder,
   });
-  const logFile = join(dataDir, "logs", "executions.jsonl");
-  const executionLog = new ExecutionLog(logFile, defaultTenant, (skipped) =>
-    log.warn({ file: logFile, skipped }, "execution log lines could not be read and were skipped"),
+  const logDir = join(dataDir, "logs", "executions");
+  const executionLog = new ExecutionLog(logDir, defaultTenant, (skipped) =>
+    log.warn({ dir: logDir, skipped }, "execution log lines could not be read and were skipped"),
   );
   const rebuilt = await rebuildHistory(store, executionLog).catch((err) => {
     log.error({ err }, "could not rebuild the history counters from the execution log");
@@ -116,8 +116,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
         tasks: () => store.tasksOf(tenant),
         goals: () => store.data.goals.filter((g) => g.guildId === tenant),
         reminders: () => store.data.reminders.filter((r) => r.guildId === tenant),
-        executionsSince: async (ms) =>
-          (await executionLog.since(ms)).filter((e) => e.guildId === tenant),
+        activity: (sinceMs, untilMs) => executionLog.activity(tenant, sinceMs, untilMs),
         runtime: () => ({ startedAt, gatewayPingMs: opts.gatewayPing?.() ?? null }),
       };
       views.set(tenant, view);
@@ -176,6 +175,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     async close(graceMs = 10_000) {
       scheduler.stop();
       await runner.stop(graceMs);
+      await executionLog.close();
       await store.close();
     },
   };

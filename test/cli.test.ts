@@ -1,9 +1,9 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readStored } from "../src/store/store.ts";
 import { cli } from "./support/process.ts";
-import { tempDir } from "./support/world.ts";
+import { readLogLines, tempDir } from "./support/world.ts";
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 let env: Record<string, string>;
@@ -175,16 +175,12 @@ describe("the CLI, as a process", () => {
     const r = await run("run", "flaky");
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/error: flaky: failure after 2 attempts in \d+ ms: database is down/);
-    const log = (await readFile(join(dir.path, "data", "logs", "executions.jsonl"), "utf8"))
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l))
-      .filter((e) => e.taskId === "flaky");
+    const log = (await readLogLines(join(dir.path, "data"))).filter((e) => e.taskId === "flaky");
     expect(log.map((e) => [e.attempt, e.trigger, e.status])).toEqual([
       [1, "manual", "failure"],
       [2, "retry", "failure"],
     ]);
-    expect(Date.parse(log[1].ts) - Date.parse(log[0].ts)).toBeGreaterThanOrEqual(800);
+    expect(Date.parse(log[1]?.ts ?? "") - Date.parse(log[0]?.ts ?? "")).toBeGreaterThanOrEqual(800);
     const task = (await db()).tasks.find((t: { id: string }) => t.id === "flaky");
     expect(task?.history).toMatchObject({
       totalRuns: 1,

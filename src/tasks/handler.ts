@@ -4,8 +4,9 @@ import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { NotFoundError, ValidationError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
-import type { Execution, Trigger } from "../store/execution-log.ts";
+import type { Trigger } from "../store/execution-log.ts";
 import type { Clock } from "../time/clock.ts";
+import type { TaskActivity } from "./activity.ts";
 import type { Goal, Reminder, Task } from "./model.ts";
 
 /** What a handler may read; it never writes or posts by itself. */
@@ -13,7 +14,8 @@ export interface ReadAccess {
   tasks(): readonly Task[];
   goals(): readonly Goal[];
   reminders(): readonly Reminder[];
-  executionsSince(ms: number): Promise<Execution[]>;
+  /** Runs per task of this server between two instants, busiest first. */
+  activity(sinceMs: number, untilMs: number): Promise<TaskActivity[]>;
   /** When this process started, and the Discord gateway's ping (null when headless). */
   runtime(): { startedAt: number; gatewayPingMs: number | null };
 }

@@ -1,7 +1,7 @@
 import type { Runner, RunResult } from "../engine/runner.ts";
 import { ConflictError, NotFoundError, QuotaError, ValidationError } from "../shared/errors.ts";
 import { parseInput } from "../shared/parse-input.ts";
-import type { Execution, ExecutionLog } from "../store/execution-log.ts";
+import { type Execution, type ExecutionLog, MAX_RECENT } from "../store/execution-log.ts";
 import type { Store } from "../store/store.ts";
 import type { Clock } from "../time/clock.ts";
 import { checkSchedule } from "../time/schedule.ts";
@@ -57,6 +57,9 @@ export interface TaskHistoryReport {
   /** How late scheduled runs started (first attempts only), median and worst. */
   latenessMs: { p50: number; max: number } | null;
 }
+
+/** The attempts the duration and lateness figures of a history are taken over. */
+const STATS_WINDOW = 200;
 
 const at = (ms: number | null) => (ms === null ? null : new Date(ms));
 
@@ -184,9 +187,10 @@ export class TaskService {
 
   async history(tenant: Tenant, id: string, limit = 10): Promise<TaskHistoryReport> {
     const task = this.getTask(tenant, id);
-    const log = this.deps.executionLog;
-    const recent = await log.recent(tenant, id, Math.max(1, Math.min(limit, 1000)));
-    const attempts = await log.recent(tenant, id, 500);
+    const shown = Math.max(1, Math.min(limit, MAX_RECENT));
+    // One read back along the task's own lines serves the rows and the figures.
+    const attempts = await this.deps.executionLog.recent(tenant, id, Math.max(shown, STATS_WINDOW));
+    const recent = attempts.slice(-shown);
     const durations = attempts
       .filter((e) => e.status !== "skipped")
       .map((e) => e.durationMs)
