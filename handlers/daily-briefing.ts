@@ -55,11 +55,10 @@ export default defineHandler({
     if (!open.length) lines.push("_Nothing due. Add one with `/reminder add`._");
     lines.push("");
 
-    const now = clock.now();
-    const activity = (await data.activity(since, now)).filter((a) => a.taskId !== task.id);
-    const hours = Math.round((now - since) / 3_600_000);
+    const activity = (await data.activity(since)).filter((a) => a.taskId !== task.id);
+    const hours = Math.round((clock.now() - since) / 3_600_000);
     lines.push(
-      hours > 48
+      hours > 72
         ? `## 📊 Activity (last ${Math.round(hours / 24)} days)`
         : hours > 24
           ? `## 📊 Activity (last ${hours} h)`

@@ -26,7 +26,7 @@ export default defineHandler({
       "",
     ];
 
-    const activity = (await data.activity(start, end)).filter((a) => a.taskId !== task.id);
+    const activity = (await data.activity(start)).filter((a) => a.taskId !== task.id);
     lines.push("## Task runs");
     if (activity.length) {
       const runs = activity.reduce((n, a) => n + a.runs, 0);

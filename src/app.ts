@@ -10,6 +10,7 @@ import type { StoreFs } from "./store/durable-file.ts";
 import { ExecutionLog } from "./store/execution-log.ts";
 import type { LockHolder } from "./store/lock.ts";
 import { rebuildHistory } from "./store/rebuild-history.ts";
+import { Retention } from "./store/retention.ts";
 import { openStore, type Store } from "./store/store.ts";
 import { type Handler, HandlerRegistry, type ReadAccess } from "./tasks/handler.ts";
 import { ItemService } from "./tasks/items.ts";
@@ -34,6 +35,7 @@ export interface AppOptions {
         | "ALERT_USER_ID"
         | "MAX_TASKS_PER_SERVER"
         | "SERVER_DATA_RETENTION_DAYS"
+        | "RETENTION_DAYS"
         | "MANUAL_RUN_INTERVAL_SECONDS"
       >
     >;
@@ -65,6 +67,8 @@ export interface App {
   scheduler: Scheduler;
   runner: Runner;
   executionLog: ExecutionLog;
+  /** Removes what is older than RETENTION_DAYS (briefings stay). */
+  retention: Retention;
   /**
    * Purges the data of servers that removed the bot more than SERVER_DATA_RETENTION_DAYS ago:
    * records, outputs and briefings. The servers purged.
@@ -162,6 +166,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
     scheduler,
     runner,
     executionLog,
+    retention: new Retention({
+      dataDir,
+      executionLog,
+      now: () => clock.now(),
+      retentionDays: config.RETENTION_DAYS ?? 90,
+    }),
     async purgeRemovedServers() {
       const retention = config.SERVER_DATA_RETENTION_DAYS ?? 30;
       const gone = await servers.purgeRemoved(clock.now(), retention);

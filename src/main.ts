@@ -36,7 +36,7 @@ async function main(): Promise<void> {
 
   const control = await startControlServer(
     join(config.DATA_DIR, CONTROL_SOCKET),
-    { tasks: app.service, items: app.items, servers: app.servers },
+    { tasks: app.service, items: app.items, servers: app.servers, retention: app.retention },
     log,
   );
   // A stray promise in a handler must not take every other task down with it.
@@ -97,6 +97,18 @@ async function main(): Promise<void> {
     void app.purgeRemovedServers().catch((err) => log.error({ err }, "purging servers failed"));
   purge();
   setInterval(purge, 3_600_000).unref();
+  // Log days, delivery records and outputs older than RETENTION_DAYS: now and once a day.
+  const cleanup = () =>
+    void app.retention
+      .cleanup()
+      .then((report) => {
+        const files = report.removed.length;
+        if (files)
+          log.info({ kinds: report.kinds }, `removed ${files} files older than RETENTION_DAYS`);
+      })
+      .catch((err) => log.error({ err }, "removing old log days and outputs failed"));
+  cleanup();
+  setInterval(cleanup, 86_400_000).unref();
   if (!config.DISCORD_TOKEN) {
     say(
       `Mission Control is running headless (no DISCORD_TOKEN): tasks run on schedule; outputs go to ${join(config.DATA_DIR, "outputs")} and the log.`,

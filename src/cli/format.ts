@@ -1,4 +1,5 @@
 import type { Execution } from "../store/execution-log.ts";
+import type { CleanupReport } from "../store/retention.ts";
 import { plural } from "../tasks/activity.ts";
 import { ITEM_KINDS, type Item, type ItemKind } from "../tasks/items.ts";
 import { isFailingTask, type Task } from "../tasks/model.ts";
@@ -165,4 +166,30 @@ export function settingsView(s: EffectiveSettings): string {
     `alert user:       ${s.alertUserId ?? "none (each task's owner only)"}`,
     `manager role:     ${s.managerRoleId ?? "none (Manage Server only)"}`,
   ].join("\n");
+}
+
+/** "12.3 MB", "845 KB", "120 B". */
+export function bytes(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  if (n >= 1024) return `${Math.round(n / 1024)} KB`;
+  return `${n} B`;
+}
+
+export function cleanupView(report: CleanupReport): string {
+  const files = report.removed.length;
+  const total = report.removed.reduce((n, r) => n + r.bytes, 0);
+  const when = report.cutoff.toISOString().slice(0, 16).replace("T", " ");
+  const verb = report.dryRun ? "Would remove" : "Removed";
+  const lines = [
+    files
+      ? `${verb} ${plural(files, "file")} (${bytes(total)}) from before ${when} UTC:`
+      : `Nothing to remove from before ${when} UTC.`,
+  ];
+  if (files) {
+    const rows = report.kinds.map((k) => [k.kind, plural(k.files, "file"), bytes(k.bytes)]);
+    lines.push(table(["kind", "files", "size"], rows));
+  }
+  lines.push("Briefings are kept: they are the archive.");
+  if (report.dryRun && files) lines.push("Nothing was removed (--dry-run).");
+  return lines.join("\n");
 }

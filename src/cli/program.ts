@@ -19,7 +19,9 @@ import { convertPrototype } from "../tasks/prototype-import.ts";
 import { LOCAL, parseTenant } from "../tasks/tenant.ts";
 import { formatSchedule } from "../time/schedule.ts";
 import { formatInZone } from "../time/timezone.ts";
+import { parseAge } from "./age.ts";
 import {
+  cleanupView,
   historyView,
   serverList,
   settingsView,
@@ -65,7 +67,12 @@ export function buildProgram(
     try {
       const app = await createApp({ config, log, handlers, lockHolder: "cli" });
       connection = {
-        api: localApi({ tasks: app.service, items: app.items, servers: app.servers }),
+        api: localApi({
+          tasks: app.service,
+          items: app.items,
+          servers: app.servers,
+          retention: app.retention,
+        }),
         close: () => app.close(1000),
       };
     } catch (err) {
@@ -233,6 +240,16 @@ export function buildProgram(
     .description("every server (tenant) with data here, and its tasks")
     .action(async () => {
       io.out(serverList(await (await service()).servers()));
+    });
+  program
+    .command("cleanup")
+    .description("remove log days, delivery records and outputs older than RETENTION_DAYS")
+    .option("--dry-run", "only show what would be removed")
+    .option("--older-than <age>", "another age than RETENTION_DAYS: 30d, 2w or 12h")
+    .action(async (o: { dryRun?: boolean; olderThan?: string }) => {
+      const olderThanDays = o.olderThan === undefined ? undefined : parseAge(o.olderThan);
+      const report = await (await service()).cleanup({ olderThanDays, dryRun: o.dryRun });
+      io.out(cleanupView(report));
     });
   program
     .command("handlers")

@@ -58,6 +58,7 @@ export const ConfigSchema = z.object({
   CATCH_UP_WINDOW_MINUTES: wholeNumber("CATCH_UP_WINDOW_MINUTES", 0, 60).default(60),
   MAX_TASKS_PER_SERVER: wholeNumber("MAX_TASKS_PER_SERVER", 1, 50).default(50),
   MANUAL_RUN_INTERVAL_SECONDS: wholeNumber("MANUAL_RUN_INTERVAL_SECONDS", 0, 10).default(10),
+  RETENTION_DAYS: wholeNumber("RETENTION_DAYS", 1, 90).default(90),
   SERVER_DATA_RETENTION_DAYS: wholeNumber("SERVER_DATA_RETENTION_DAYS", 0, 30).default(30),
   LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {

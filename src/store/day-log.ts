@@ -100,37 +100,9 @@ export class DayLog {
 
   /** One day's lines from the newest back; false when `visit` stopped the walk. */
   async readDayBackwards(day: string, visit: (line: string) => boolean): Promise<boolean> {
-    const handle = await open(this.path(day), "r").catch(() => null);
-    if (!handle) return true;
-    try {
-      let pos = (await handle.stat()).size;
-      let rest: Buffer | null = null;
-      while (pos > 0) {
-        const size = Math.min(CHUNK, pos);
-        pos -= size;
-        const chunk = Buffer.allocUnsafe(size);
-        await handle.read(chunk, 0, size, pos);
-        this.bytesRead += size;
-        const buf: Buffer = rest ? Buffer.concat([chunk, rest]) : chunk;
-        // Whole lines start after the chunk's first newline; what comes before it may begin in
-        // the chunk before. A newline byte never occurs inside a UTF-8 character, so the text
-        // after it decodes on its own, in one go.
-        const first = pos > 0 ? buf.indexOf(0x0a) : -1;
-        if (first < 0 && pos > 0) {
-          rest = buf; // a line longer than a chunk: read on
-          continue;
-        }
-        const lines = buf.toString("utf8", first + 1).split("\n");
-        for (let i = lines.length - 1; i >= 0; i--) {
-          const line = lines[i] as string;
-          if (line.length && !visit(line)) return false;
-        }
-        rest = first > 0 ? buf.subarray(0, first) : null;
-      }
-      return true;
-    } finally {
-      await handle.close();
-    }
+    const { read, stopped } = await readLinesBackwards(this.path(day), visit);
+    this.bytesRead += read;
+    return !stopped;
   }
 
   /** Whole lines of one day from byte `from` on, with the offset each starts at. */
@@ -257,4 +229,46 @@ export async function readLinesForward(
     await handle.close();
   }
   return read;
+}
+
+/**
+ * A file's whole lines from the newest back, in chunks from its end; `visit` returns false to
+ * stop. Returns the bytes read and whether the walk was stopped.
+ */
+export async function readLinesBackwards(
+  path: string,
+  visit: (line: string) => boolean,
+): Promise<{ read: number; stopped: boolean }> {
+  let read = 0;
+  const handle = await open(path, "r").catch(() => null);
+  if (!handle) return { read, stopped: false };
+  try {
+    let pos = (await handle.stat()).size;
+    let rest: Buffer | null = null;
+    while (pos > 0) {
+      const size = Math.min(CHUNK, pos);
+      pos -= size;
+      const chunk = Buffer.allocUnsafe(size);
+      await handle.read(chunk, 0, size, pos);
+      read += size;
+      const buf: Buffer = rest ? Buffer.concat([chunk, rest]) : chunk;
+      // Whole lines start after the chunk's first newline; what comes before it may begin in
+      // the chunk before. A newline byte never occurs inside a UTF-8 character, so the text
+      // after it decodes on its own, in one go.
+      const first = pos > 0 ? buf.indexOf(0x0a) : -1;
+      if (first < 0 && pos > 0) {
+        rest = buf; // a line longer than a chunk: read on
+        continue;
+      }
+      const lines = buf.toString("utf8", first + 1).split("\n");
+      for (let i = lines.length - 1; i >= 0; i--) {
+        const line = lines[i] as string;
+        if (line.length && !visit(line)) return { read, stopped: true };
+      }
+      rest = first > 0 ? buf.subarray(0, first) : null;
+    }
+    return { read, stopped: false };
+  } finally {
+    await handle.close();
+  }
 }

@@ -290,20 +290,29 @@ export class ExecutionLog {
   }
 
   /**
-   * Runs per task of one tenant with sinceMs <= ts < untilMs, busiest first. Whole days before
-   * the last one come from their summaries, so a long window costs its days, not its lines.
+   * Runs per task of one tenant with sinceMs <= ts < untilMs (no end: up to the newest line),
+   * busiest first. Whole days before the last one come from their summaries, so a long window
+   * costs its days, not its lines.
    */
-  async activity(tenant: Tenant, sinceMs: number, untilMs: number): Promise<TaskActivity[]> {
+  async activity(
+    tenant: Tenant,
+    sinceMs: number,
+    untilMs = Number.POSITIVE_INFINITY,
+  ): Promise<TaskActivity[]> {
+    await this.#open();
     const tally = new ActivityTally();
     const firstDay = dayOf(sinceMs);
     const firstWhole = firstDay === dayOf(sinceMs - 1) ? nextDay(firstDay) : firstDay;
-    const lastDay = dayOf(untilMs);
+    const lastDay = Number.isFinite(untilMs)
+      ? dayOf(untilMs)
+      : ((await this.days.days()).at(-1) ?? firstDay);
     // The partial last day, then the whole days before it, then the partial first day.
     const visit = (e: Execution) => {
       if (e.guildId === tenant) tally.add(e);
     };
     const lastStart = Math.max(sinceMs, Date.parse(`${lastDay}T00:00:00Z`));
-    await this.#window(lastStart, untilMs, visit, dayOf(untilMs + SLACK_MS));
+    const newest = Number.isFinite(untilMs) ? dayOf(untilMs + SLACK_MS) : undefined;
+    await this.#window(lastStart, untilMs, visit, newest);
     for (let day = previousDay(lastDay); day >= firstWhole; day = previousDay(day)) {
       tally.merge(await this.#summaries.of(day, tenant));
     }

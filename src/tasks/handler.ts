@@ -14,8 +14,8 @@ export interface ReadAccess {
   tasks(): readonly Task[];
   goals(): readonly Goal[];
   reminders(): readonly Reminder[];
-  /** Runs per task of this server between two instants, busiest first. */
-  activity(sinceMs: number, untilMs: number): Promise<TaskActivity[]>;
+  /** Runs per task of this server from `sinceMs` (up to `untilMs`, or now), busiest first. */
+  activity(sinceMs: number, untilMs?: number): Promise<TaskActivity[]>;
   /** When this process started, and the Discord gateway's ping (null when headless). */
   runtime(): { startedAt: number; gatewayPingMs: number | null };
 }
