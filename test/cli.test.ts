@@ -1,4 +1,4 @@
-import { writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readStored } from "../src/store/store.ts";
@@ -231,5 +231,33 @@ describe("the CLI, as a process", () => {
     expect(tasks.map((t: { id: string }) => t.id)).toEqual(["morning_brief", "ping", "friday"]);
     expect(tasks[1]?.retry).toMatchObject({ maxRetries: 1, delaySeconds: 10 });
     expect(tasks[2]?.options).toEqual({ message: "Weekend!" });
+  });
+
+  it("cleanup shows what it would remove, removes it, and refuses an age it cannot read", async () => {
+    const data = join(dir.path, "data");
+    const oldDay = join(data, "logs", "executions", "2026-01-01.jsonl");
+    const oldOutput = join(data, "outputs", "local", "gone", "2026-01-01T06-00-00-000Z-a1.md");
+    await mkdir(join(data, "outputs", "local", "gone"), { recursive: true });
+    await writeFile(oldDay, "{}\n");
+    await writeFile(oldOutput, "old\n");
+    const dry = await run("cleanup", "--dry-run");
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(
+      /^Would remove 2 files \(\d+ B\) from before \d{4}-\d\d-\d\d \d\d:\d\d UTC:/,
+    );
+    expect(dry.stdout).toMatch(/execution log\s+1 file/);
+    expect(dry.stdout).toMatch(/outputs\s+1 file/);
+    expect(dry.stdout).toContain("Nothing was removed (--dry-run).");
+    expect(await readFile(oldOutput, "utf8")).toBe("old\n");
+    const done = await run("cleanup");
+    expect(done.stdout).toMatch(/^Removed 2 files/);
+    await expect(readFile(oldDay)).rejects.toThrow();
+    expect(await readdir(join(data, "outputs", "local"))).not.toContain("gone");
+    expect((await run("cleanup", "--older-than", "1h")).stdout).toMatch(/^Nothing to remove/);
+    const bad = await run("cleanup", "--older-than", "soon");
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(
+      '--older-than: an age in hours, days or weeks, more than 0 — e.g. 30d, 2w or 12h (got "soon")',
+    );
   });
 });

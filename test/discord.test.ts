@@ -241,6 +241,8 @@ describe("the bot on Discord", () => {
     expect(post.enforce_nonce).toBe(true);
     expect(post.nonce).toMatch(/^[0-9a-f]{25}$/);
     const history = await slash("task", "history", { id: "hello" });
+    // Deferred: reading a history touches the disk, and Discord allows 3 s for a first answer.
+    expect(discord.replies(history.id)[0]?.type).toBe(5);
     expect(history.text).toContain("History of hello");
     expect(history.text).toContain("100% of 1 runs");
   });

@@ -136,6 +136,20 @@ describe("daily-briefing", () => {
     expect(md).toContain("_No active goals");
     expect(md).toContain("_Nothing due");
   });
+
+  it("after a gap of months covers the last week, and says where it starts", async () => {
+    const { service, executionLog } = (await world()).app;
+    await service.addTask("local", { id: "b", handler: "daily-briefing", schedule: "daily 08:00" });
+    await service.runNow("local", "b"); // a first briefing at NOW
+    await executionLog.append({ ...line("early", 0, "success"), ts: ago(-60) }); // an hour later
+    await w.clock.advance(180 * 86_400_000); // six months later
+    await executionLog.append({ ...line("late", 0, "success"), ts: ago(-60 * 24 * 178) });
+    const md = (await service.runNow("local", "b")).output as string;
+    expect(md).toContain("## 📊 Activity (last 7 days)");
+    expect(md).toMatch(/_\(runs before \w+day, \d+ \w+ 2027 \d\d:\d\d not shown\)_/);
+    expect(md).toContain("`late`: 1 run, succeeded");
+    expect(md).not.toContain("early");
+  });
 });
 
 describe("health-check", () => {
