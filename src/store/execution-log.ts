@@ -226,8 +226,11 @@ export class ExecutionLog {
     });
   }
 
-  /** A line as an attempt, or null (torn by a crash, damaged): counted in `skipped`. */
-  #parse(line: string, skipped: { count: number }): (Execution & { prev?: unknown }) | null {
+  /**
+   * A line as an attempt and where its task's previous line is, or null (torn by a crash,
+   * damaged): counted in `skipped`.
+   */
+  #parse(line: string, skipped: { count: number }): { e: Execution; prev: Position | null } | null {
     let raw: unknown;
     try {
       raw = JSON.parse(line);
@@ -236,10 +239,12 @@ export class ExecutionLog {
       return null;
     }
     const e = toExecution(raw, this.legacyTenant);
-    if (!e) skipped.count++;
-    else if (typeof (raw as { prev?: unknown }).prev === "string")
-      return Object.assign(e, { prev: (raw as { prev: string }).prev });
-    return e;
+    if (!e) {
+      skipped.count++;
+      return null;
+    }
+    const { prev } = raw as { prev?: unknown };
+    return { e, prev: typeof prev === "string" ? prev : null };
   }
 
   #report(skipped: { count: number }): void {
@@ -256,10 +261,8 @@ export class ExecutionLog {
     const skipped = { count: 0 };
     try {
       await this.days.readBackwards((line) => {
-        const e = this.#parse(line, skipped);
-        if (!e) return true;
-        delete (e as { prev?: unknown }).prev;
-        return visit(e);
+        const parsed = this.#parse(line, skipped);
+        return parsed ? visit(parsed.e) : true;
       }, newestDay);
     } finally {
       this.#report(skipped);
@@ -328,7 +331,7 @@ export class ExecutionLog {
     const skipped = { count: 0 };
     try {
       await this.days.readDayBackwards(day, (line) => {
-        const e = this.#parse(line, skipped);
+        const e = this.#parse(line, skipped)?.e;
         if (!e) return true;
         let t = tallies.get(e.guildId);
         if (!t) {
@@ -358,11 +361,10 @@ export class ExecutionLog {
         const line = reader.read(day, offset);
         // A day removed by retention ends the history.
         if (line === null) break;
-        const e = this.#parse(line, skipped);
-        if (!e || e.taskId !== taskId || e.guildId !== tenant) break;
-        pos = typeof e.prev === "string" ? e.prev : undefined;
-        delete e.prev;
-        found.push(e);
+        const parsed = this.#parse(line, skipped);
+        if (!parsed || parsed.e.taskId !== taskId || parsed.e.guildId !== tenant) break;
+        pos = parsed.prev ?? undefined;
+        found.push(parsed.e);
       }
     } finally {
       reader.close();
