@@ -1,7 +1,8 @@
 import { appendFile, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type Execution, ExecutionLog } from "../src/store/execution-log.ts";
+import type { Execution } from "../src/store/execution.ts";
+import { ExecutionLog } from "../src/store/execution-log.ts";
 import { summarizeActivity } from "../src/tasks/activity.ts";
 import { tempDir } from "./support/world.ts";
 

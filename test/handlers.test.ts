@@ -1,7 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Execution } from "../src/store/execution-log.ts";
+import type { Execution } from "../src/store/execution.ts";
 import { type Handler, loadHandlers } from "../src/tasks/handler.ts";
 import { makeWorld, type World } from "./support/world.ts";
 

@@ -1,12 +1,8 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  type Execution,
-  ExecutionLog,
-  ExecutionSchema,
-  toExecution,
-} from "../src/store/execution-log.ts";
+import { type Execution, ExecutionSchema, toExecution } from "../src/store/execution.ts";
+import { ExecutionLog } from "../src/store/execution-log.ts";
 import { lastRunBetween, nextRunAfter } from "../src/time/runs.ts";
 import type { Schedule } from "../src/time/schedule.ts";
 import { makeWorld, runUntil, scriptedHandler, tempDir, type World } from "./support/world.ts";

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Execution } from "../src/store/execution-log.ts";
+import type { Execution } from "../src/store/execution.ts";
 import { cli, type Proc, ROOT, startMain } from "./support/process.ts";
 import { readLogLines, tempDir } from "./support/world.ts";
 

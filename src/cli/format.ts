@@ -1,4 +1,4 @@
-import type { Execution } from "../store/execution-log.ts";
+import type { Execution } from "../store/execution.ts";
 import type { CleanupReport } from "../store/retention.ts";
 import { plural } from "../tasks/activity.ts";
 import { ITEM_KINDS, type Item, type ItemKind } from "../tasks/items.ts";

@@ -1,5 +1,5 @@
 import { EmbedBuilder, time } from "discord.js";
-import type { Execution } from "../store/execution-log.ts";
+import type { Execution } from "../store/execution.ts";
 import { isFailing, type Task } from "../tasks/model.ts";
 import { shownFields } from "../tasks/task-form.ts";
 import type { TaskHistoryReport, TaskOverview, UpcomingRun } from "../tasks/task-service.ts";

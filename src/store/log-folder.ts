@@ -1,7 +1,7 @@
 import { mkdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import type { Tenant } from "../tasks/tenant.ts";
 import { DayLog, dayOf, readLinesForward } from "./day-log.ts";
-import { toExecution } from "./execution-log.ts";
+import { toExecution } from "./execution.ts";
 
 // Where each task's newest line is, kept in <log folder>/heads.json between runs; and, once, the
 // split of a single executions.jsonl from before day files into the folder.

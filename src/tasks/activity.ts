@@ -1,4 +1,4 @@
-import type { Execution } from "../store/execution-log.ts";
+import type { Execution } from "../store/execution.ts";
 
 // Turns attempt lines from the execution log into runs per task, for the briefing and reviews.
 

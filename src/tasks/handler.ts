@@ -4,7 +4,7 @@ import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { NotFoundError, ValidationError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
-import type { Trigger } from "../store/execution-log.ts";
+import type { Trigger } from "../store/execution.ts";
 import type { Clock } from "../time/clock.ts";
 import type { TaskActivity } from "./activity.ts";
 import type { Goal, Reminder, Task } from "./model.ts";

@@ -1,7 +1,8 @@
 import type { Runner, RunResult } from "../engine/runner.ts";
 import { ConflictError, NotFoundError, QuotaError, ValidationError } from "../shared/errors.ts";
 import { parseInput } from "../shared/parse-input.ts";
-import { type Execution, type ExecutionLog, MAX_RECENT } from "../store/execution-log.ts";
+import type { Execution } from "../store/execution.ts";
+import { type ExecutionLog, MAX_RECENT } from "../store/execution-log.ts";
 import type { Store } from "../store/store.ts";
 import type { Clock } from "../time/clock.ts";
 import { checkSchedule } from "../time/schedule.ts";

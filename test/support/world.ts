@@ -7,7 +7,7 @@ import { z } from "zod";
 import testHandler from "../../handlers/test.ts";
 import { type App, type AppOptions, createApp } from "../../src/app.ts";
 import { createLogger, type Logger } from "../../src/shared/logger.ts";
-import type { Execution } from "../../src/store/execution-log.ts";
+import type { Execution } from "../../src/store/execution.ts";
 import { defineHandler, type Handler } from "../../src/tasks/handler.ts";
 import { FakeClock } from "./fake-clock.ts";
 
