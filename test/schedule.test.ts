@@ -63,10 +63,10 @@ describe("parseSchedule / formatSchedule", () => {
     ["weekly 10:00", /weekly takes days then a time/, "weekly mon,fri 17:00"],
     ["every 0m", /at least 1/, "every 30m"],
     ["every 5 fortnights", /not an interval/, "every 30m"],
-    ["once 2026-02-30 09:00", /not a date and time/, "once 2026-12-01 09:00"],
+    ["once 2026-02-30 09:00", /"2026-02-30" is not a date/, "2026-12-24 18:00"],
     ["cron 61 * * * *", /not a valid cron expression.*minute/, "cron 0 9 * * 1-5"],
     ["cron * * *", /5 or 6 fields/, "cron 0 9 * * 1-5"],
-    ["hourly", /"hourly" is not a schedule kind/, "daily 09:00"],
+    ["fortnightly", /"fortnightly" is not a schedule kind/, "daily 09:00"],
     ["", /is empty/, "daily 09:00"],
   ])("refuses %j with a message and an example", (text, problem, example) => {
     const err = rejection(() => parseSchedule(text));

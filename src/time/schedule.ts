@@ -2,6 +2,7 @@ import { Cron } from "croner";
 import { z } from "zod";
 import { ValidationError } from "../shared/errors.ts";
 import { nextRuns, UNIT_MS } from "./runs.ts";
+import { isRealDate, PhraseError, wordsToSchedule } from "./schedule-words.ts";
 
 // Schedules in two forms: the text people type (`daily 09:00`) and the structured form that is
 // stored, and the rules a schedule must meet. When it runs is runs.ts's.
@@ -96,11 +97,22 @@ function parseDays(raw: string): Day[] {
   return DAYS.filter((d) => days.has(d));
 }
 
-/** Text form -> structured form. Syntax only: use `checkSchedule` for what needs a clock. */
+/**
+ * Text form -> structured form: plain words ("every weekday at 9am") or the compact grammar
+ * ("weekly mon-fri 09:00"). Syntax only: a one-off relative to now ("tomorrow at 10:00") is
+ * resolved first by `resolveRelative`; `checkSchedule` does what needs a clock.
+ */
 export function parseSchedule(input: string): Schedule {
   const text = input.trim().replace(/\s+/g, " ");
   if (!text) fail("is empty", ANY_EXAMPLE);
   if (text.length > 200) fail("is longer than 200 characters", ANY_EXAMPLE);
+  try {
+    const words = wordsToSchedule(text);
+    if (words) return words;
+  } catch (err) {
+    if (err instanceof PhraseError) fail(err.message, err.example);
+    throw err;
+  }
   const [head = "", ...rest] = text.split(" ");
   const kind = head.toLowerCase();
   const args = rest.map((a) => a.toLowerCase());
@@ -147,11 +159,6 @@ export function parseSchedule(input: string): Schedule {
         ANY_EXAMPLE,
       );
   }
-}
-
-function isRealDate(ymd: string): boolean {
-  const d = new Date(`${ymd}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === ymd;
 }
 
 function cronSchedule(expression: string): Schedule {
