@@ -29,15 +29,36 @@ describe("the CLI, as a process", () => {
       "--handler",
       "message",
       "--schedule",
-      "weekly mon,fri 09:00",
+      "every Monday and Friday at 9am",
       "--message",
       "Hello team",
     );
     expect(added.stderr).toBe("");
     expect(added.code).toBe(0);
+    // What was understood, in words, with the next runs.
     expect(added.stdout).toMatch(
-      /^Added news: message, weekly mon,fri 09:00 \(Europe\/Paris\)\. Next runs:\n {2}\d{4}-\d\d-\d\d 09:00 \(Europe\/Paris\)\n/,
+      /^Added news: message, every Monday and Friday at 09:00 \(Europe\/Paris\)\. Next runs:\n {2}\d{4}-\d\d-\d\d 09:00 \(Europe\/Paris\)\n/,
     );
+    expect((await db()).tasks[0]?.schedule).toEqual({
+      type: "weekly",
+      days: ["mon", "fri"],
+      time: "09:00",
+    });
+    const later = await run(
+      "tasks",
+      "add",
+      "later",
+      "--handler",
+      "message",
+      "--schedule",
+      "tomorrow at 10:00",
+      "--message",
+      "x",
+    );
+    expect(later.stdout).toMatch(
+      /^Added later: message, once on \d{4}-\d\d-\d\d at 10:00 \(Europe\/Paris\)/,
+    );
+    expect((await run("tasks", "delete", "later")).code).toBe(0);
 
     const edited = await run(
       "tasks",
@@ -51,7 +72,7 @@ describe("the CLI, as a process", () => {
       "News",
     );
     expect(edited.code).toBe(0);
-    expect(edited.stdout).toContain("Updated news: every 45s (Europe/Paris)");
+    expect(edited.stdout).toContain("Updated news: every 45 seconds (Europe/Paris)");
     const stored = (await db()).tasks[0];
     expect(stored).toMatchObject({
       id: "news",
@@ -63,7 +84,7 @@ describe("the CLI, as a process", () => {
 
     const shown = await run("tasks", "show", "news");
     expect(shown.stdout).toContain("news — News");
-    expect(shown.stdout).toContain("schedule:  every 45s (Europe/Paris)");
+    expect(shown.stdout).toContain("schedule:  every 45 seconds (Europe/Paris) — `every 45s`");
 
     const ran = await run("run", "news");
     expect(ran.code).toBe(0);

@@ -97,7 +97,7 @@ describe("npm start (the process)", () => {
       "every 1s",
     );
     expect(add.stderr).toBe("");
-    expect(add.stdout).toContain("Added tick: test, every 1s");
+    expect(add.stdout).toContain("Added tick: test, every second");
     const bad = await cli(
       dir.path,
       env,

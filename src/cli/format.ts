@@ -7,6 +7,7 @@ import type { EffectiveSettings, ServerRow } from "../tasks/servers.ts";
 import { shownFields } from "../tasks/task-form.ts";
 import type { TaskHistoryReport, TaskOverview, UpcomingRun } from "../tasks/task-service.ts";
 import { formatSchedule } from "../time/schedule.ts";
+import { describeSchedule } from "../time/schedule-words.ts";
 import { formatInZone } from "../time/timezone.ts";
 
 // Plain-text views for the terminal. Times are shown in each task's own zone.
@@ -79,7 +80,7 @@ export function taskDetails(task: Task, upcoming: UpcomingRun[]): string {
     `${task.id} — ${task.name}`,
     ...shownFields(task).map(([label, text]) => `  ${`${label}:`.padEnd(11)}${text}`),
     `  handler:   ${task.handler}`,
-    `  schedule:  ${formatSchedule(task.schedule)} (${task.timezone})`,
+    `  schedule:  ${describeSchedule(task.schedule)} (${task.timezone}) — \`${formatSchedule(task.schedule)}\``,
     `  enabled:   ${task.enabled ? "yes" : "no"}${task.skipNext ? " (next run will be skipped)" : ""}`,
     `  channel:   ${task.channelId ?? "default (BRIEFING_CHANNEL_ID)"}`,
     `  retries:   ${task.retry.maxRetries} × ${task.retry.delaySeconds}s ${task.retry.backoff}; timeout ${task.timeoutSeconds}s; catch-up ${task.catchUp}`,

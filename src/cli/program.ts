@@ -18,6 +18,7 @@ import { commandOptions, type Handler, loadHandlers } from "../tasks/handler.ts"
 import { convertPrototype } from "../tasks/prototype-import.ts";
 import { LOCAL, parseTenant } from "../tasks/tenant.ts";
 import { formatSchedule } from "../time/schedule.ts";
+import { describeSchedule } from "../time/schedule-words.ts";
 import { formatInZone } from "../time/timezone.ts";
 import { parseAge } from "./age.ts";
 import {
@@ -118,7 +119,7 @@ export function buildProgram(
       const s = await service();
       const task = await s.addTask({ id, ...patchFromFlags(flags, handlerOptions) } as never);
       io.out(
-        `Added ${task.id}: ${task.handler}, ${formatSchedule(task.schedule)} (${task.timezone}). Next runs:`,
+        `Added ${task.id}: ${task.handler}, ${describeSchedule(task.schedule)} (${task.timezone}). Next runs:`,
       );
       io.out(upcomingLines(task, await s.upcomingRuns(task.id, 3)).join("\n"));
     },
@@ -140,7 +141,9 @@ export function buildProgram(
           'nothing to change: give at least one flag, e.g. --schedule "daily 10:00"',
         );
       const task = await s.editTask(id, patch);
-      io.out(`Updated ${task.id}: ${formatSchedule(task.schedule)} (${task.timezone}). Next runs:`);
+      io.out(
+        `Updated ${task.id}: ${describeSchedule(task.schedule)} (${task.timezone}). Next runs:`,
+      );
       io.out(upcomingLines(task, await s.upcomingRuns(task.id, 3)).join("\n"));
     });
   for (const [verb, enabled] of [

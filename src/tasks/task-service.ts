@@ -6,6 +6,7 @@ import { type ExecutionLog, MAX_RECENT } from "../store/execution-log.ts";
 import type { Store } from "../store/store.ts";
 import type { Clock } from "../time/clock.ts";
 import { checkSchedule } from "../time/schedule.ts";
+import { resolveRelative } from "../time/schedule-words.ts";
 import { nextRealRun, type PlannedRun, taskRuns } from "../time/timeline.ts";
 import { isValidTimeZone, timeZoneProblem } from "../time/timezone.ts";
 import type { HandlerRegistry } from "./handler.ts";
@@ -102,8 +103,8 @@ export class TaskService {
   }
 
   async addTask(tenant: Tenant, raw: TaskCreate, ownerId: string | null = null): Promise<Task> {
-    const { id, ...values } = parseInput(TaskCreateSchema, raw);
     const defaultTimezone = this.deps.servers.settings(tenant).timezone;
+    const { id, ...values } = parseInput(TaskCreateSchema, this.#fromNow(raw, defaultTimezone));
     const now = new Date(this.deps.clock.now()).toISOString();
     const task = this.#validated({
       ...newTaskFields(values, { id, defaultTimezone, ownerId }),
@@ -131,8 +132,8 @@ export class TaskService {
   }
 
   async editTask(tenant: Tenant, id: string, raw: TaskPatch): Promise<Task> {
-    const patch = parseInput(TaskPatchSchema, raw);
     const current = this.getTask(tenant, id);
+    const patch = parseInput(TaskPatchSchema, this.#fromNow(raw, current.timezone));
     const next = this.#validated({
       ...applyPatch(current, patch),
       updatedAt: new Date(this.deps.clock.now()).toISOString(),
@@ -210,6 +211,18 @@ export class TaskService {
         ? { p50: percentile(lateness, 50), max: lateness.at(-1) as number }
         : null,
     };
+  }
+
+  /**
+   * A one-off relative to now ("tomorrow at 10:00", "in 2 hours") as the date and time it
+   * means, in the zone the task will have.
+   */
+  #fromNow<T extends TaskPatch>(raw: T, zone: string): T {
+    if (typeof raw?.schedule !== "string") return raw;
+    const given = raw.timezone;
+    const tz = typeof given === "string" && isValidTimeZone(given) ? given : zone;
+    const resolved = resolveRelative(raw.schedule, this.deps.clock.now(), tz);
+    return resolved ? { ...raw, schedule: resolved } : raw;
   }
 
   /** A whole task, checked: fields, handler, zone, schedule rules, the handler's options. */
