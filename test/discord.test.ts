@@ -199,7 +199,9 @@ describe("the bot on Discord", () => {
   });
 
   it("shows, edits, disables, enables and deletes", async () => {
-    expect((await slash("task", "show", { id: "standup" })).text).toContain("every day at 09:00 (UTC) — `daily 09:00`");
+    expect((await slash("task", "show", { id: "standup" })).text).toContain(
+      "every day at 09:00 (UTC) — `daily 09:00`",
+    );
     const edited = await slash("task", "edit", {
       id: "standup",
       schedule: "weekly mon-fri 09:30",

@@ -1,4 +1,5 @@
 import cronstrue from "cronstrue";
+import { isRealDate } from "./clock.ts";
 import { DAYS, type Day, type Schedule } from "./schedule.ts";
 import { zonedParts } from "./timezone.ts";
 
@@ -127,12 +128,6 @@ function dayField(days: readonly Day[]): string {
     i = j + 1;
   }
   return parts.join(",");
-}
-
-/** "2026-02-30" and "2026-13-01" are not. */
-export function isRealDate(ymd: string): boolean {
-  const ms = Date.parse(`${ymd}T00:00:00Z`);
-  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === ymd;
 }
 
 /** A phrase's pattern and what it makes of a match. */

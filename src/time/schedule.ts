@@ -1,8 +1,9 @@
 import { Cron } from "croner";
 import { z } from "zod";
 import { ValidationError } from "../shared/errors.ts";
+import { isRealDate } from "./clock.ts";
 import { nextRuns, UNIT_MS } from "./runs.ts";
-import { isRealDate, PhraseError, wordsToSchedule } from "./schedule-words.ts";
+import { PhraseError, wordsToSchedule } from "./schedule-words.ts";
 
 // Schedules in two forms: the text people type (`daily 09:00`) and the structured form that is
 // stored, and the rules a schedule must meet. When it runs is runs.ts's.
