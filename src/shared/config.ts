@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isValidTimeZone, systemTimeZone, timeZoneProblem } from "../time/timezone.ts";
+import { canonicalZone, systemTimeZone, timeZoneProblem } from "../time/timezone.ts";
 import { ConfigError } from "./errors.ts";
 
 // Every environment variable of DESIGN.md, in one schema. An empty value counts as unset, so a
@@ -50,8 +50,11 @@ export const ConfigSchema = z.object({
   DATA_DIR: z.string().default("./data"),
   DEFAULT_TIMEZONE: z
     .string()
-    .refine(isValidTimeZone, {
-      error: (i) => `DEFAULT_TIMEZONE: ${timeZoneProblem(String(i.input))}`,
+    .transform((zone, ctx) => {
+      const canonical = canonicalZone(zone);
+      if (!canonical)
+        ctx.addIssue({ code: "custom", message: `DEFAULT_TIMEZONE: ${timeZoneProblem(zone)}` });
+      return canonical ?? zone;
     })
     .default(systemTimeZone),
   MIN_INTERVAL_SECONDS: wholeNumber("MIN_INTERVAL_SECONDS", 1, 60).default(60),

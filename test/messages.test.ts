@@ -1,0 +1,121 @@
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../src/cli/program.ts";
+import { readStored } from "../src/store/store.ts";
+import { DEFAULT_HANDLERS_DIR } from "../src/tasks/handler.ts";
+import { tempDir } from "./support/world.ts";
+
+// What a person reads back when they get something wrong: in process, through the CLI's own
+// entry (the slash commands go through the same service and messages).
+
+let dir: Awaited<ReturnType<typeof tempDir>>;
+const data = () => join(dir.path, "data");
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(argv, {
+    env: { DATA_DIR: data(), DEFAULT_TIMEZONE: "Europe/Paris", MIN_INTERVAL_SECONDS: "1" },
+    out: (t) => out.push(t),
+    err: (t) => err.push(t),
+    handlersDir: DEFAULT_HANDLERS_DIR,
+  });
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+beforeAll(async () => {
+  dir = await tempDir();
+  expect(
+    (await cli("tasks", "add", "standup", "--handler", "test", "--schedule", "daily 09:00")).code,
+  ).toBe(0);
+});
+afterAll(() => dir.remove());
+
+const add = (...more: string[]) =>
+  cli("tasks", "add", "x", "--handler", "test", "--schedule", "every 1h", ...more);
+
+describe("answers that help", () => {
+  it.each([
+    [
+      ["reminders", "add", "pay", "--due", "2026-13-01"],
+      'error: due: "2026-13-01" is not a date; use YYYY-MM-DD — e.g. 2026-12-24',
+    ],
+    [
+      [
+        "tasks",
+        "add",
+        "x",
+        "--handler",
+        "test",
+        "--schedule",
+        "every 1h",
+        "--option",
+        "failwith=disk",
+      ],
+      'error: options: "failwith" is not an option of the test handler (did you mean "failWith"?); its options are message, failWith, delaySeconds, leakRejection — e.g. --option message=…',
+    ],
+    [
+      ["tasks", "add", "x", "--handler", "message", "--schedule", "every 1h"],
+      "error: options.message: required by the message handler (set it with --message in the CLI, message: in /task): the text to post — e.g. Stand-up in 5 minutes!",
+    ],
+    [
+      [
+        "tasks",
+        "add",
+        "x",
+        "--handler",
+        "test",
+        "--schedule",
+        "every 1h",
+        "--until",
+        "2020-01-01T00:00:00Z",
+      ],
+      /^error: until: 2020-01-01T00:00:00Z is in the past, so the task would never run; give a later end, or none — e\.g\. \d{4}-\d\d-\d\dT00:00:00Z$/,
+    ],
+    [
+      ["tasks", "add", "x", "--handler", "test", "--schedule", "every 1h", "--timezone", "EST"],
+      'error: timezone: "EST" is an abbreviation, not a time zone: its clock does not follow daylight saving the way a place\'s does; use the zone of a place, such as America/New_York',
+    ],
+    [
+      [
+        "tasks",
+        "add",
+        "x",
+        "--handler",
+        "test",
+        "--schedule",
+        "every 1h",
+        "--timezone",
+        "Europe/Pariss",
+      ],
+      'error: timezone: "Europe/Pariss" is not an IANA time zone (did you mean "Europe/Paris"?); use a name such as Europe/Paris, America/New_York, Asia/Tokyo or UTC',
+    ],
+    [
+      ["tasks", "show", "standupp"],
+      'error: no task with id "standupp" — did you mean "standup"? `tasks list` (CLI) or `/task list` shows the ids',
+    ],
+    [
+      ["tasks", "add", "x", "--handler", "tset", "--schedule", "every 1h"],
+      'error: handler: no handler "tset" (did you mean "test"?); available: daily-briefing, health-check, message, test, weekly-review — e.g. test',
+    ],
+    [
+      ["settings", "set", "--timezone", "pst"],
+      /^error: timezone: "pst" is an abbreviation.*America\/Los_Angeles$/,
+    ],
+  ] as [string[], string | RegExp][])("%j", async (argv, message) => {
+    const r = await cli(...argv);
+    expect(r.code).toBe(1);
+    if (typeof message === "string") expect(r.err.trim()).toBe(message);
+    else expect(r.err.trim()).toMatch(message);
+    expect(r.err).not.toMatch(/\n\s+at /);
+    expect((await readStored(data())).tasks.map((t: { id: string }) => t.id)).toEqual(["standup"]);
+  });
+
+  it("stores a zone by its proper name, whatever its case", async () => {
+    const r = await add("--timezone", "europe/paris");
+    expect(r.out).toContain("(Europe/Paris)");
+    const x = (await readStored(data())).tasks.find((t: { id: string }) => t.id === "x");
+    expect(x?.timezone).toBe("Europe/Paris");
+    expect((await cli("tasks", "delete", "x")).code).toBe(0);
+  });
+});
