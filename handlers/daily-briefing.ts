@@ -1,9 +1,15 @@
 import { z } from "zod";
 import { activityLines, longDate, plural } from "../src/tasks/activity.ts";
 import { defineHandler } from "../src/tasks/handler.ts";
+import { dueWords } from "../src/time/relative.ts";
+import { taskRuns } from "../src/time/timeline.ts";
 import { zonedParts } from "../src/time/timezone.ts";
 
 const DAY_MS = 86_400_000;
+/** Today's remaining runs listed at most; a busy server gets a count for the rest. */
+const MAX_TODAY = 15;
+/** Runs looked at per task for today's list. */
+const PER_TASK = 24;
 /** After a long gap the briefing covers this much: a week of runs is news, half a year is not. */
 const MAX_WINDOW_DAYS = 7;
 
@@ -20,7 +26,8 @@ export default defineHandler({
       .int()
       .min(0)
       .max(30)
-      .default(7),
+      .default(7)
+      .describe("reminders due this many days ahead are listed"),
   }),
   async run({ task, options, clock, scheduledFor, lastSuccessAt, data }) {
     const zone = task.timezone;
@@ -45,19 +52,57 @@ export default defineHandler({
     const overdue = open.filter((r) => r.due !== null && r.due < today);
     const dueToday = open.filter((r) => r.due === today);
     const upcoming = open.filter((r) => r.due !== null && r.due > today && r.due <= horizon);
+    const later = open.filter((r) => r.due !== null && r.due > horizon);
     const undated = open.filter((r) => r.due === null);
     const byDue = (a: { due: string | null }, b: { due: string | null }) =>
       (a.due ?? "").localeCompare(b.due ?? "");
     lines.push("## ⏰ Reminders");
-    for (const r of overdue.sort(byDue))
-      lines.push(`- **Overdue** (due ${r.due}): ${r.text} \`#${r.id}\``);
+    for (const r of overdue.sort(byDue)) {
+      const words = dueWords(r.due as string, today);
+      lines.push(
+        `- **${words[0]?.toUpperCase()}${words.slice(1)}** (due ${r.due}): ${r.text} \`#${r.id}\``,
+      );
+    }
     for (const r of dueToday) lines.push(`- **Today**: ${r.text} \`#${r.id}\``);
-    for (const r of upcoming.sort(byDue)) lines.push(`- ${r.due}: ${r.text} \`#${r.id}\``);
+    for (const r of upcoming.sort(byDue))
+      lines.push(`- ${r.due} (${dueWords(r.due as string, today)}): ${r.text} \`#${r.id}\``);
     for (const r of undated) lines.push(`- ${r.text} \`#${r.id}\``);
+    // Hidden by the horizon, not lost: say how many, and when the first is due.
+    if (later.length) {
+      const first = later.sort(byDue)[0]?.due as string;
+      lines.push(`- _…and ${plural(later.length, "more reminder")} later (the next due ${first})_`);
+    }
     if (!open.length) lines.push("_Nothing due. Add one with `/reminder add`._");
     lines.push("");
 
-    const activity = (await data.activity(since)).filter((a) => a.taskId !== task.id);
+    // The rest of today: what is still to run (a task's first PER_TASK runs of it).
+    let capped = false;
+    const todays = data
+      .tasks()
+      .filter((t) => t.id !== task.id)
+      .flatMap((t) => {
+        const runs = taskRuns(t, at, PER_TASK).filter((r) => zonedParts(r.at, zone).date === today);
+        if (runs.length === PER_TASK) capped = true;
+        return runs.map((r) => ({ t, at: r.at, skipped: r.skipped }));
+      })
+      .sort((a, b) => a.at - b.at || a.t.id.localeCompare(b.t.id));
+    if (todays.length) {
+      lines.push("## 🗓️ Still to run today");
+      const shown = todays.slice(0, MAX_TODAY);
+      for (const r of shown)
+        lines.push(
+          `- ${zonedParts(r.at, zone).time} \`${r.t.id}\`${r.skipped ? " (skipped, as asked)" : ""}`,
+        );
+      if (todays.length > shown.length)
+        lines.push(`- _…and ${todays.length - shown.length}${capped ? "+" : ""} more_`);
+      lines.push("");
+    }
+
+    const known = new Set(data.tasks().map((t) => t.id));
+    // Failing tasks first: they are what needs a look.
+    const activity = (await data.activity(since))
+      .filter((a) => a.taskId !== task.id)
+      .sort((a, b) => Number(b.failed > 0) - Number(a.failed > 0));
     const hours = Math.round((clock.now() - since) / 3_600_000);
     lines.push(
       hours > 72
@@ -76,7 +121,11 @@ export default defineHandler({
       lines.push(
         `${plural(runs, "run")} across ${plural(activity.length, "task")}${failed ? ` — **${failed} failed**` : ", all good"}.`,
       );
-      lines.push(...activityLines(activity));
+      lines.push(
+        ...activityLines(activity).map((line, i) =>
+          known.has(activity[i]?.taskId as string) ? line : `${line} _(task deleted since)_`,
+        ),
+      );
     } else {
       lines.push("_No task runs._");
     }

@@ -13,7 +13,8 @@ export default defineHandler({
       .int()
       .min(1)
       .max(31)
-      .default(7),
+      .default(7)
+      .describe("how many days back the review covers"),
   }),
   async run({ task, options, scheduledFor, data }) {
     const end = scheduledFor.getTime();

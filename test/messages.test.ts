@@ -111,6 +111,36 @@ describe("answers that help", () => {
     expect((await readStored(data())).tasks.map((t: { id: string }) => t.id)).toEqual(["standup"]);
   });
 
+  it("lists each handler's options with how to set them and an example", async () => {
+    const { out } = await cli("handlers");
+    expect(out).toContain(
+      '\n  --message "Stand-up in 5 minutes!"  the message to post (message handler); required\n',
+    );
+    expect(out).toMatch(
+      /\n {2}--option upcomingDays=7 +reminders due this many days ahead are listed; default 7\n/,
+    );
+    expect(out).toMatch(/\n {2}--option failWith="disk full" +throw this error instead/);
+  });
+
+  it("labels a dry run, shows seconds where runs are seconds apart, and says how far a reminder is", async () => {
+    expect(
+      (await cli("tasks", "add", "fast", "--handler", "test", "--schedule", "every 5s")).out,
+    ).toMatch(/\n {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d[05] \(Europe\/Paris\)\n/);
+    expect((await cli("run", "fast", "--dry-run")).out).toMatch(
+      /\nfast: dry run, success after 1 attempt in \d+ ms; nothing was saved, posted, logged or counted$/,
+    );
+    await cli("run", "fast");
+    expect((await cli("history", "fast")).out).toMatch(
+      /\n\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(Europe\/Paris\) +manual/,
+    );
+    await cli("reminders", "add", "pay rent", "--due", "2020-01-01");
+    expect((await cli("reminders", "list")).out).toMatch(
+      /^#1 {2}2020-01-01 \(overdue by \d+ days\) {2}pay rent$/,
+    );
+    await cli("tasks", "delete", "fast");
+    await cli("reminders", "remove", "1");
+  });
+
   it("stores a zone by its proper name, whatever its case", async () => {
     const r = await add("--timezone", "europe/paris");
     expect(r.out).toContain("(Europe/Paris)");

@@ -1,12 +1,14 @@
 import type { Execution } from "../store/execution.ts";
 import type { CleanupReport } from "../store/retention.ts";
 import { plural } from "../tasks/activity.ts";
+import { type Handler, optionsHelp } from "../tasks/handler.ts";
 import { ITEM_KINDS, type Item, type ItemKind } from "../tasks/items.ts";
 import { isFailingTask, type Task } from "../tasks/model.ts";
 import type { EffectiveSettings, ServerRow } from "../tasks/servers.ts";
 import { shownFields } from "../tasks/task-form.ts";
 import type { TaskHistoryReport, TaskOverview, UpcomingRun } from "../tasks/task-service.ts";
-import { formatSchedule } from "../time/schedule.ts";
+import { dueWords } from "../time/relative.ts";
+import { formatSchedule, runsSecondsApart } from "../time/schedule.ts";
 import { describeSchedule } from "../time/schedule-words.ts";
 import { formatInZone } from "../time/timezone.ts";
 
@@ -70,7 +72,8 @@ export function upcomingLines(task: Task, runs: UpcomingRun[]): string[] {
   if (!runs.length) return ["  (no upcoming runs)"];
   return runs.map((r) => {
     const skipped = r.skipped ? "  (skipped, as asked)" : "";
-    return `  ${formatInZone(r.at.getTime(), task.timezone)}${skipped}${r.dstNote ? `  ⚠ ${r.dstNote}` : ""}`;
+    const at = formatInZone(r.at.getTime(), task.timezone, runsSecondsApart(task.schedule));
+    return `  ${at}${skipped}${r.dstNote ? `  ⚠ ${r.dstNote}` : ""}`;
   });
 }
 
@@ -116,7 +119,8 @@ export function historyView(report: TaskHistoryReport): string {
     table(
       ["WHEN", "TRIGGER", "ATTEMPT", "STATUS", "MS", "ERROR"],
       report.recent.map((e: Execution) => [
-        formatInZone(Date.parse(e.ts), task.timezone),
+        // To the second: attempts can be seconds apart.
+        formatInZone(Date.parse(e.ts), task.timezone, true),
         e.trigger,
         String(e.attempt),
         e.status,
@@ -133,13 +137,14 @@ const ADD_EXAMPLE: Record<ItemKind, string> = {
   reminder: 'reminders add "Renew the domain" --due 2026-12-24',
 };
 
-/** Goals or reminders, one a line: number, done mark, due date, text. */
-export function itemList(kind: ItemKind, items: Item[]): string {
+/** Goals or reminders, one a line: number, done mark, due date (seen from `today`), text. */
+export function itemList(kind: ItemKind, items: Item[], today: string): string {
   const { plural, open } = ITEM_KINDS[kind];
   if (!items.length) return `No ${open} ${plural}. Add one: npm run cli -- ${ADD_EXAMPLE[kind]}`;
   return items
     .map((i) => {
-      const due = "due" in i && i.due ? `${i.due}  ` : "";
+      const when = "due" in i && i.due && !i.doneAt ? ` (${dueWords(i.due, today)})` : "";
+      const due = "due" in i && i.due ? `${i.due}${when}  ` : "";
       return `#${i.id}  ${i.doneAt ? "✓ " : ""}${due}${i.text}`;
     })
     .join("\n");
@@ -192,5 +197,26 @@ export function cleanupView(report: CleanupReport): string {
   }
   lines.push("Briefings are kept: they are the archive.");
   if (report.dryRun && files) lines.push("Nothing was removed (--dry-run).");
+  return lines.join("\n");
+}
+
+/** `handlers`: each handler, and under it each option with how to set it and an example. */
+export function handlersView(handlers: readonly Handler[]): string {
+  const lines: string[] = [];
+  for (const h of handlers) {
+    lines.push(`${h.name.padEnd(16)}${h.description}`);
+    for (const o of optionsHelp(h)) {
+      const value = o.example === null ? "…" : /\s/.test(o.example) ? `"${o.example}"` : o.example;
+      const how = o.command ? `--${o.name} ${value}` : `--option ${o.name}=${value}`;
+      const notes = [
+        o.description,
+        o.required ? "required" : "",
+        o.default === null ? "" : `default ${o.default}`,
+      ]
+        .filter(Boolean)
+        .join("; ");
+      lines.push(`  ${how.padEnd(36)}${notes}`);
+    }
+  }
   return lines.join("\n");
 }

@@ -23,6 +23,7 @@ import { formatInZone } from "../time/timezone.ts";
 import { parseAge } from "./age.ts";
 import {
   cleanupView,
+  handlersView,
   historyView,
   serverList,
   settingsView,
@@ -189,8 +190,11 @@ export function buildProgram(
       const s = await service();
       const result = await s.runNow(id, { dryRun: o.dryRun });
       if (result.output) io.out(result.output);
-      const note = `${id}: ${result.status} after ${result.attempts} attempt${result.attempts === 1 ? "" : "s"} in ${result.durationMs} ms`;
-      if (result.status === "success") io.out(`\n${note}${result.output ? "" : " (no output)"}`);
+      const dry = o.dryRun ? "dry run, " : "";
+      const note = `${id}: ${dry}${result.status} after ${result.attempts} attempt${result.attempts === 1 ? "" : "s"} in ${result.durationMs} ms`;
+      const nothing = o.dryRun ? "; nothing was saved, posted, logged or counted" : "";
+      if (result.status === "success")
+        io.out(`\n${note}${result.output ? "" : " (no output)"}${nothing}`);
       else throw new MissionControlError(`${note}: ${result.error}`);
     });
   program
@@ -258,7 +262,7 @@ export function buildProgram(
     .command("handlers")
     .description("the handlers a task can use")
     .action(async () => {
-      io.out(handlers.map((h) => `${h.name.padEnd(16)}${h.description}`).join("\n"));
+      io.out(handlersView(handlers));
     });
 
   for (const kind of ["goal", "reminder"] as const) addItemCommands(program, kind, service, io);

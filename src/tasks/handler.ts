@@ -143,6 +143,35 @@ function optionError(
   );
 }
 
+/** One of a handler's options, as `handlers` lists it. */
+export interface OptionHelp {
+  name: string;
+  /** Set with its own flag (`--message`) rather than `--option name=value`. */
+  command: boolean;
+  description: string;
+  required: boolean;
+  /** An example value: the option's declared example, else its default. */
+  example: string | null;
+  default: string | null;
+}
+
+export function optionsHelp(handler: Handler): OptionHelp[] {
+  if (!(handler.options instanceof z.ZodObject)) return [];
+  return Object.entries(handler.options.shape as Record<string, z.ZodType>).map(([name, s]) => {
+    const meta = s.meta() ?? {};
+    const empty = s.safeParse(undefined);
+    const fallback = empty.success && empty.data !== undefined ? String(empty.data) : null;
+    return {
+      name,
+      command: meta.command === true,
+      description: String(s.description ?? meta.description ?? ""),
+      required: !empty.success,
+      example: meta.example === undefined ? fallback : String(meta.example),
+      default: fallback,
+    };
+  });
+}
+
 /** The project's handlers folder (beside src/, in the source tree and in dist/ alike). */
 export const DEFAULT_HANDLERS_DIR = join(import.meta.dirname, "..", "..", "handlers");
 

@@ -206,6 +206,14 @@ export function formatSchedule(s: Schedule): string {
   }
 }
 
+/** Whether a schedule's runs can fall within one minute, so their times need seconds. */
+export function runsSecondsApart(s: Schedule): boolean {
+  if (s.type === "interval") return s.unit === "seconds" && s.every % 60 !== 0;
+  if (s.type !== "cron") return false;
+  const fields = s.expression.split(" ");
+  return fields.length === 6 && fields[0] !== "0";
+}
+
 /** Rules that need the clock and config: future `once`, minimum interval. */
 export function checkSchedule(
   s: Schedule,

@@ -82,12 +82,14 @@ export function zonedParts(ms: number, zone: string) {
   return {
     date: `${get("year")}-${get("month")}-${get("day")}`,
     time: `${get("hour")}:${get("minute")}`,
+    seconds: `${get("hour")}:${get("minute")}:${get("second")}`,
     weekday: get("weekday").toLowerCase().slice(0, 3),
   };
 }
 
 /** "2026-12-01 09:00 (Europe/Paris)" — how instants are shown to users outside Discord. */
-export function formatInZone(ms: number, zone: string): string {
+/** "2026-11-28 09:00 (Europe/Paris)", with `:SS` when asked (runs seconds apart). */
+export function formatInZone(ms: number, zone: string, withSeconds = false): string {
   const p = zonedParts(ms, zone);
-  return `${p.date} ${p.time} (${zone})`;
+  return `${p.date} ${withSeconds ? p.seconds : p.time} (${zone})`;
 }
