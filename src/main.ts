@@ -22,7 +22,12 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 async function main(): Promise<void> {
   loadEnvFile();
   const config = loadConfig(process.env);
-  const log = createLogger(config.LOG_LEVEL);
+  // Readable lines for a person at a terminal, JSON for anything else, unless LOG_FORMAT says.
+  const log = createLogger(
+    config.LOG_LEVEL,
+    undefined,
+    config.LOG_FORMAT ?? (process.stdout.isTTY ? "pretty" : "json"),
+  );
   const client = config.DISCORD_TOKEN ? createDiscordClient(config) : null;
   const handlers = await loadHandlers(DEFAULT_HANDLERS_DIR);
   const app: App = await createApp({

@@ -63,6 +63,7 @@ export const ConfigSchema = z.object({
   MANUAL_RUN_INTERVAL_SECONDS: wholeNumber("MANUAL_RUN_INTERVAL_SECONDS", 0, 10).default(10),
   RETENTION_DAYS: wholeNumber("RETENTION_DAYS", 1, 90).default(90),
   SERVER_DATA_RETENTION_DAYS: wholeNumber("SERVER_DATA_RETENTION_DAYS", 0, 30).default(30),
+  LOG_FORMAT: z.enum(["json", "pretty"], { error: "LOG_FORMAT must be json or pretty" }).optional(),
   LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
       error: "LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent",
