@@ -1,8 +1,9 @@
+import { spawn } from "node:child_process";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readStored } from "../src/store/store.ts";
-import { cli } from "./support/process.ts";
+import { cli, ROOT } from "./support/process.ts";
 import { readLogLines, tempDir } from "./support/world.ts";
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -280,5 +281,28 @@ describe("the CLI, as a process", () => {
     expect(bad.stderr).toContain(
       '--older-than: an age in hours, days or weeks, more than 0 — e.g. 30d, 2w or 12h (got "soon")',
     );
+  });
+
+  it("runs as `mission-control`, the package's bin, as its help says", async () => {
+    const { stdout, code } = await new Promise<{ stdout: string; code: number | null }>(
+      (resolve) => {
+        const child = spawn(
+          process.execPath,
+          [join(ROOT, "bin", "mission-control.js"), "status", "--json"],
+          {
+            cwd: dir.path,
+            env: { PATH: process.env.PATH ?? "", ...env },
+          },
+        );
+        let out = "";
+        child.stdout.on("data", (c) => {
+          out += String(c);
+        });
+        child.on("exit", (c) => resolve({ stdout: out, code: c }));
+      },
+    );
+    expect(code).toBe(0);
+    expect(Array.isArray(JSON.parse(stdout))).toBe(true);
+    expect((await run("--help")).stdout).toMatch(/^Usage: mission-control /);
   });
 });

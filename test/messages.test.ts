@@ -141,6 +141,34 @@ describe("answers that help", () => {
     await cli("reminders", "remove", "1");
   });
 
+  it("prints JSON for scripts: list, show, status, history, goals and reminders", async () => {
+    const list = JSON.parse((await cli("tasks", "list", "--json")).out);
+    expect(list).toEqual([
+      expect.objectContaining({
+        id: "standup",
+        schedule: { type: "daily", time: "09:00" },
+        scheduleText: "daily 09:00",
+        scheduleWords: "every day at 09:00",
+        nextRun: expect.stringMatching(/^\d{4}-\d\d-\d\dT08:00:00\.000Z$/),
+      }),
+    ]);
+    expect(JSON.parse((await cli("status", "--json")).out)).toEqual(list);
+    const shown = JSON.parse((await cli("tasks", "show", "standup", "--json")).out);
+    expect(shown.id).toBe("standup");
+    expect(shown.upcoming).toHaveLength(3);
+    await cli("run", "standup");
+    const history = JSON.parse((await cli("history", "standup", "--json")).out);
+    expect(history).toMatchObject({ task: "standup", successRate: 1 });
+    expect(history.recent).toEqual([
+      expect.objectContaining({ taskId: "standup", status: "success" }),
+    ]);
+    await cli("goals", "add", "Ship v1");
+    expect(JSON.parse((await cli("goals", "list", "--json")).out)).toEqual([
+      expect.objectContaining({ id: 1, text: "Ship v1", doneAt: null }),
+    ]);
+    expect(JSON.parse((await cli("reminders", "list", "--json")).out)).toEqual([]);
+  });
+
   it("stores a zone by its proper name, whatever its case", async () => {
     const r = await add("--timezone", "europe/paris");
     expect(r.out).toContain("(Europe/Paris)");

@@ -29,7 +29,7 @@ const when = (iso: string | null, zone: string) =>
   iso ? formatInZone(Date.parse(iso), zone) : "—";
 
 const nextRunText = ({ task, nextRun }: TaskOverview) =>
-  nextRun ? formatInZone(nextRun.getTime(), task.timezone) : "—";
+  nextRun ? formatInZone(nextRun.getTime(), task.timezone, runsSecondsApart(task.schedule)) : "—";
 
 export function taskList(rows: TaskOverview[]): string {
   if (!rows.length) {

@@ -31,10 +31,13 @@ export function addItemCommands(
   group
     .command("list")
     .option("--all", `include done ${plural}`)
-    .action(async (o: { all?: boolean }) => {
+    .option("--json", "print JSON (for scripts) instead of a list")
+    .action(async (o: { all?: boolean; json?: boolean }) => {
       const s = await service();
+      const items = await s.listItems(kind, { includeDone: o.all });
+      if (o.json) return io.out(JSON.stringify(items, null, 2));
       const today = zonedParts(Date.now(), (await s.settings()).timezone).date;
-      io.out(itemList(kind, await s.listItems(kind, { includeDone: o.all }), today));
+      io.out(itemList(kind, items, today));
     });
   const add = group.command("add <text...>");
   if (dated) add.option("--due <date>", "due date, YYYY-MM-DD");

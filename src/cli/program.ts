@@ -15,7 +15,9 @@ import { loadConfig } from "../shared/config.ts";
 import { MissionControlError, StoreLockedError } from "../shared/errors.ts";
 import { createLogger } from "../shared/logger.ts";
 import { commandOptions, type Handler, loadHandlers } from "../tasks/handler.ts";
+import type { Task } from "../tasks/model.ts";
 import { convertPrototype } from "../tasks/prototype-import.ts";
+import type { TaskOverview } from "../tasks/task-service.ts";
 import { LOCAL, parseTenant } from "../tasks/tenant.ts";
 import { formatSchedule } from "../time/schedule.ts";
 import { describeSchedule } from "../time/schedule-words.ts";
@@ -37,6 +39,22 @@ import { addTaskFlags, patchFromFlags } from "./task-flags.ts";
 
 // `mission-control <command>`: the CLI, a thin adapter over the task service. It opens the
 // store itself, so it works while the bot is stopped; the running bot holds the lock.
+
+const JSON_HELP = "print JSON (for scripts) instead of a table";
+
+/** Two-space JSON, the way `jq` users expect to read it. */
+export const asJson = (value: unknown) => JSON.stringify(value, null, 2);
+
+/** A task as scripts get it: the stored fields, with its schedule also in both texts. */
+function taskJson(task: Task) {
+  return {
+    ...task,
+    scheduleText: formatSchedule(task.schedule),
+    scheduleWords: describeSchedule(task.schedule),
+  };
+}
+
+const overviewJson = (r: TaskOverview) => ({ ...taskJson(r.task), nextRun: r.nextRun });
 
 export interface CliIo {
   env: Record<string, string | undefined>;
@@ -105,15 +123,19 @@ export function buildProgram(
     .command("list")
     .description("every task with its next run")
     .option("--enabled", "only enabled tasks")
-    .action(async (o: { enabled?: boolean }) => {
-      io.out(taskList(await (await service()).overview(o.enabled ? { enabled: true } : {})));
+    .option("--json", JSON_HELP)
+    .action(async (o: { enabled?: boolean; json?: boolean }) => {
+      const rows = await (await service()).overview(o.enabled ? { enabled: true } : {});
+      io.out(o.json ? asJson(rows.map(overviewJson)) : taskList(rows));
     });
   tasks
     .command("show <id>")
     .description("one task in full, with its next three runs")
-    .action(async (id: string) => {
+    .option("--json", JSON_HELP)
+    .action(async (id: string, o: { json?: boolean }) => {
       const s = await service();
-      io.out(taskDetails(await s.getTask(id), await s.upcomingRuns(id, 3)));
+      const [task, upcoming] = [await s.getTask(id), await s.upcomingRuns(id, 3)];
+      io.out(o.json ? asJson({ ...taskJson(task), upcoming }) : taskDetails(task, upcoming));
     });
   addTaskFlags(tasks.command("add <id>").description("add a task"), false, handlerOptions).action(
     async (id: string, flags: Record<string, unknown>) => {
@@ -201,17 +223,21 @@ export function buildProgram(
     .command("history <id>")
     .description("success rate, lateness, p95 duration and recent attempts")
     .option("--limit <n>", "attempts to show", "10")
-    .action(async (id: string, o: { limit: string }) => {
+    .option("--json", JSON_HELP)
+    .action(async (id: string, o: { limit: string; json?: boolean }) => {
       const limit = Number(o.limit);
       if (!Number.isInteger(limit) || limit < 1)
         throw new MissionControlError("--limit: a whole number of at least 1, e.g. --limit 20");
-      io.out(historyView(await (await service()).history(id, limit)));
+      const report = await (await service()).history(id, limit);
+      io.out(o.json ? asJson({ ...report, task: report.task.id }) : historyView(report));
     });
   program
     .command("status")
     .description("every task with its next run and last result")
-    .action(async () => {
-      io.out(statusView(await (await service()).overview()));
+    .option("--json", JSON_HELP)
+    .action(async (o: { json?: boolean }) => {
+      const rows = await (await service()).overview();
+      io.out(o.json ? asJson(rows.map(overviewJson)) : statusView(rows));
     });
   const settings = program
     .command("settings")
