@@ -1,3 +1,4 @@
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../src/cli/program.ts";
@@ -167,6 +168,42 @@ describe("answers that help", () => {
       expect.objectContaining({ id: 1, text: "Ship v1", doneAt: null }),
     ]);
     expect(JSON.parse((await cli("reminders", "list", "--json")).out)).toEqual([]);
+  });
+
+  it("imports the prototype's file again: refused per id, or --skip-existing, or --replace", async () => {
+    const file = join(dir.path, "tasks.json");
+    const write = (time: string) =>
+      writeFile(
+        file,
+        JSON.stringify({
+          tasks: [
+            {
+              id: "brief",
+              handler: "handlers.test_handler.run",
+              schedule: { type: "daily", time },
+            },
+          ],
+        }),
+      );
+    await write("07:30");
+    expect((await cli("import", file)).code).toBe(0);
+    const again = await cli("import", file);
+    expect(again.code).toBe(1);
+    expect(again.err).toContain(
+      '! brief: a task with id "brief" already exists; pick another id or edit it (or import with --skip-existing or --replace)',
+    );
+    const skipped = await cli("import", file, "--skip-existing");
+    expect(skipped.code).toBe(0);
+    expect(skipped.out).toContain("  = brief: already here, left as it is");
+    expect(skipped.out).toContain("Imported 0 of 1 task(s); 1 left as they were.");
+    await write("08:45");
+    const replaced = await cli("import", file, "--replace");
+    expect(replaced.code).toBe(0);
+    expect(replaced.out).toContain("  ~ brief: test, daily 08:45");
+    const brief = (await readStored(data())).tasks.find((t: { id: string }) => t.id === "brief");
+    expect(brief?.schedule).toEqual({ type: "daily", time: "08:45" });
+    expect((await cli("import", file, "--replace", "--skip-existing")).err).toContain("choose one");
+    await cli("tasks", "delete", "brief");
   });
 
   it("stores a zone by its proper name, whatever its case", async () => {

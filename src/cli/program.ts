@@ -12,7 +12,7 @@ import {
 } from "../control/api.ts";
 import { connectControl } from "../control/client.ts";
 import { loadConfig } from "../shared/config.ts";
-import { MissionControlError, StoreLockedError } from "../shared/errors.ts";
+import { ConflictError, MissionControlError, StoreLockedError } from "../shared/errors.ts";
 import { createLogger } from "../shared/logger.ts";
 import { commandOptions, type Handler, loadHandlers } from "../tasks/handler.ts";
 import type { Task } from "../tasks/model.ts";
@@ -296,7 +296,11 @@ export function buildProgram(
   program
     .command("import <file>")
     .description("import tasks from the Python prototype's task JSON")
-    .action(async (file: string) => {
+    .option("--skip-existing", "leave a task whose id is already here as it is")
+    .option("--replace", "overwrite a task whose id is already here (its history is kept)")
+    .action(async (file: string, o: { skipExisting?: boolean; replace?: boolean }) => {
+      if (o.skipExisting && o.replace)
+        throw new MissionControlError("--skip-existing and --replace: choose one");
       let json: unknown;
       try {
         json = JSON.parse(await readFile(file, "utf8"));
@@ -307,19 +311,36 @@ export function buildProgram(
       const total = inputs.length + problems.length;
       const s = await service();
       let imported = 0;
+      let skipped = 0;
+      const line = (mark: string, t: Task) =>
+        `  ${mark} ${t.id}: ${t.handler}, ${formatSchedule(t.schedule)}${t.enabled ? "" : " (disabled)"}`;
       for (const input of inputs) {
         try {
-          const t = await s.addTask(input);
+          io.out(line("+", await s.addTask(input)));
           imported++;
-          io.out(
-            `  + ${t.id}: ${t.handler}, ${formatSchedule(t.schedule)}${t.enabled ? "" : " (disabled)"}`,
-          );
         } catch (err) {
-          problems.push({ id: input.id, message: (err as Error).message });
+          if (!(err instanceof ConflictError) || !(o.skipExisting || o.replace)) {
+            const hint =
+              err instanceof ConflictError ? " (or import with --skip-existing or --replace)" : "";
+            problems.push({ id: input.id, message: `${(err as Error).message}${hint}` });
+          } else if (o.skipExisting) {
+            io.out(`  = ${input.id}: already here, left as it is`);
+            skipped++;
+          } else {
+            const { id, ...fields } = input;
+            try {
+              io.out(line("~", await s.editTask(id, fields)));
+              imported++;
+            } catch (e) {
+              problems.push({ id, message: (e as Error).message });
+            }
+          }
         }
       }
       for (const p of problems) io.err(`  ! ${p.id}: ${p.message}`);
-      io.out(`Imported ${imported} of ${total} task(s).`);
+      io.out(
+        `Imported ${imported} of ${total} task(s)${skipped ? `; ${skipped} left as they were` : ""}.`,
+      );
       if (problems.length)
         throw new MissionControlError(
           `${problems.length} task(s) not imported; see the lines marked !`,
