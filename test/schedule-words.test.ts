@@ -71,6 +71,16 @@ const PHRASES: [string, Schedule, string][] = [
   ],
   ["2026-12-24 18:00", { type: "once", at: "2026-12-24T18:00" }, "once on 2026-12-24 at 18:00"],
   ["on 2026-12-24 at 6pm", { type: "once", at: "2026-12-24T18:00" }, "once on 2026-12-24 at 18:00"],
+  [
+    "every 2nd tuesday at 10:00 from 2026-12-01",
+    { type: "weekly", days: ["tue"], time: "10:00", everyWeeks: 2, from: "2026-12-01" },
+    "every other week on Tuesday at 10:00, from 2026-12-01",
+  ],
+  [
+    "every 3 weeks on mon and wed at 9am starting 2026-12-02",
+    { type: "weekly", days: ["mon", "wed"], time: "09:00", everyWeeks: 3, from: "2026-12-02" },
+    "every 3 weeks on Monday and Wednesday at 09:00, from 2026-12-02",
+  ],
   // The compact grammar keeps working.
   [
     "weekly mon-fri 09:25",
@@ -125,6 +135,11 @@ describe("schedules in plain words", () => {
     expect(resolveRelative("this saturday at 17:00", now, zone)).toBe("once 2026-11-28 17:00");
     expect(resolveRelative("this saturday at 9:00", now, zone)).toBe("once 2026-12-05 09:00");
     expect(resolveRelative("every day at 9am", now, zone)).toBeNull();
+    // Every other week counts its weeks from this one, unless the phrase says from when.
+    expect(resolveRelative("every other friday at 5pm", now, zone)).toBe(
+      "every other friday at 5pm from 2026-11-28",
+    );
+    expect(resolveRelative("every other friday at 5pm from 2026-12-04", now, zone)).toBeNull();
   });
 
   it("reads every daily, weekly and interval schedule back into words that parse to it", () => {
@@ -137,6 +152,24 @@ describe("schedules in plain words", () => {
         .tuple(fc.subarray([...DAYS], { minLength: 1, maxLength: 6 }), time)
         .map(([days, t]) => ({ type: "weekly" as const, days, time: t })),
       fc
+        .tuple(
+          fc.subarray([...DAYS], { minLength: 1, maxLength: 6 }),
+          time,
+          fc.integer({ min: 2, max: 4 }),
+          fc.date({
+            min: new Date("2026-01-01"),
+            max: new Date("2030-12-31"),
+            noInvalidDate: true,
+          }),
+        )
+        .map(([days, t, everyWeeks, from]) => ({
+          type: "weekly" as const,
+          days,
+          time: t,
+          everyWeeks,
+          from: from.toISOString().slice(0, 10),
+        })),
+      fc
         .tuple(fc.integer({ min: 1, max: 500 }), fc.constantFrom("seconds", "minutes", "hours"))
         .map(([every, unit]) => ({ type: "interval" as const, every, unit: unit as "hours" })),
     );
@@ -145,6 +178,16 @@ describe("schedules in plain words", () => {
         expect(parseSchedule(describeSchedule(s))).toEqual(s);
       }),
     );
+  });
+
+  it("runs every other week from the week of its start, never before it", () => {
+    const s = parseSchedule("every other tuesday at 10:00 from 2026-12-02");
+    // 2026-12-02 is a Wednesday: that week's Tuesday is before the start.
+    expect(nextRuns(s, "Europe/Paris", Date.parse("2026-11-28T00:00:00Z"), 3)).toEqual([
+      Date.parse("2026-12-15T09:00:00Z"),
+      Date.parse("2026-12-29T09:00:00Z"),
+      Date.parse("2027-01-12T09:00:00Z"),
+    ]);
   });
 
   it("every phrase's pattern runs when croner says it does", () => {

@@ -143,7 +143,38 @@ function firstMatch<T, C>(rules: Rule<T, C>[], text: string, ctx: C): T | null {
 
 const g = (m: RegExpExecArray, i: number) => m[i] as string;
 
+const NTH_WEEK: Record<string, number> = {
+  other: 2,
+  "2nd": 2,
+  second: 2,
+  "3rd": 3,
+  third: 3,
+  "4th": 4,
+  fourth: 4,
+};
+const EVERY_NTH_WEEK = new RegExp(
+  String.raw`^every (?:(${Object.keys(NTH_WEEK).join("|")})(?: weeks? on)? (${DAY_LIST})|([2-4]) weeks(?: on)? (${DAY_LIST}))${AT}(${TIME}),?(?: ?(?:from|starting) (\d{4}-\d{2}-\d{2}))?$`,
+);
+
 const RECURRING: Rule<Schedule>[] = [
+  [
+    EVERY_NTH_WEEK,
+    (m) => {
+      const from = m[6];
+      if (from !== undefined && !isRealDate(from))
+        throw new PhraseError(
+          `"${from}" is not a date; write YYYY-MM-DD`,
+          "`every 2nd tuesday at 10:00 from 2026-12-01`",
+        );
+      return {
+        type: "weekly",
+        days: parseDayList(m[2] ?? g(m, 4)),
+        time: parseTimeWords(g(m, 5)),
+        everyWeeks: m[1] ? (NTH_WEEK[m[1]] as number) : Number(m[3]),
+        ...(from ? { from } : {}),
+      };
+    },
+  ],
   [/^hourly$/, () => ({ type: "interval", every: 1, unit: "hours" })],
   [
     /^(?:every|each) (second|minute|hour)$/,
@@ -227,6 +258,8 @@ const plusDays = (ymd: string, n: number) =>
   new Date(Date.parse(`${ymd}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
 
 const RELATIVE: Rule<string, Now>[] = [
+  // "every 2nd tuesday" counts its weeks from this one, unless it says from when.
+  [EVERY_NTH_WEEK, (m, { today }) => (m[6] ? null : `${m.input} from ${today}`)],
   [
     new RegExp(`^(today|tonight|tomorrow)${AT}(${TIME})$`),
     (m, { today }) =>
@@ -293,7 +326,9 @@ export function describeSchedule(s: Schedule): string {
     case "daily":
       return `every day at ${s.time}`;
     case "weekly":
-      return `every ${dayWords(s.days)} at ${s.time}`;
+      return s.everyWeeks
+        ? `every ${s.everyWeeks === 2 ? "other week" : `${s.everyWeeks} weeks`} on ${dayWords(s.days)} at ${s.time}${s.from ? `, from ${s.from}` : ""}`
+        : `every ${dayWords(s.days)} at ${s.time}`;
     case "interval": {
       const unit = s.unit.slice(0, -1);
       return s.every === 1 ? `every ${unit}` : `every ${s.every} ${s.unit}`;

@@ -20,6 +20,12 @@ export const ScheduleSchema = z.discriminatedUnion("type", [
     type: z.literal("weekly"),
     days: z.array(z.enum(DAYS)).min(1),
     time: z.string().regex(TIME),
+    /** Every 2nd (3rd, 4th) week, counted from the week of `from` (YYYY-MM-DD). */
+    everyWeeks: z.number().int().min(2).max(4).optional(),
+    from: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/)
+      .optional(),
   }),
   z.object({
     type: z.literal("interval"),
@@ -196,7 +202,9 @@ export function formatSchedule(s: Schedule): string {
     case "daily":
       return `daily ${s.time}`;
     case "weekly":
-      return `weekly ${dayList(s.days)} ${s.time}`;
+      return s.everyWeeks
+        ? `every ${s.everyWeeks} weeks on ${dayList(s.days)} ${s.time}${s.from ? ` from ${s.from}` : ""}`
+        : `weekly ${dayList(s.days)} ${s.time}`;
     case "interval":
       return `every ${s.every}${s.unit[0]}`;
     case "once":
