@@ -110,47 +110,21 @@ describe("the CLI, as a process", () => {
   });
 
   it("refuses bad input with a clear message, exit 1, and stores nothing", async () => {
+    // As a process: the exit code and stderr a shell sees. Many more messages are checked in
+    // process, in messages.test.ts.
     const cases: [string[], RegExp][] = [
       [
         ["tasks", "add", "x", "--handler", "test", "--schedule", "daily 25:00"],
         /error: schedule: "25:00" is not a time of day.*e\.g\. `daily 09:00`/,
       ],
       [
-        ["tasks", "add", "x", "--handler", "test", "--schedule", "every 10s"],
-        /more often than the minimum of 30s/,
-      ],
-      [
-        [
-          "tasks",
-          "add",
-          "x",
-          "--handler",
-          "test",
-          "--schedule",
-          "daily 09:00",
-          "--timezone",
-          "Moon/Base",
-        ],
-        /error: timezone: "Moon\/Base" is not an IANA time zone/,
-      ],
-      [
-        ["tasks", "add", "X Y", "--handler", "test", "--schedule", "daily 09:00"],
-        /error: id: use 1-64 lowercase letters/,
-      ],
-      [
-        ["tasks", "add", "x", "--handler", "../../etc/passwd", "--schedule", "daily 09:00"],
-        /error: handler: no handler "..\/..\/etc\/passwd"; available: daily-briefing, health-check, message, test, weekly-review/,
-      ],
-      [
         ["tasks", "add", "x", "--handler", "test"],
         /required option '--schedule <text>' not specified/,
       ],
-      [["tasks", "show", "ghost"], /error: no task with id "ghost"/],
       [
         ["reminders", "add", "pay", "--due", "31/12/2026"],
         /error: due: "31\/12\/2026" is not a date; use YYYY-MM-DD/,
       ],
-      [["goals", "done", "abc"], /error: goal id: a number from the list/],
     ];
     for (const [args, message] of cases) {
       const r = await run(...args);
@@ -171,8 +145,8 @@ describe("the CLI, as a process", () => {
       "Added reminder #1 (due 2026-12-24): Renew domain\n",
     );
     await run("reminders", "add", "Call mum");
-    expect((await run("reminders", "list")).stdout).toBe(
-      "#1  2026-12-24  Renew domain\n#2  Call mum\n",
+    expect((await run("reminders", "list")).stdout).toMatch(
+      /^#1 {2}2026-12-24 \((in \d+ days|due tomorrow|due today|overdue by \d+ days?)\) {2}Renew domain\n#2 {2}Call mum\n$/,
     );
     await run("reminders", "done", "1");
     expect((await run("reminders", "list")).stdout).toBe("#2  Call mum\n");

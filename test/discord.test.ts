@@ -271,7 +271,9 @@ describe("the bot on Discord", () => {
     expect((await slash("reminder", "add", { text: "Bad", due: "tomorrow" })).text).toMatch(
       /due: \\"tomorrow\\" is not a date; use YYYY-MM-DD/,
     );
-    expect((await slash("reminder", "list")).text).toContain("`2026-01-01` Pay rent");
+    expect((await slash("reminder", "list")).text).toMatch(
+      /`2026-01-01` \(overdue by \d+ days\) Pay rent/,
+    );
     expect((await slash("goal", "done", { id: 1 })).text).toContain("Done: **#1**");
     expect((await slash("goal", "remove", { id: 9 })).text).toContain('no goal with id \\"9\\"');
   });

@@ -103,6 +103,29 @@ describe("answers that help", () => {
       ["settings", "set", "--timezone", "pst"],
       /^error: timezone: "pst" is an abbreviation.*America\/Los_Angeles$/,
     ],
+    [
+      [
+        "tasks",
+        "add",
+        "x",
+        "--handler",
+        "test",
+        "--schedule",
+        "daily 09:00",
+        "--timezone",
+        "Moon/Base",
+      ],
+      /^error: timezone: "Moon\/Base" is not an IANA time zone/,
+    ],
+    [
+      ["tasks", "add", "X Y", "--handler", "test", "--schedule", "daily 09:00"],
+      /^error: id: use 1-64 lowercase letters/,
+    ],
+    [
+      ["tasks", "add", "x", "--handler", "../../etc/passwd", "--schedule", "daily 09:00"],
+      /^error: handler: no handler "..\/..\/etc\/passwd"; available: daily-briefing, health-check, message, test, weekly-review/,
+    ],
+    [["goals", "done", "abc"], /^error: goal id: a number from the list/],
   ] as [string[], string | RegExp][])("%j", async (argv, message) => {
     const r = await cli(...argv);
     expect(r.code).toBe(1);

@@ -33,7 +33,7 @@ describe("retention", () => {
       id: "pulse",
       handler: "test",
       schedule: "cron 0 */3 * * *",
-      options: { output: "beat" },
+      options: { message: "beat" },
     });
     await service.addTask("local", { id: "b", handler: "daily-briefing", schedule: "daily 08:00" });
     const volume: number[] = [];
@@ -73,7 +73,7 @@ describe("retention", () => {
       id: "t",
       handler: "test",
       schedule: "daily 06:00",
-      options: { output: "x" },
+      options: { message: "x" },
     });
     await runUntil(w, "2026-11-20T00:30:00Z");
     const before = await filesUnder(w.dataDir);
