@@ -1,6 +1,7 @@
 import { Cron } from "croner";
 import { z } from "zod";
 import { ValidationError } from "../shared/errors.ts";
+import { didYouMean } from "../shared/suggest.ts";
 import { isRealDate } from "./clock.ts";
 import { nextRuns, UNIT_MS } from "./runs.ts";
 import { PhraseError, wordsToSchedule } from "./schedule-words.ts";
@@ -44,6 +45,18 @@ const EXAMPLES = {
   once: "`once 2026-12-01 09:00`",
   cron: "`cron 0 9 * * 1-5` (minute hour day-of-month month day-of-week)",
 } as const;
+/** The words a schedule can start with, for "did you mean". */
+const FIRST_WORDS = [
+  "daily",
+  "weekly",
+  "every",
+  "once",
+  "cron",
+  "hourly",
+  "today",
+  "tomorrow",
+  "next",
+];
 const ANY_EXAMPLE =
   "`daily 09:00`, `weekly mon,fri 17:00`, `every 30m`, `once 2026-12-01 09:00` or `cron 0 9 * * 1-5`";
 
@@ -90,8 +103,9 @@ function parseDays(raw: string): Day[] {
     const a = DAY_WORDS[from ?? ""];
     const b = to === undefined ? a : DAY_WORDS[to];
     if (!a || !b || rest.length) {
+      const bad = (a ? to : from) ?? part;
       fail(
-        `"${part}" is not a day; use mon, tue, wed, thu, fri, sat, sun, separated by commas or as a range like mon-fri`,
+        `"${bad}" is not a day${didYouMean(bad, Object.keys(DAY_WORDS))}; use mon, tue, wed, thu, fri, sat, sun, separated by commas or as a range like mon-fri`,
         EXAMPLES.weekly,
       );
     }
@@ -162,7 +176,7 @@ export function parseSchedule(input: string): Schedule {
     default:
       if (/^[\d*?LW#/,\-a-z]+( [\d*?LW#/,\-a-z]+){4,5}$/i.test(text)) return cronSchedule(text);
       return fail(
-        `"${head}" is not a schedule kind; use daily, weekly, every, once or cron`,
+        `"${head}" is not a schedule kind${didYouMean(head, FIRST_WORDS)}; write it in words (\`every weekday at 9am\`) or start with daily, weekly, every, once or cron`,
         ANY_EXAMPLE,
       );
   }
