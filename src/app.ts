@@ -127,11 +127,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
     }
     return view;
   };
+  const files = createFileSink(dataDir);
   const runner = new Runner({
     store,
     handlers,
     executionLog,
-    sinks: [createFileSink(dataDir), ...sinks],
+    sinks: [files, ...sinks],
     clock,
     log,
     data,
@@ -185,6 +186,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     async close(graceMs = 10_000) {
       scheduler.stop();
       await runner.stop(graceMs);
+      files.close();
       await executionLog.close();
       await store.close();
     },

@@ -19,8 +19,8 @@ async function unit(path: string): Promise<Record<string, Record<string, string[
       sections[section[1] as string] = current;
       continue;
     }
-    const [key, ...value] = line.split("=");
-    (current[key as string] ??= []).push(value.join("="));
+    const [key = "", ...value] = line.split("=");
+    current[key] = [...(current[key] ?? []), value.join("=")];
   }
   return sections;
 }

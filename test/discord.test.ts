@@ -10,7 +10,7 @@ import {
   startFakeDiscord,
 } from "./support/fake-discord.ts";
 import { cli, type Proc, startMain } from "./support/process.ts";
-import { readLogLines, tempDir } from "./support/world.ts";
+import { readLogLines, readOutputs, tempDir } from "./support/world.ts";
 
 // The bot as it runs in production (src/main.ts, the same env), against a fake Discord on
 // 127.0.0.1. Tests run in order against one bot; each uses its own task ids.
@@ -355,7 +355,7 @@ describe("the bot on Discord", () => {
       [2, "failure"],
     ]);
     // The output was saved even though Discord refused it.
-    expect((await readdir(join(dataDir(), "outputs", discord.guildId, "news"))).length).toBe(2);
+    expect(await readOutputs(dataDir(), discord.guildId, "news")).toHaveLength(2);
 
     // Still broken: no second alert for the same incident.
     await slash("task", "run", { id: "news" });

@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Execution } from "../src/store/execution.ts";
 import { cli, type Proc, ROOT, startMain } from "./support/process.ts";
-import { readLogLines, tempDir } from "./support/world.ts";
+import { readLogLines, readOutputs, tempDir } from "./support/world.ts";
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 const procs: Proc[] = [];
@@ -117,8 +117,7 @@ describe("npm start (the process)", () => {
     expect(status.stdout).toMatch(/tick\s+every 1s \(disabled\)\s+—\s+success/);
     p.child.kill("SIGTERM");
     expect((await p.exited).code).toBe(0);
-    const outputs = await readdir(join(data, "outputs", "local", "tick"));
-    expect(outputs.length).toBeGreaterThanOrEqual(2);
+    expect((await readOutputs(data, "local", "tick")).length).toBeGreaterThanOrEqual(2);
     const log = await executions(data);
     expect(log.every((e) => e.trigger === "schedule" && e.status === "success")).toBe(true);
   });
@@ -238,7 +237,7 @@ describe("npm start (the process)", () => {
     expect(await exited).toEqual({ code: 0, signal: null });
     const runs = await executions(data);
     expect(runs.map((e) => [e.taskId, e.status])).toContainEqual(["slow", "success"]);
-    expect(await readdir(join(data, "outputs", "local", "slow"))).toHaveLength(1);
+    expect(await readOutputs(data, "local", "slow")).toHaveLength(1);
     // A clean stop leaves everything in db.json: the journal is empty.
     expect(await readFile(join(data, "db.journal"), "utf8").catch(() => "")).toBe("");
   }, 40_000);

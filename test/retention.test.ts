@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import briefing from "../handlers/daily-briefing.ts";
 import testHandler from "../handlers/test.ts";
 import { DeliveryJournal, REMEMBER_MS } from "../src/discord/delivery-journal.ts";
-import { closedAfterEach, makeWorld, runUntil, tempDir } from "./support/world.ts";
+import { closedAfterEach, makeWorld, readOutputs, runUntil, tempDir } from "./support/world.ts";
 
 const keep = closedAfterEach();
 const DAY = 86_400_000;
@@ -50,9 +50,13 @@ describe("retention", () => {
     expect(days.length).toBeGreaterThanOrEqual(7);
     expect(days.length).toBeLessThanOrEqual(8);
     // Eight runs a day: at most 8 days of outputs are left.
-    const outputs = await filesUnder(join(w.dataDir, "outputs", "local", "pulse"));
+    const outputs = await readOutputs(w.dataDir, "local", "pulse");
     expect(outputs.length).toBeLessThanOrEqual(8 * 8);
     expect(outputs.length).toBeGreaterThanOrEqual(7 * 8);
+    // One file a day.
+    expect(
+      (await readdir(join(w.dataDir, "outputs", "local", "pulse"))).length,
+    ).toBeLessThanOrEqual(8);
     // The disk stops growing once the first week is behind: the last day's volume is about
     // the eighth's, not seven times it.
     const perDay = (volume[59] as number) / 8;

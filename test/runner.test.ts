@@ -1,9 +1,15 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { OutputSink, RunFailure } from "../src/outputs/sink.ts";
 import { AlreadyRunningError } from "../src/shared/errors.ts";
-import { makeWorld, readExecutions, scriptedHandler, type World } from "./support/world.ts";
+import {
+  makeWorld,
+  readExecutions,
+  readOutputs,
+  scriptedHandler,
+  type World,
+} from "./support/world.ts";
 
 const T0 = "2026-11-26T08:00:00.000Z";
 let world: World;
@@ -133,9 +139,8 @@ describe("runner", () => {
     const poster: OutputSink = {
       name: "poster",
       async publish(out) {
-        const dir = join(world.dataDir, "outputs", out.task.guildId, out.task.id);
-        const files = await readdir(dir);
-        seen.push(await readFile(join(dir, files[0] as string), "utf8"));
+        const [saved] = await readOutputs(world.dataDir, out.task.guildId, out.task.id);
+        seen.push(saved?.markdown ?? "");
       },
     };
     world = await makeWorld({ autoStart: false, start: T0, sinks: [poster] });
@@ -168,10 +173,8 @@ describe("runner", () => {
       schedule: "daily 09:00",
     });
     expect(await world.app.service.runNow("local", "huge")).toMatchObject({ status: "success" });
-    const [file] = await readdir(join(world.dataDir, "outputs", "local", "huge"));
-    expect(
-      (await readFile(join(world.dataDir, "outputs", "local", "huge", file as string))).length,
-    ).toBeGreaterThan(1_000_000);
+    const [saved] = await readOutputs(world.dataDir, "local", "huge");
+    expect(saved?.markdown.length).toBeGreaterThan(1_000_000);
     expect(await world.app.service.runNow("local", "quiet")).toMatchObject({
       status: "success",
       output: null,
@@ -196,7 +199,7 @@ describe("runner", () => {
       null,
     ]);
     // Both attempts' outputs were kept on disk.
-    expect(await readdir(join(world.dataDir, "outputs", "local", "t"))).toHaveLength(2);
+    expect((await readOutputs(world.dataDir, "local", "t")).map((o) => o.attempt)).toEqual([1, 2]);
   });
 
   it("alerts once per incident and says when the task recovers", async () => {
@@ -286,6 +289,6 @@ describe("runner", () => {
     expect(dry.output).toBe(`since ${T0}`);
     expect(world.app.service.getTask("local", "d").history.totalRuns).toBe(1);
     expect(await readExecutions(world)).toHaveLength(1);
-    expect(await readdir(join(world.dataDir, "outputs", "local", "d"))).toHaveLength(1);
+    expect(await readOutputs(world.dataDir, "local", "d")).toHaveLength(1);
   });
 });

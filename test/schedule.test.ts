@@ -59,7 +59,11 @@ describe("parseSchedule / formatSchedule", () => {
   it.each([
     ["daily 25:00", /not a time of day.*00-23/, "daily 09:00"],
     ["daily 9", /not a time of day/, "daily 09:00"],
-    ["weekly funday 10:00", /"funday" is not a day \(did you mean "sunday"\?\); use mon, tue/, "weekly mon,fri 17:00"],
+    [
+      "weekly funday 10:00",
+      /"funday" is not a day \(did you mean "sunday"\?\); use mon, tue/,
+      "weekly mon,fri 17:00",
+    ],
     ["weekly 10:00", /weekly takes days then a time/, "weekly mon,fri 17:00"],
     ["every 0m", /at least 1/, "every 30m"],
     ["every 5 fortnights", /not an interval/, "every 30m"],

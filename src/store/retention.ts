@@ -16,7 +16,11 @@ export interface CleanupReport {
   removed: Removed[];
 }
 
-/** An output file's name starts with its run's start: 2026-11-28T07-00-00-000Z-a1.md. */
+/**
+ * An output file is named for its day (2026-11-28.md: every run of that day), or, written by
+ * an earlier version, for its run's start (2026-11-28T07-00-00-000Z-a1.md).
+ */
+const DAY_NAMED = /^(\d{4}-\d{2}-\d{2})\.md$/;
 const STAMPED = /^(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})-(\d{3})Z/;
 
 export class Retention {
@@ -72,8 +76,14 @@ async function removeOutputs(dir: string, cutoff: number, dryRun: boolean): Prom
       continue;
     }
     const m = STAMPED.exec(entry.name);
-    // The name says when the run started; a file named otherwise goes by when it was written.
-    const when = m ? Date.parse(`${m[1]}T${m[2]}:${m[3]}:${m[4]}.${m[5]}Z`) : null;
+    const day = DAY_NAMED.exec(entry.name)?.[1];
+    // The name says when its runs were (a day's file goes once all of the day is past the
+    // cutoff); a file named otherwise goes by when it was written.
+    const when = m
+      ? Date.parse(`${m[1]}T${m[2]}:${m[3]}:${m[4]}.${m[5]}Z`)
+      : day
+        ? Date.parse(`${day}T00:00:00Z`) + 86_400_000 - 1
+        : null;
     if (when !== null && when >= cutoff) continue;
     const info = await stat(path).catch(() => null);
     if (!info || (when === null && info.mtimeMs >= cutoff)) continue;

@@ -150,6 +150,25 @@ export async function readLogLines(dataDir: string): Promise<Execution[]> {
   return lines;
 }
 
+/** A task's saved outputs, oldest first: each run's from the day files it was appended to. */
+export async function readOutputs(
+  dataDir: string,
+  tenant: string,
+  taskId: string,
+): Promise<{ runId: string; attempt: number; markdown: string }[]> {
+  const dir = join(dataDir, "outputs", tenant, taskId);
+  const outputs: { runId: string; attempt: number; markdown: string }[] = [];
+  for (const name of (await readdir(dir).catch(() => [] as string[])).sort()) {
+    const text = await readFile(join(dir, name), "utf8");
+    for (const part of text.split(/^(?=<!-- run )/m).filter(Boolean)) {
+      const m = /^<!-- run (\S+) · attempt (\d+) · started \S+ -->\n([\s\S]*)\n$/.exec(part);
+      if (!m) throw new Error(`not a saved output: ${part.slice(0, 80)}`);
+      outputs.push({ runId: m[1] as string, attempt: Number(m[2]), markdown: m[3] as string });
+    }
+  }
+  return outputs;
+}
+
 export function readExecutions(w: World): Promise<Execution[]> {
   return readLogLines(w.dataDir);
 }
