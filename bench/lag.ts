@@ -2,7 +2,7 @@ import { Cron } from "croner";
 import cron from "node-cron";
 import { createApp } from "../src/app.ts";
 import { intervalTasks, noopHandler, writeDataDir } from "./fixtures.ts";
-import { benchConfig, type Dist, dist, nowMs, sleepUntil, tempDir } from "./lib.ts";
+import { benchConfig, nowMs, sleepUntil, tempDir } from "./lib.ts";
 import { devNullLogger } from "./logger.ts";
 
 // Fire lag: how long after the instant a run was due its handler starts, with N jobs all due
@@ -22,8 +22,8 @@ export interface LagArgs {
 export interface LagResult {
   impl: Impl;
   n: number;
-  /** One distribution per round (N samples each). */
-  rounds: Dist[];
+  /** Each round's samples (up to N), in ms. */
+  rounds: number[][];
   /** Runs due in a measured round whose handler never started. */
   dropped: number;
   setupMs: number;
@@ -128,7 +128,7 @@ export async function lagChild({ impl, sizes, rounds, period }: LagArgs): Promis
     results.push({
       impl,
       n,
-      rounds: perRound.map((s) => dist(s)),
+      rounds: perRound,
       dropped: perRound.reduce((d, s) => d + Math.max(0, n - s.length), 0),
       setupMs,
     });

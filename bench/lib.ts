@@ -46,15 +46,12 @@ export function median(values: readonly number[]): number {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-/** The median, over rounds, of each of p50, p99 and max (each round is one distribution). */
-export function medianDist(rounds: readonly Dist[]): Dist & { rounds: number } {
-  return {
-    p50: median(rounds.map((r) => r.p50)),
-    p99: median(rounds.map((r) => r.p99)),
-    max: median(rounds.map((r) => r.max)),
-    n: rounds.reduce((s, r) => s + r.n, 0),
-    rounds: rounds.length,
-  };
+/**
+ * One distribution over every sample of every round (so p99 and max are those of all samples),
+ * and each round's own, kept for --json.
+ */
+export function pooled(rounds: readonly (readonly number[])[]): Dist & { perRound: Dist[] } {
+  return { ...dist(rounds.flat()), perRound: rounds.map((r) => dist(r)) };
 }
 
 export async function tempDir(
