@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, realpath, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -54,6 +54,26 @@ export function pooled(rounds: readonly (readonly number[])[]): Dist & { perRoun
   return { ...dist(rounds.flat()), perRound: rounds.map((r) => dist(r)) };
 }
 
+/**
+ * The file system type holding `path` (the longest mount point above it in /proc/mounts), or
+ * null where there is no /proc (not Linux).
+ */
+export async function fsTypeOf(path: string): Promise<string | null> {
+  const mounts = await readFile("/proc/mounts", "utf8").catch(() => null);
+  if (mounts === null) return null;
+  const real = await realpath(path);
+  let best: { at: string; type: string } | null = null;
+  for (const line of mounts.split("\n")) {
+    const [, at, type] = line.split(" ");
+    if (!at || !type) continue;
+    // Mount points escape spaces as \040.
+    const point = at.replace(/\\040/g, " ");
+    const under = point === "/" || real === point || real.startsWith(`${point}/`);
+    if (under && (!best || point.length >= best.at.length)) best = { at: point, type };
+  }
+  return best?.type ?? null;
+}
+
 export async function tempDir(
   prefix = "mc-bench-",
 ): Promise<{ path: string; remove(): Promise<void> }> {
@@ -74,9 +94,13 @@ export async function sleepUntil(at: number): Promise<void> {
 
 const RESULT = "@@bench-result ";
 
-/** In a child: hands the result to the parent (one line on stdout). */
-export function report(value: unknown): void {
-  process.stdout.write(`${RESULT}${JSON.stringify(value)}\n`);
+/** In a child: hands the result to the parent (one line on stdout), once it is all written. */
+export function report(value: unknown): Promise<void> {
+  return new Promise((resolve, reject) =>
+    process.stdout.write(`${RESULT}${JSON.stringify(value)}\n`, (err) =>
+      err ? reject(err) : resolve(),
+    ),
+  );
 }
 
 /**
