@@ -150,6 +150,8 @@ export class Runner {
   ): Promise<RunResult> {
     try {
       const { clock, log } = this.deps;
+      // Stamped at the claim, before the gate: history's start of the run, and RunContext's
+      // claimedAt.
       const startedAt = clock.now();
       if (gate) await gate.opened;
       const runId = runKey(task.guildId, task.id, req.scheduledFor);
