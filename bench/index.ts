@@ -1,7 +1,9 @@
 // `npm run bench [-- --json FILE] [-- --only lag,startup,...]`: Mission Control's performance
-// figures on this machine, as a markdown table (stdout) and optionally as JSON. Every figure is
-// the median of several rounds; comparisons are ratios of figures measured in this same run.
-// Each measurement runs in a child process of its own (bench/child.ts). See bench/RESULTS.md.
+// figures on this machine, as a markdown table (stdout) and optionally as JSON. p50, p99 and max
+// are over every sample of every round (each round's own go to the JSON); a single value is a
+// median over processes, seconds or bursts; comparisons are ratios of figures measured in this
+// same run. Each measurement runs in a child process of its own (bench/child.ts). See
+// bench/RESULTS.md.
 
 import { rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
@@ -254,7 +256,7 @@ async function startup(): Promise<void> {
       : "0 tasks (baseline)";
     rows.push({
       figure: `start-up (open store + schedule all), ${label}`,
-      value: `${fmt(ms)} ms`,
+      value: `${fmt(ms)} ms (median of ${e.ours.length} processes)`,
       ...(target ? { target: `≤ ${count(target.ms)} ms`, met: ms <= target.ms } : {}),
       ...(e.croner.length
         ? { compare: `one croner job per task: ${fmt(cMs)} ms (ours ${ratio(ms, cMs)})` }
@@ -374,7 +376,7 @@ async function sustained(): Promise<void> {
 
 async function posting(): Promise<void> {
   // discord.js sends at most 50 requests a second (Discord's global limit): 20 posts stay under it.
-  const args: PostingArgs = { tasks: 20, seconds: 10 };
+  const args: PostingArgs = { tasks: 20, seconds: 10, warmUp: 5 };
   progress(`posting: ${args.tasks} tasks every second through discord.js to a fake Discord`);
   const r = await inChild<PostingResult>("posting", args);
   raw.posting = r;

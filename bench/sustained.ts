@@ -44,7 +44,7 @@ export const oneLine = (taskId: string, due: number) =>
   `**${taskId}**: all good at ${new Date(due).toISOString().slice(11, 19)} UTC`;
 
 /**
- * `tasks` of `app`'s tasks due every second, for `seconds` measured seconds after two warm-up
+ * `tasks` tasks due every second, for `seconds` measured seconds after `warmUp` unmeasured
  * ones: the process's CPU time from mid-second to mid-second, per 1,000 handler starts.
  * `counts` is what the handler fills: handler starts per due instant.
  */
@@ -52,9 +52,10 @@ export async function measureEverySecond(
   tasks: number,
   seconds: number,
   counts: Map<number, number>,
+  warmUp = 2,
 ): Promise<EverySecond> {
   const out: EverySecond = { cpuPer1000: [], fired: 0, expected: tasks * seconds, lost: 0 };
-  const first = (Math.ceil(Date.now() / 1000) + 2) * 1000;
+  const first = (Math.ceil(Date.now() / 1000) + warmUp) * 1000;
   await sleepUntil(first - 500);
   let cpu = cpuMs();
   for (let s = 0; s < seconds; s++) {
