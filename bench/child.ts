@@ -15,6 +15,9 @@ const kinds: Record<string, (a: never) => Promise<unknown>> = {
   split: async (a) => (await import("./split.ts")).splitChild(a),
   servers: async (a) => (await import("./servers.ts")).serversChild(a),
   posting: async (a) => (await import("./posting.ts")).postingChild(a),
+  history: async (a) => (await import("./lifecycle.ts")).historyChild(a),
+  gap: async (a) => (await import("./lifecycle.ts")).gapChild(a),
+  disk: async (a) => (await import("./lifecycle.ts")).diskChild(a),
 };
 
 const run = kinds[kind];

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import type { Execution } from "../src/store/execution-log.ts";
+import type { Execution } from "../src/store/execution.ts";
 import { openStore } from "../src/store/store.ts";
 import { defineHandler, type HandlerContext, type HandlerOutput } from "../src/tasks/handler.ts";
 import {

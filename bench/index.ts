@@ -12,6 +12,7 @@ import type { BriefingArgs, BriefingResult } from "./briefing.ts";
 import { distinctPatterns, mixedTasks, writeDataDir } from "./fixtures.ts";
 import type { Impl, LagArgs, LagResult } from "./lag.ts";
 import { dist, fsTypeOf, inChild, median, pooled, tempDir } from "./lib.ts";
+import type { DiskResult, GapResult, HistoryResult } from "./lifecycle.ts";
 import type { MutationArgs, MutationResult, Op } from "./mutation.ts";
 import type { PostingArgs, PostingResult } from "./posting.ts";
 import { type ServersResult, writeServersDir } from "./servers.ts";
@@ -28,6 +29,7 @@ const SECTIONS = [
   "briefing",
   "split",
   "servers",
+  "lifecycle",
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -422,6 +424,57 @@ async function briefing(): Promise<void> {
   });
 }
 
+// ---- data over time
+
+async function lifecycle(): Promise<void> {
+  progress("history on a small and a 2,000,000-line log");
+  const small = await inChild<HistoryResult>("history", { others: 10, samples: 200 });
+  const big = await inChild<HistoryResult>("history", { others: 2_000_000, samples: 200 });
+  raw.history = { small, big };
+  const ratio = big.ms.p50 / small.ms.p50;
+  for (const [label, r] of [
+    ["20 lines", small],
+    ["2,000,000 lines", big],
+  ] as const) {
+    const isBig = r === big;
+    rows.push({
+      figure: `\`history\` of a weekly task (10 attempts shown), log of ${label}, in process`,
+      p50: r.ms.p50,
+      p99: r.ms.p99,
+      max: r.ms.max,
+      value: `${count(Math.round(r.bytesPerCall))} bytes read per call`,
+      target: isBig ? "≤ 20 ms p50; ratio to 20 lines ≤ 1.5" : undefined,
+      met: isBig ? r.ms.p50 <= 20 && ratio <= 1.5 : undefined,
+      compare: isBig ? `÷ 20 lines, p50: ${ratio.toFixed(2)}×` : undefined,
+    });
+  }
+  progress("daily briefing after a 6-month gap, 2,000,000-line log");
+  const gap = await inChild<GapResult>("gap", { lines: 2_000_000, samples: 30 });
+  raw.gap = gap;
+  rows.push({
+    figure:
+      "daily briefing (runNow dry run) after a 6-month gap, 2,000,000-line log over those months",
+    p50: gap.ms.p50,
+    p99: gap.ms.p99,
+    max: gap.ms.max,
+    value: `RSS +${gap.rssGrowthMb.toFixed(1)} MB; ${count(gap.inWindow)} lines in its 7-day window`,
+    target: "≤ 50 ms, RSS growth ≤ 20 MB",
+    met: gap.ms.p50 <= 50 && gap.rssGrowthMb <= 20,
+  });
+  progress("60 simulated days at RETENTION_DAYS=7");
+  const disk = await inChild<DiskResult>("disk", { days: 60, runsPerMinute: 1, retentionDays: 7 });
+  raw.disk = disk;
+  const last = disk.bytesPerDay.at(-1) ?? Number.NaN;
+  const days = last / disk.dayVolume;
+  rows.push({
+    figure:
+      "bytes in logs/ and outputs/ after 60 simulated days, RETENTION_DAYS=7 (log line, output file, 2 delivery records per run, through the real writers)",
+    value: `${days.toFixed(1)} days of volume (${(last / 2 ** 20).toFixed(1)} MB; a day writes ${(disk.dayVolume / 2 ** 20).toFixed(2)} MB)`,
+    target: "≤ 8 days of volume",
+    met: days <= 8,
+  });
+}
+
 // ---- markdown splitting
 
 async function split(): Promise<void> {
@@ -525,6 +578,7 @@ const run: Record<Section, () => Promise<void>> = {
   briefing,
   split,
   servers,
+  lifecycle,
 };
 const seconds: Record<string, number> = {};
 for (const s of SECTIONS) {

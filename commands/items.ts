@@ -9,6 +9,8 @@ import type { Command } from "../src/discord/command.ts";
 import { COLORS } from "../src/discord/format.ts";
 import { guildOf, replyPrivately } from "../src/discord/reply.ts";
 import { ITEM_KINDS, type Item, type ItemKind } from "../src/tasks/items.ts";
+import { dueWords } from "../src/time/relative.ts";
+import { zonedParts } from "../src/time/timezone.ts";
 
 // /goal and /reminder: the items the daily briefing lists. One definition for both kinds; a
 // reminder also takes a due date.
@@ -69,7 +71,7 @@ export function itemCommand(kind: ItemKind): Command {
 
   return {
     data,
-    async execute(i, { items }) {
+    async execute(i, { items, servers }) {
       const tenant = guildOf(i);
       switch (i.options.getSubcommand()) {
         case "add": {
@@ -86,9 +88,11 @@ export function itemCommand(kind: ItemKind): Command {
         }
         case "list": {
           const list = items.listItems(tenant, kind);
+          const today = zonedParts(Date.now(), servers.settings(tenant).timezone).date;
           const lines = list.map((it) => {
             const date = due(it);
-            return `**#${it.id}** ${date ? `\`${date}\` ` : ""}${it.text}`;
+            const when = date ? `\`${date}\` (${dueWords(date, today)}) ` : "";
+            return `**#${it.id}** ${when}${it.text}`;
           });
           const embed = new EmbedBuilder()
             .setTitle(`${plural[0]?.toUpperCase()}${plural.slice(1)} (${list.length})`)

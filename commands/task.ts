@@ -180,6 +180,8 @@ export function createTaskCommand(handlers: readonly Handler[]): Command {
         case "run":
           return run(i, ctx);
         case "history": {
+          // It reads the disk: answered within Discord's 3 s, whatever the disk is doing.
+          await i.deferReply({ flags: EPHEMERAL });
           const report = await service.history(
             tenant,
             text(i, "id"),

@@ -18,7 +18,10 @@ export default defineHandler({
   name: "health-check",
   description: "Uptime, gateway ping, memory, task counts and failing tasks",
   options: z.object({
-    onlyWhenFailing: z.boolean("options.onlyWhenFailing: true or false").default(false),
+    onlyWhenFailing: z
+      .boolean("options.onlyWhenFailing: true or false")
+      .default(false)
+      .describe("post only when a task is failing"),
   }),
   run({ task, options, clock, data }) {
     const tasks = data.tasks();

@@ -10,7 +10,11 @@ export default defineHandler({
       .trim()
       .min(1, "options.message: must not be empty — e.g. Stand-up in 5 minutes!")
       .max(4000, "options.message: at most 4,000 characters")
-      .meta({ description: "the message to post (message handler)", command: true }),
+      .meta({
+        description: "the message to post (message handler)",
+        command: true,
+        example: "Stand-up in 5 minutes!",
+      }),
   }),
   run: ({ options }) => options.message,
 });

@@ -10,22 +10,25 @@ export default defineHandler({
       .string()
       .max(1500, "options.message: at most 1,500 characters")
       .optional()
-      .meta({ description: "a line added to the report", command: true }),
-    failWith: z
-      .string()
-      .max(500)
-      .optional()
-      .describe("throw this error instead: try retries and alerts without breaking anything real"),
+      .meta({ description: "a line added to the report", command: true, example: "hello" }),
+    failWith: z.string().max(500).optional().meta({
+      description:
+        "throw this error instead: try retries and alerts without breaking anything real",
+      example: "disk full",
+    }),
     delaySeconds: z
       .number("options.delaySeconds: seconds from 0 to 600 — e.g. 5")
       .min(0)
       .max(600)
       .optional()
-      .describe("take this long, like a slow task (it stops early when aborted)"),
-    leakRejection: z
-      .boolean()
-      .optional()
-      .describe("leave a rejected promise unhandled: shows the process shrugs it off"),
+      .meta({
+        description: "take this long, like a slow task (it stops early when aborted)",
+        example: 5,
+      }),
+    leakRejection: z.boolean().optional().meta({
+      description: "leave a rejected promise unhandled: shows the process shrugs it off",
+      example: true,
+    }),
   }),
   async run({ task, options, scheduledFor, clock, trigger, attempt, signal }) {
     if (options.delaySeconds) await sleep(clock, options.delaySeconds * 1000, signal);

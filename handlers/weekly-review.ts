@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { activityLines, longDate, plural, summarizeActivity } from "../src/tasks/activity.ts";
+import { activityLines, longDate, plural } from "../src/tasks/activity.ts";
 import { defineHandler } from "../src/tasks/handler.ts";
 
 const DAY_MS = 86_400_000;
@@ -13,7 +13,8 @@ export default defineHandler({
       .int()
       .min(1)
       .max(31)
-      .default(7),
+      .default(7)
+      .describe("how many days back the review covers"),
   }),
   async run({ task, options, scheduledFor, data }) {
     const end = scheduledFor.getTime();
@@ -26,9 +27,7 @@ export default defineHandler({
       "",
     ];
 
-    const activity = summarizeActivity(await data.executionsSince(start)).filter(
-      (a) => a.taskId !== task.id,
-    );
+    const activity = (await data.activity(start)).filter((a) => a.taskId !== task.id);
     lines.push("## Task runs");
     if (activity.length) {
       const runs = activity.reduce((n, a) => n + a.runs, 0);

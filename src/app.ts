@@ -10,6 +10,7 @@ import type { StoreFs } from "./store/durable-file.ts";
 import { ExecutionLog } from "./store/execution-log.ts";
 import type { LockHolder } from "./store/lock.ts";
 import { rebuildHistory } from "./store/rebuild-history.ts";
+import { Retention } from "./store/retention.ts";
 import { openStore, type Store } from "./store/store.ts";
 import { type Handler, HandlerRegistry, type ReadAccess } from "./tasks/handler.ts";
 import { ItemService } from "./tasks/items.ts";
@@ -34,6 +35,7 @@ export interface AppOptions {
         | "ALERT_USER_ID"
         | "MAX_TASKS_PER_SERVER"
         | "SERVER_DATA_RETENTION_DAYS"
+        | "RETENTION_DAYS"
         | "MANUAL_RUN_INTERVAL_SECONDS"
       >
     >;
@@ -65,6 +67,8 @@ export interface App {
   scheduler: Scheduler;
   runner: Runner;
   executionLog: ExecutionLog;
+  /** Removes what is older than RETENTION_DAYS (briefings stay). */
+  retention: Retention;
   /**
    * Purges the data of servers that removed the bot more than SERVER_DATA_RETENTION_DAYS ago:
    * records, outputs and briefings. The servers purged.
@@ -87,9 +91,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
     legacyTenant: defaultTenant,
     lockHolder: opts.lockHolder,
   });
-  const logFile = join(dataDir, "logs", "executions.jsonl");
-  const executionLog = new ExecutionLog(logFile, defaultTenant, (skipped) =>
-    log.warn({ file: logFile, skipped }, "execution log lines could not be read and were skipped"),
+  const logDir = join(dataDir, "logs", "executions");
+  const executionLog = new ExecutionLog(logDir, defaultTenant, (skipped) =>
+    log.warn({ dir: logDir, skipped }, "execution log lines could not be read and were skipped"),
   );
   const rebuilt = await rebuildHistory(store, executionLog).catch((err) => {
     log.error({ err }, "could not rebuild the history counters from the execution log");
@@ -116,8 +120,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
         tasks: () => store.tasksOf(tenant),
         goals: () => store.data.goals.filter((g) => g.guildId === tenant),
         reminders: () => store.data.reminders.filter((r) => r.guildId === tenant),
-        executionsSince: async (ms) =>
-          (await executionLog.since(ms)).filter((e) => e.guildId === tenant),
+        activity: (sinceMs, untilMs) => executionLog.activity(tenant, sinceMs, untilMs),
         runtime: () => ({ startedAt, gatewayPingMs: opts.gatewayPing?.() ?? null }),
       };
       views.set(tenant, view);
@@ -163,6 +166,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
     scheduler,
     runner,
     executionLog,
+    retention: new Retention({
+      dataDir,
+      executionLog,
+      now: () => clock.now(),
+      retentionDays: config.RETENTION_DAYS ?? 90,
+    }),
     async purgeRemovedServers() {
       const retention = config.SERVER_DATA_RETENTION_DAYS ?? 30;
       const gone = await servers.purgeRemoved(clock.now(), retention);
@@ -176,6 +185,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     async close(graceMs = 10_000) {
       scheduler.stop();
       await runner.stop(graceMs);
+      await executionLog.close();
       await store.close();
     },
   };

@@ -22,7 +22,12 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 async function main(): Promise<void> {
   loadEnvFile();
   const config = loadConfig(process.env);
-  const log = createLogger(config.LOG_LEVEL);
+  // Readable lines for a person at a terminal, JSON for anything else, unless LOG_FORMAT says.
+  const log = createLogger(
+    config.LOG_LEVEL,
+    undefined,
+    config.LOG_FORMAT ?? (process.stdout.isTTY ? "pretty" : "json"),
+  );
   const client = config.DISCORD_TOKEN ? createDiscordClient(config) : null;
   const handlers = await loadHandlers(DEFAULT_HANDLERS_DIR);
   const app: App = await createApp({
@@ -36,7 +41,7 @@ async function main(): Promise<void> {
 
   const control = await startControlServer(
     join(config.DATA_DIR, CONTROL_SOCKET),
-    { tasks: app.service, items: app.items, servers: app.servers },
+    { tasks: app.service, items: app.items, servers: app.servers, retention: app.retention },
     log,
   );
   // A stray promise in a handler must not take every other task down with it.
@@ -97,6 +102,18 @@ async function main(): Promise<void> {
     void app.purgeRemovedServers().catch((err) => log.error({ err }, "purging servers failed"));
   purge();
   setInterval(purge, 3_600_000).unref();
+  // Log days, delivery records and outputs older than RETENTION_DAYS: now and once a day.
+  const cleanup = () =>
+    void app.retention
+      .cleanup()
+      .then((report) => {
+        const files = report.removed.length;
+        if (files)
+          log.info({ kinds: report.kinds }, `removed ${files} files older than RETENTION_DAYS`);
+      })
+      .catch((err) => log.error({ err }, "removing old log days and outputs failed"));
+  cleanup();
+  setInterval(cleanup, 86_400_000).unref();
   if (!config.DISCORD_TOKEN) {
     say(
       `Mission Control is running headless (no DISCORD_TOKEN): tasks run on schedule; outputs go to ${join(config.DATA_DIR, "outputs")} and the log.`,

@@ -1,7 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Execution } from "../src/store/execution-log.ts";
+import type { Execution } from "../src/store/execution.ts";
 import { type Handler, loadHandlers } from "../src/tasks/handler.ts";
 import { makeWorld, type World } from "./support/world.ts";
 
@@ -62,7 +62,9 @@ describe("message", () => {
     const { service } = (await world()).app;
     await expect(
       service.addTask("local", { id: "m", handler: "message", schedule: "daily 09:00" }),
-    ).rejects.toThrow(/options.message: the text to post/);
+    ).rejects.toThrow(
+      /^options\.message: required by the message handler \(set it with --message in the CLI, message: in \/task\): the text to post/,
+    );
     await service.addTask("local", {
       id: "m",
       handler: "message",
@@ -102,6 +104,7 @@ describe("daily-briefing", () => {
       handler: "daily-briefing",
       schedule: "daily 08:00",
     });
+    await service.addTask("local", { id: "health", handler: "test", schedule: "daily 21:00" });
     const result = await service.runNow("local", "daily-briefing");
     expect(result.status).toBe("success");
     const md = result.output as string;
@@ -109,15 +112,19 @@ describe("daily-briefing", () => {
     expect(md).toContain("- Ship v1 `#1`");
     expect(md).toContain("- Write the docs `#3`");
     expect(md).not.toContain("Old goal");
-    expect(md).toContain("**Overdue** (due 2026-11-20): Pay rent `#1`");
+    expect(md).toContain("**Overdue by 6 days** (due 2026-11-20): Pay rent `#1`");
     expect(md).toContain("**Today**: Renew domain `#2`");
-    expect(md).toContain("- 2026-11-30: Call mum `#3`");
+    expect(md).toContain("- 2026-11-30 (in 4 days): Call mum `#3`");
     expect(md).not.toContain("Far away");
+    expect(md).toContain("- _…and 1 more reminder later (the next due 2027-03-01)_");
+    expect(md).toContain("## 🗓️ Still to run today\n- 21:00 `health`\n");
     expect(md).toContain("- Whenever `#5`");
     expect(md).toContain("## 📊 Last 24 hours");
     expect(md).toContain("3 runs across 2 tasks — **1 failed**");
-    expect(md).toContain("- `health`: 2 runs, all succeeded");
-    expect(md).toContain("- `backup`: 1 run, **1 failed** — disk full");
+    // Failing first; a task that no longer exists is marked.
+    expect(md).toContain(
+      "- `backup`: 1 run, **1 failed** — disk full _(task deleted since)_\n- `health`: 2 runs, all succeeded",
+    );
     expect(md).not.toContain("too old to show");
 
     const saved = await readFile(join(w.dataDir, "briefings", "local", "2026-11-26.md"), "utf8");
@@ -135,6 +142,20 @@ describe("daily-briefing", () => {
     expect(md).toContain("`x`: 1 run, succeeded");
     expect(md).toContain("_No active goals");
     expect(md).toContain("_Nothing due");
+  });
+
+  it("after a gap of months covers the last week, and says where it starts", async () => {
+    const { service, executionLog } = (await world()).app;
+    await service.addTask("local", { id: "b", handler: "daily-briefing", schedule: "daily 08:00" });
+    await service.runNow("local", "b"); // a first briefing at NOW
+    await executionLog.append({ ...line("early", 0, "success"), ts: ago(-60) }); // an hour later
+    await w.clock.advance(180 * 86_400_000); // six months later
+    await executionLog.append({ ...line("late", 0, "success"), ts: ago(-60 * 24 * 178) });
+    const md = (await service.runNow("local", "b")).output as string;
+    expect(md).toMatch(/## 📊 Activity \(last [67] days\)/);
+    expect(md).toMatch(/_\(runs before \w+day, \d+ \w+ 2027 \d\d:\d\d not shown\)_/);
+    expect(md).toContain("`late`: 1 run, succeeded");
+    expect(md).not.toContain("early");
   });
 });
 

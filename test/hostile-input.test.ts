@@ -37,6 +37,20 @@ const hostile = fc.oneof(
   ),
 );
 
+/** Shaped like a date, with any numbers in it: 2026-13-01, 0000-00-00, 2026-02-30 10:99. */
+const pad = (n: number, w: number) => String(n).padStart(w, "0");
+const dateLike = fc
+  .tuple(
+    fc.integer({ min: 0, max: 9999 }),
+    fc.integer({ min: 0, max: 99 }),
+    fc.integer({ min: 0, max: 99 }),
+    fc.option(fc.tuple(fc.integer({ min: 0, max: 99 }), fc.integer({ min: 0, max: 99 }))),
+  )
+  .map(
+    ([y, m, d, t]) =>
+      `${pad(y, 4)}-${pad(m, 2)}-${pad(d, 2)}${t ? `T${pad(t[0], 2)}:${pad(t[1], 2)}` : ""}`,
+  );
+
 describe("the schedule parser", () => {
   it("returns a valid schedule or a ValidationError, for any string", () => {
     fc.assert(
@@ -119,9 +133,28 @@ describe("the task service", () => {
     expect(await readdir(w.dataDir)).not.toContain("etc");
   });
 
+  it("refuses or stores any end date of a task, never a crash", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(hostile, dateLike), async (until) => {
+        try {
+          await w.app.service.addTask("local", {
+            id: "ends",
+            handler: "test",
+            schedule: "every 1h",
+            until,
+          });
+          await w.app.service.deleteTask("local", "ends");
+        } catch (err) {
+          expect(err).toBeInstanceOf(ValidationError);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("takes any text as a goal or reminder, or refuses it clearly", async () => {
     await fc.assert(
-      fc.asyncProperty(hostile, fc.option(hostile), async (text, due) => {
+      fc.asyncProperty(hostile, fc.option(fc.oneof(hostile, dateLike)), async (text, due) => {
         try {
           const r = await w.app.items.addItem("local", "reminder", text, due);
           expect(r.text.length).toBeLessThanOrEqual(500);
@@ -156,7 +189,9 @@ describe("the CLI", () => {
           "--option",
           option,
         ]),
-      fc.tuple(hostile, hostile).map(([text, due]) => ["reminders", "add", text, "--due", due]),
+      fc
+        .tuple(hostile, fc.oneof(hostile, dateLike))
+        .map(([text, due]) => ["reminders", "add", text, "--due", due]),
     );
     const args = fc.oneof(
       command,

@@ -1,12 +1,8 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  type Execution,
-  ExecutionLog,
-  ExecutionSchema,
-  toExecution,
-} from "../src/store/execution-log.ts";
+import { type Execution, ExecutionSchema, toExecution } from "../src/store/execution.ts";
+import { ExecutionLog } from "../src/store/execution-log.ts";
 import { lastRunBetween, nextRunAfter } from "../src/time/runs.ts";
 import type { Schedule } from "../src/time/schedule.ts";
 import { makeWorld, runUntil, scriptedHandler, tempDir, type World } from "./support/world.ts";
@@ -73,8 +69,8 @@ describe("execution log", () => {
   });
 
   it("keeps concurrent appends in call order, each resolved once written", async () => {
-    const file = join(dir.path, "logs", "executions.jsonl");
-    const log = new ExecutionLog(file);
+    const log = new ExecutionLog(join(dir.path, "logs", "executions"));
+    const file = log.days.path("2026-11-01");
     await Promise.all(Array.from({ length: 2000 }, (_, i) => log.append(entry(i))));
     const lines = (await readFile(file, "utf8")).trim().split("\n");
     expect(lines.map((l) => JSON.parse(l).durationMs)).toEqual(
@@ -84,10 +80,12 @@ describe("execution log", () => {
     const pending = log.append(entry(2000));
     expect((await log.recent("local", "t", 1))[0]?.durationMs).toBe(2000);
     await pending;
+    await log.close();
   });
 
   it("reads back lines longer than a chunk, non-ASCII text and torn lines", async () => {
-    const file = join(dir.path, "executions.jsonl");
+    const file = join(dir.path, "executions", "2026-11-01.jsonl");
+    await mkdir(join(dir.path, "executions"));
     const long = "é".repeat(70_000); // 140 KB in UTF-8: longer than the 64 KB chunk
     const written = [
       entry(0),
@@ -100,7 +98,7 @@ describe("execution log", () => {
       file,
       `{"torn":${written.map((e) => JSON.stringify(e)).join("\n")}\n\n{"ts":"2026-11`,
     );
-    const log = new ExecutionLog(file);
+    const log = new ExecutionLog(join(dir.path, "executions"));
     const seen: Execution[] = [];
     await log.readBackwards((e) => {
       seen.push(e);

@@ -53,8 +53,9 @@ describe("a wall-clock step (NTP, a VM resumed)", () => {
     await w.app.service.runNow("local", "t");
     // As the code before this fix wrote it after a step back: a negative duration.
     const bad = { ...(await readExecutions(w))[0], durationMs: -3_599_000 };
-    await appendFile(join(w.dataDir, "logs", "executions.jsonl"), `${JSON.stringify(bad)}\n{"torn`);
-    await w.app.service.history("local", "t");
+    const day = join(w.dataDir, "logs", "executions", "2026-11-28.jsonl");
+    await appendFile(day, `${JSON.stringify(bad)}\n{"torn`);
+    await w.app.executionLog.since(0);
     const warned = w.lines.find((l) =>
       String(l.msg).includes("could not be read and were skipped"),
     );
@@ -131,7 +132,7 @@ describe("file modes", () => {
     // As an earlier version left them: the umask's modes.
     await chmod(w.dataDir, 0o755);
     await chmod(join(w.dataDir, "logs"), 0o755);
-    await chmod(join(w.dataDir, "logs", "executions.jsonl"), 0o644);
+    await chmod(join(w.dataDir, "logs", "executions", "2026-11-28.jsonl"), 0o644);
     const again = keep(await w.restart());
     await again.app.service.runNow("local", "t");
     const modes: string[] = [];

@@ -2,9 +2,9 @@ import { spawn } from "node:child_process";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Execution } from "../src/store/execution-log.ts";
+import type { Execution } from "../src/store/execution.ts";
 import { cli, type Proc, ROOT, startMain } from "./support/process.ts";
-import { tempDir } from "./support/world.ts";
+import { readLogLines, tempDir } from "./support/world.ts";
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 const procs: Proc[] = [];
@@ -28,11 +28,7 @@ const slowTask = (id: string, seconds: number) => [
   "900",
 ];
 
-const executions = async (data: string): Promise<Execution[]> =>
-  (await readFile(join(data, "logs", "executions.jsonl"), "utf8"))
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l));
+const executions = (data: string): Promise<Execution[]> => readLogLines(data);
 
 beforeEach(async () => {
   dir = await tempDir();
@@ -101,7 +97,7 @@ describe("npm start (the process)", () => {
       "every 1s",
     );
     expect(add.stderr).toBe("");
-    expect(add.stdout).toContain("Added tick: test, every 1s");
+    expect(add.stdout).toContain("Added tick: test, every second");
     const bad = await cli(
       dir.path,
       env,

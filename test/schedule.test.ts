@@ -59,14 +59,14 @@ describe("parseSchedule / formatSchedule", () => {
   it.each([
     ["daily 25:00", /not a time of day.*00-23/, "daily 09:00"],
     ["daily 9", /not a time of day/, "daily 09:00"],
-    ["weekly funday 10:00", /"funday" is not a day; use mon, tue/, "weekly mon,fri 17:00"],
+    ["weekly funday 10:00", /"funday" is not a day \(did you mean "sunday"\?\); use mon, tue/, "weekly mon,fri 17:00"],
     ["weekly 10:00", /weekly takes days then a time/, "weekly mon,fri 17:00"],
     ["every 0m", /at least 1/, "every 30m"],
     ["every 5 fortnights", /not an interval/, "every 30m"],
-    ["once 2026-02-30 09:00", /not a date and time/, "once 2026-12-01 09:00"],
+    ["once 2026-02-30 09:00", /"2026-02-30" is not a date/, "2026-12-24 18:00"],
     ["cron 61 * * * *", /not a valid cron expression.*minute/, "cron 0 9 * * 1-5"],
     ["cron * * *", /5 or 6 fields/, "cron 0 9 * * 1-5"],
-    ["hourly", /"hourly" is not a schedule kind/, "daily 09:00"],
+    ["fortnightly", /"fortnightly" is not a schedule kind/, "daily 09:00"],
     ["", /is empty/, "daily 09:00"],
   ])("refuses %j with a message and an example", (text, problem, example) => {
     const err = rejection(() => parseSchedule(text));

@@ -1,11 +1,15 @@
-import type { Execution } from "../store/execution-log.ts";
+import type { Execution } from "../store/execution.ts";
+import type { CleanupReport } from "../store/retention.ts";
 import { plural } from "../tasks/activity.ts";
+import { type Handler, optionsHelp } from "../tasks/handler.ts";
 import { ITEM_KINDS, type Item, type ItemKind } from "../tasks/items.ts";
 import { isFailingTask, type Task } from "../tasks/model.ts";
 import type { EffectiveSettings, ServerRow } from "../tasks/servers.ts";
 import { shownFields } from "../tasks/task-form.ts";
 import type { TaskHistoryReport, TaskOverview, UpcomingRun } from "../tasks/task-service.ts";
-import { formatSchedule } from "../time/schedule.ts";
+import { dueWords } from "../time/relative.ts";
+import { formatSchedule, runsSecondsApart } from "../time/schedule.ts";
+import { describeSchedule } from "../time/schedule-words.ts";
 import { formatInZone } from "../time/timezone.ts";
 
 // Plain-text views for the terminal. Times are shown in each task's own zone.
@@ -25,7 +29,7 @@ const when = (iso: string | null, zone: string) =>
   iso ? formatInZone(Date.parse(iso), zone) : "—";
 
 const nextRunText = ({ task, nextRun }: TaskOverview) =>
-  nextRun ? formatInZone(nextRun.getTime(), task.timezone) : "—";
+  nextRun ? formatInZone(nextRun.getTime(), task.timezone, runsSecondsApart(task.schedule)) : "—";
 
 export function taskList(rows: TaskOverview[]): string {
   if (!rows.length) {
@@ -68,7 +72,8 @@ export function upcomingLines(task: Task, runs: UpcomingRun[]): string[] {
   if (!runs.length) return ["  (no upcoming runs)"];
   return runs.map((r) => {
     const skipped = r.skipped ? "  (skipped, as asked)" : "";
-    return `  ${formatInZone(r.at.getTime(), task.timezone)}${skipped}${r.dstNote ? `  ⚠ ${r.dstNote}` : ""}`;
+    const at = formatInZone(r.at.getTime(), task.timezone, runsSecondsApart(task.schedule));
+    return `  ${at}${skipped}${r.dstNote ? `  ⚠ ${r.dstNote}` : ""}`;
   });
 }
 
@@ -78,7 +83,7 @@ export function taskDetails(task: Task, upcoming: UpcomingRun[]): string {
     `${task.id} — ${task.name}`,
     ...shownFields(task).map(([label, text]) => `  ${`${label}:`.padEnd(11)}${text}`),
     `  handler:   ${task.handler}`,
-    `  schedule:  ${formatSchedule(task.schedule)} (${task.timezone})`,
+    `  schedule:  ${describeSchedule(task.schedule)} (${task.timezone}) — \`${formatSchedule(task.schedule)}\``,
     `  enabled:   ${task.enabled ? "yes" : "no"}${task.skipNext ? " (next run will be skipped)" : ""}`,
     `  channel:   ${task.channelId ?? "default (BRIEFING_CHANNEL_ID)"}`,
     `  retries:   ${task.retry.maxRetries} × ${task.retry.delaySeconds}s ${task.retry.backoff}; timeout ${task.timeoutSeconds}s; catch-up ${task.catchUp}`,
@@ -114,7 +119,8 @@ export function historyView(report: TaskHistoryReport): string {
     table(
       ["WHEN", "TRIGGER", "ATTEMPT", "STATUS", "MS", "ERROR"],
       report.recent.map((e: Execution) => [
-        formatInZone(Date.parse(e.ts), task.timezone),
+        // To the second: attempts can be seconds apart.
+        formatInZone(Date.parse(e.ts), task.timezone, true),
         e.trigger,
         String(e.attempt),
         e.status,
@@ -131,13 +137,14 @@ const ADD_EXAMPLE: Record<ItemKind, string> = {
   reminder: 'reminders add "Renew the domain" --due 2026-12-24',
 };
 
-/** Goals or reminders, one a line: number, done mark, due date, text. */
-export function itemList(kind: ItemKind, items: Item[]): string {
+/** Goals or reminders, one a line: number, done mark, due date (seen from `today`), text. */
+export function itemList(kind: ItemKind, items: Item[], today: string): string {
   const { plural, open } = ITEM_KINDS[kind];
   if (!items.length) return `No ${open} ${plural}. Add one: npm run cli -- ${ADD_EXAMPLE[kind]}`;
   return items
     .map((i) => {
-      const due = "due" in i && i.due ? `${i.due}  ` : "";
+      const when = "due" in i && i.due && !i.doneAt ? ` (${dueWords(i.due, today)})` : "";
+      const due = "due" in i && i.due ? `${i.due}${when}  ` : "";
       return `#${i.id}  ${i.doneAt ? "✓ " : ""}${due}${i.text}`;
     })
     .join("\n");
@@ -165,4 +172,51 @@ export function settingsView(s: EffectiveSettings): string {
     `alert user:       ${s.alertUserId ?? "none (each task's owner only)"}`,
     `manager role:     ${s.managerRoleId ?? "none (Manage Server only)"}`,
   ].join("\n");
+}
+
+/** "12.3 MB", "845 KB", "120 B". */
+export function bytes(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  if (n >= 1024) return `${Math.round(n / 1024)} KB`;
+  return `${n} B`;
+}
+
+export function cleanupView(report: CleanupReport): string {
+  const files = report.removed.length;
+  const total = report.removed.reduce((n, r) => n + r.bytes, 0);
+  const when = report.cutoff.toISOString().slice(0, 16).replace("T", " ");
+  const verb = report.dryRun ? "Would remove" : "Removed";
+  const lines = [
+    files
+      ? `${verb} ${plural(files, "file")} (${bytes(total)}) from before ${when} UTC:`
+      : `Nothing to remove from before ${when} UTC.`,
+  ];
+  if (files) {
+    const rows = report.kinds.map((k) => [k.kind, plural(k.files, "file"), bytes(k.bytes)]);
+    lines.push(table(["kind", "files", "size"], rows));
+  }
+  lines.push("Briefings are kept: they are the archive.");
+  if (report.dryRun && files) lines.push("Nothing was removed (--dry-run).");
+  return lines.join("\n");
+}
+
+/** `handlers`: each handler, and under it each option with how to set it and an example. */
+export function handlersView(handlers: readonly Handler[]): string {
+  const lines: string[] = [];
+  for (const h of handlers) {
+    lines.push(`${h.name.padEnd(16)}${h.description}`);
+    for (const o of optionsHelp(h)) {
+      const value = o.example === null ? "…" : /\s/.test(o.example) ? `"${o.example}"` : o.example;
+      const how = o.command ? `--${o.name} ${value}` : `--option ${o.name}=${value}`;
+      const notes = [
+        o.description,
+        o.required ? "required" : "",
+        o.default === null ? "" : `default ${o.default}`,
+      ]
+        .filter(Boolean)
+        .join("; ");
+      lines.push(`  ${how.padEnd(36)}${notes}`);
+    }
+  }
+  return lines.join("\n");
 }

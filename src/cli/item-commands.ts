@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { TenantApi } from "../control/api.ts";
 import { MissionControlError } from "../shared/errors.ts";
 import { ITEM_KINDS, type ItemKind } from "../tasks/items.ts";
+import { zonedParts } from "../time/timezone.ts";
 import { itemList } from "./format.ts";
 
 // `goals` and `reminders`: list, add, done, remove. One definition for both kinds; a reminder
@@ -30,9 +31,14 @@ export function addItemCommands(
   group
     .command("list")
     .option("--all", `include done ${plural}`)
-    .action(async (o: { all?: boolean }) =>
-      io.out(itemList(kind, await (await service()).listItems(kind, { includeDone: o.all }))),
-    );
+    .option("--json", "print JSON (for scripts) instead of a list")
+    .action(async (o: { all?: boolean; json?: boolean }) => {
+      const s = await service();
+      const items = await s.listItems(kind, { includeDone: o.all });
+      if (o.json) return io.out(JSON.stringify(items, null, 2));
+      const today = zonedParts(Date.now(), (await s.settings()).timezone).date;
+      io.out(itemList(kind, items, today));
+    });
   const add = group.command("add <text...>");
   if (dated) add.option("--due <date>", "due date, YYYY-MM-DD");
   add.action(async (words: string[], o: { due?: string }) => {

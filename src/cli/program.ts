@@ -12,14 +12,20 @@ import {
 } from "../control/api.ts";
 import { connectControl } from "../control/client.ts";
 import { loadConfig } from "../shared/config.ts";
-import { MissionControlError, StoreLockedError } from "../shared/errors.ts";
+import { ConflictError, MissionControlError, StoreLockedError } from "../shared/errors.ts";
 import { createLogger } from "../shared/logger.ts";
 import { commandOptions, type Handler, loadHandlers } from "../tasks/handler.ts";
+import type { Task } from "../tasks/model.ts";
 import { convertPrototype } from "../tasks/prototype-import.ts";
+import type { TaskOverview } from "../tasks/task-service.ts";
 import { LOCAL, parseTenant } from "../tasks/tenant.ts";
 import { formatSchedule } from "../time/schedule.ts";
+import { describeSchedule } from "../time/schedule-words.ts";
 import { formatInZone } from "../time/timezone.ts";
+import { parseAge } from "./age.ts";
 import {
+  cleanupView,
+  handlersView,
   historyView,
   serverList,
   settingsView,
@@ -33,6 +39,22 @@ import { addTaskFlags, patchFromFlags } from "./task-flags.ts";
 
 // `mission-control <command>`: the CLI, a thin adapter over the task service. It opens the
 // store itself, so it works while the bot is stopped; the running bot holds the lock.
+
+const JSON_HELP = "print JSON (for scripts) instead of a table";
+
+/** Two-space JSON, the way `jq` users expect to read it. */
+export const asJson = (value: unknown) => JSON.stringify(value, null, 2);
+
+/** A task as scripts get it: the stored fields, with its schedule also in both texts. */
+function taskJson(task: Task) {
+  return {
+    ...task,
+    scheduleText: formatSchedule(task.schedule),
+    scheduleWords: describeSchedule(task.schedule),
+  };
+}
+
+const overviewJson = (r: TaskOverview) => ({ ...taskJson(r.task), nextRun: r.nextRun });
 
 export interface CliIo {
   env: Record<string, string | undefined>;
@@ -65,7 +87,12 @@ export function buildProgram(
     try {
       const app = await createApp({ config, log, handlers, lockHolder: "cli" });
       connection = {
-        api: localApi({ tasks: app.service, items: app.items, servers: app.servers }),
+        api: localApi({
+          tasks: app.service,
+          items: app.items,
+          servers: app.servers,
+          retention: app.retention,
+        }),
         close: () => app.close(1000),
       };
     } catch (err) {
@@ -96,22 +123,26 @@ export function buildProgram(
     .command("list")
     .description("every task with its next run")
     .option("--enabled", "only enabled tasks")
-    .action(async (o: { enabled?: boolean }) => {
-      io.out(taskList(await (await service()).overview(o.enabled ? { enabled: true } : {})));
+    .option("--json", JSON_HELP)
+    .action(async (o: { enabled?: boolean; json?: boolean }) => {
+      const rows = await (await service()).overview(o.enabled ? { enabled: true } : {});
+      io.out(o.json ? asJson(rows.map(overviewJson)) : taskList(rows));
     });
   tasks
     .command("show <id>")
     .description("one task in full, with its next three runs")
-    .action(async (id: string) => {
+    .option("--json", JSON_HELP)
+    .action(async (id: string, o: { json?: boolean }) => {
       const s = await service();
-      io.out(taskDetails(await s.getTask(id), await s.upcomingRuns(id, 3)));
+      const [task, upcoming] = [await s.getTask(id), await s.upcomingRuns(id, 3)];
+      io.out(o.json ? asJson({ ...taskJson(task), upcoming }) : taskDetails(task, upcoming));
     });
   addTaskFlags(tasks.command("add <id>").description("add a task"), false, handlerOptions).action(
     async (id: string, flags: Record<string, unknown>) => {
       const s = await service();
       const task = await s.addTask({ id, ...patchFromFlags(flags, handlerOptions) } as never);
       io.out(
-        `Added ${task.id}: ${task.handler}, ${formatSchedule(task.schedule)} (${task.timezone}). Next runs:`,
+        `Added ${task.id}: ${task.handler}, ${describeSchedule(task.schedule)} (${task.timezone}). Next runs:`,
       );
       io.out(upcomingLines(task, await s.upcomingRuns(task.id, 3)).join("\n"));
     },
@@ -133,7 +164,9 @@ export function buildProgram(
           'nothing to change: give at least one flag, e.g. --schedule "daily 10:00"',
         );
       const task = await s.editTask(id, patch);
-      io.out(`Updated ${task.id}: ${formatSchedule(task.schedule)} (${task.timezone}). Next runs:`);
+      io.out(
+        `Updated ${task.id}: ${describeSchedule(task.schedule)} (${task.timezone}). Next runs:`,
+      );
       io.out(upcomingLines(task, await s.upcomingRuns(task.id, 3)).join("\n"));
     });
   for (const [verb, enabled] of [
@@ -179,25 +212,32 @@ export function buildProgram(
       const s = await service();
       const result = await s.runNow(id, { dryRun: o.dryRun });
       if (result.output) io.out(result.output);
-      const note = `${id}: ${result.status} after ${result.attempts} attempt${result.attempts === 1 ? "" : "s"} in ${result.durationMs} ms`;
-      if (result.status === "success") io.out(`\n${note}${result.output ? "" : " (no output)"}`);
+      const dry = o.dryRun ? "dry run, " : "";
+      const note = `${id}: ${dry}${result.status} after ${result.attempts} attempt${result.attempts === 1 ? "" : "s"} in ${result.durationMs} ms`;
+      const nothing = o.dryRun ? "; nothing was saved, posted, logged or counted" : "";
+      if (result.status === "success")
+        io.out(`\n${note}${result.output ? "" : " (no output)"}${nothing}`);
       else throw new MissionControlError(`${note}: ${result.error}`);
     });
   program
     .command("history <id>")
     .description("success rate, lateness, p95 duration and recent attempts")
     .option("--limit <n>", "attempts to show", "10")
-    .action(async (id: string, o: { limit: string }) => {
+    .option("--json", JSON_HELP)
+    .action(async (id: string, o: { limit: string; json?: boolean }) => {
       const limit = Number(o.limit);
       if (!Number.isInteger(limit) || limit < 1)
         throw new MissionControlError("--limit: a whole number of at least 1, e.g. --limit 20");
-      io.out(historyView(await (await service()).history(id, limit)));
+      const report = await (await service()).history(id, limit);
+      io.out(o.json ? asJson({ ...report, task: report.task.id }) : historyView(report));
     });
   program
     .command("status")
     .description("every task with its next run and last result")
-    .action(async () => {
-      io.out(statusView(await (await service()).overview()));
+    .option("--json", JSON_HELP)
+    .action(async (o: { json?: boolean }) => {
+      const rows = await (await service()).overview();
+      io.out(o.json ? asJson(rows.map(overviewJson)) : statusView(rows));
     });
   const settings = program
     .command("settings")
@@ -235,10 +275,20 @@ export function buildProgram(
       io.out(serverList(await (await service()).servers()));
     });
   program
+    .command("cleanup")
+    .description("remove log days, delivery records and outputs older than RETENTION_DAYS")
+    .option("--dry-run", "only show what would be removed")
+    .option("--older-than <age>", "another age than RETENTION_DAYS: 30d, 2w or 12h")
+    .action(async (o: { dryRun?: boolean; olderThan?: string }) => {
+      const olderThanDays = o.olderThan === undefined ? undefined : parseAge(o.olderThan);
+      const report = await (await service()).cleanup({ olderThanDays, dryRun: o.dryRun });
+      io.out(cleanupView(report));
+    });
+  program
     .command("handlers")
     .description("the handlers a task can use")
     .action(async () => {
-      io.out(handlers.map((h) => `${h.name.padEnd(16)}${h.description}`).join("\n"));
+      io.out(handlersView(handlers));
     });
 
   for (const kind of ["goal", "reminder"] as const) addItemCommands(program, kind, service, io);
@@ -246,7 +296,11 @@ export function buildProgram(
   program
     .command("import <file>")
     .description("import tasks from the Python prototype's task JSON")
-    .action(async (file: string) => {
+    .option("--skip-existing", "leave a task whose id is already here as it is")
+    .option("--replace", "overwrite a task whose id is already here (its history is kept)")
+    .action(async (file: string, o: { skipExisting?: boolean; replace?: boolean }) => {
+      if (o.skipExisting && o.replace)
+        throw new MissionControlError("--skip-existing and --replace: choose one");
       let json: unknown;
       try {
         json = JSON.parse(await readFile(file, "utf8"));
@@ -257,19 +311,36 @@ export function buildProgram(
       const total = inputs.length + problems.length;
       const s = await service();
       let imported = 0;
+      let skipped = 0;
+      const line = (mark: string, t: Task) =>
+        `  ${mark} ${t.id}: ${t.handler}, ${formatSchedule(t.schedule)}${t.enabled ? "" : " (disabled)"}`;
       for (const input of inputs) {
         try {
-          const t = await s.addTask(input);
+          io.out(line("+", await s.addTask(input)));
           imported++;
-          io.out(
-            `  + ${t.id}: ${t.handler}, ${formatSchedule(t.schedule)}${t.enabled ? "" : " (disabled)"}`,
-          );
         } catch (err) {
-          problems.push({ id: input.id, message: (err as Error).message });
+          if (!(err instanceof ConflictError) || !(o.skipExisting || o.replace)) {
+            const hint =
+              err instanceof ConflictError ? " (or import with --skip-existing or --replace)" : "";
+            problems.push({ id: input.id, message: `${(err as Error).message}${hint}` });
+          } else if (o.skipExisting) {
+            io.out(`  = ${input.id}: already here, left as it is`);
+            skipped++;
+          } else {
+            const { id, ...fields } = input;
+            try {
+              io.out(line("~", await s.editTask(id, fields)));
+              imported++;
+            } catch (e) {
+              problems.push({ id, message: (e as Error).message });
+            }
+          }
         }
       }
       for (const p of problems) io.err(`  ! ${p.id}: ${p.message}`);
-      io.out(`Imported ${imported} of ${total} task(s).`);
+      io.out(
+        `Imported ${imported} of ${total} task(s)${skipped ? `; ${skipped} left as they were` : ""}.`,
+      );
       if (problems.length)
         throw new MissionControlError(
           `${problems.length} task(s) not imported; see the lines marked !`,

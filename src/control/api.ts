@@ -1,3 +1,4 @@
+import type { Retention } from "../store/retention.ts";
 import type { ItemService } from "../tasks/items.ts";
 import type { ServerService } from "../tasks/servers.ts";
 import type { TaskService } from "../tasks/task-service.ts";
@@ -14,6 +15,7 @@ export interface Services {
   tasks: TaskService;
   items: ItemService;
   servers: ServerService;
+  retention: Retention;
 }
 
 const TASK_METHODS = [
@@ -42,7 +44,14 @@ const SERVER_METHODS = [
   "servers",
 ] as const satisfies readonly (keyof ServerService)[];
 
-export const API_METHODS = [...TASK_METHODS, ...ITEM_METHODS, ...SERVER_METHODS];
+const RETENTION_METHODS = ["cleanup"] as const satisfies readonly (keyof Retention)[];
+
+export const API_METHODS = [
+  ...TASK_METHODS,
+  ...ITEM_METHODS,
+  ...SERVER_METHODS,
+  ...RETENTION_METHODS,
+];
 export type ApiMethod = (typeof API_METHODS)[number];
 
 /** The service that answers a method. */
@@ -52,7 +61,9 @@ export function target(services: Services, method: ApiMethod): Record<string, un
     ? services.items
     : of(SERVER_METHODS)
       ? services.servers
-      : services.tasks;
+      : of(RETENTION_METHODS)
+        ? services.retention
+        : services.tasks;
   return service as unknown as Record<string, unknown>;
 }
 
@@ -60,10 +71,12 @@ type Fn = (...args: never[]) => unknown;
 type Async<T> = T extends Fn ? (...args: Parameters<T>) => Promise<Awaited<ReturnType<T>>> : never;
 export type ServiceApi = { [K in (typeof TASK_METHODS)[number]]: Async<TaskService[K]> } & {
   [K in (typeof ITEM_METHODS)[number]]: Async<ItemService[K]>;
-} & { [K in (typeof SERVER_METHODS)[number]]: Async<ServerService[K]> };
+} & { [K in (typeof SERVER_METHODS)[number]]: Async<ServerService[K]> } & {
+  [K in (typeof RETENTION_METHODS)[number]]: Async<Retention[K]>;
+};
 
 /** The methods that are not about one tenant's records. */
-const ACROSS_TENANTS: readonly ApiMethod[] = ["handlerNames", "servers"];
+const ACROSS_TENANTS: readonly ApiMethod[] = ["handlerNames", "servers", "cleanup"];
 
 type Rest<F> = F extends (tenant: Tenant, ...rest: infer R) => infer T ? (...rest: R) => T : F;
 /** The API for one tenant: its methods take no tenant, they all work on this one. */
@@ -93,6 +106,7 @@ export function localApi(services: Services): ServiceApi {
 /** Dates do not survive JSON; these put them back for the methods that return them. */
 export const REVIVERS: Partial<Record<ApiMethod, (value: unknown) => unknown>> = {
   nextRun: (v) => (v === null ? null : new Date(v as string)),
+  cleanup: (v) => ({ ...(v as object), cutoff: new Date((v as { cutoff: string }).cutoff) }),
   upcomingRuns: (v) => (v as { at: string }[]).map((r) => ({ ...r, at: new Date(r.at) })),
   overview: (v) =>
     (v as { nextRun: string | null }[]).map((r) => ({

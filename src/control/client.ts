@@ -1,5 +1,5 @@
 import { connect } from "node:net";
-import { MissionControlError, ValidationError } from "../shared/errors.ts";
+import { ConflictError, MissionControlError, ValidationError } from "../shared/errors.ts";
 import { API_METHODS, REVIVERS, type ServiceApi } from "./api.ts";
 import type { WireResponse } from "./server.ts";
 
@@ -43,7 +43,9 @@ export async function connectControl(
             reject(
               e.field
                 ? new ValidationError(e.field, e.message.replace(`${e.field}: `, ""))
-                : new MissionControlError(e.message),
+                : e.name === "ConflictError"
+                  ? new ConflictError(e.message)
+                  : new MissionControlError(e.message),
             );
           });
           socket.write(`${JSON.stringify({ method, args })}\n`);

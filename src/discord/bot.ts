@@ -40,7 +40,7 @@ export function createDiscordSinks(
       client,
       servers,
       journal: new DeliveryJournal(
-        join(config.DATA_DIR, "logs", "deliveries.jsonl"),
+        join(config.DATA_DIR, "logs", "deliveries"),
         config.DISCORD_GUILD_ID ?? LOCAL,
       ),
       log,

@@ -1,9 +1,10 @@
 import { EmbedBuilder, time } from "discord.js";
-import type { Execution } from "../store/execution-log.ts";
+import type { Execution } from "../store/execution.ts";
 import { isFailing, type Task } from "../tasks/model.ts";
 import { shownFields } from "../tasks/task-form.ts";
 import type { TaskHistoryReport, TaskOverview, UpcomingRun } from "../tasks/task-service.ts";
 import { formatSchedule } from "../time/schedule.ts";
+import { describeSchedule } from "../time/schedule-words.ts";
 import { PAGE_SIZE } from "./buttons.ts";
 
 // Discord views of tasks: embeds with Discord timestamps, which every reader sees in their own
@@ -39,7 +40,7 @@ export function taskEmbed(task: Task, upcoming: UpcomingRun[], title?: string): 
     .addFields(
       {
         name: "Schedule",
-        value: `\`${formatSchedule(task.schedule)}\` (${task.timezone})`,
+        value: `${describeSchedule(task.schedule)} (${task.timezone}) — \`${formatSchedule(task.schedule)}\``,
         inline: true,
       },
       { name: "Handler", value: `\`${task.handler}\``, inline: true },

@@ -1,5 +1,5 @@
 import type { Logger } from "../shared/logger.ts";
-import type { Trigger } from "../store/execution-log.ts";
+import type { Trigger } from "../store/execution.ts";
 import type { HandlerContext, ReadAccess } from "../tasks/handler.ts";
 import type { Task } from "../tasks/model.ts";
 import type { Clock } from "../time/clock.ts";

@@ -7,7 +7,8 @@ import {
   TimeoutError,
 } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
-import { type ExecutionLog, runKey, type Trigger } from "../store/execution-log.ts";
+import { runKey, type Trigger } from "../store/execution.ts";
+import type { ExecutionLog } from "../store/execution-log.ts";
 import type { Store } from "../store/store.ts";
 import {
   type HandlerOutput,

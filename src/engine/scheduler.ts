@@ -1,5 +1,6 @@
 import type { Logger } from "../shared/logger.ts";
-import { type ExecutionLog, runKey } from "../store/execution-log.ts";
+import { runKey } from "../store/execution.ts";
+import type { ExecutionLog } from "../store/execution-log.ts";
 import type { Store } from "../store/store.ts";
 import type { Task } from "../tasks/model.ts";
 import type { Tenant } from "../tasks/tenant.ts";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isValidTimeZone, systemTimeZone, timeZoneProblem } from "../time/timezone.ts";
+import { canonicalZone, systemTimeZone, timeZoneProblem } from "../time/timezone.ts";
 import { ConfigError } from "./errors.ts";
 
 // Every environment variable of DESIGN.md, in one schema. An empty value counts as unset, so a
@@ -50,15 +50,20 @@ export const ConfigSchema = z.object({
   DATA_DIR: z.string().default("./data"),
   DEFAULT_TIMEZONE: z
     .string()
-    .refine(isValidTimeZone, {
-      error: (i) => `DEFAULT_TIMEZONE: ${timeZoneProblem(String(i.input))}`,
+    .transform((zone, ctx) => {
+      const canonical = canonicalZone(zone);
+      if (!canonical)
+        ctx.addIssue({ code: "custom", message: `DEFAULT_TIMEZONE: ${timeZoneProblem(zone)}` });
+      return canonical ?? zone;
     })
     .default(systemTimeZone),
   MIN_INTERVAL_SECONDS: wholeNumber("MIN_INTERVAL_SECONDS", 1, 60).default(60),
   CATCH_UP_WINDOW_MINUTES: wholeNumber("CATCH_UP_WINDOW_MINUTES", 0, 60).default(60),
   MAX_TASKS_PER_SERVER: wholeNumber("MAX_TASKS_PER_SERVER", 1, 50).default(50),
   MANUAL_RUN_INTERVAL_SECONDS: wholeNumber("MANUAL_RUN_INTERVAL_SECONDS", 0, 10).default(10),
+  RETENTION_DAYS: wholeNumber("RETENTION_DAYS", 1, 90).default(90),
   SERVER_DATA_RETENTION_DAYS: wholeNumber("SERVER_DATA_RETENTION_DAYS", 0, 30).default(30),
+  LOG_FORMAT: z.enum(["json", "pretty"], { error: "LOG_FORMAT must be json or pretty" }).optional(),
   LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
       error: "LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent",

@@ -1,4 +1,5 @@
 import { type DestinationStream, type Logger, pino } from "pino";
+import pretty from "pino-pretty";
 
 export type { Logger };
 
@@ -16,6 +17,28 @@ export const REDACT_PATHS = [
   "headers.authorization",
 ];
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return pino({ level, redact: { paths: REDACT_PATHS, censor: "[redacted]" } }, destination);
+export type LogFormat = "json" | "pretty";
+
+/**
+ * JSON lines for machines (log collectors, `jq`), or one readable line per event for a person
+ * at a terminal: `[2026-11-28 08:00:00] INFO: task backup: success in 12 ms {"taskId":"backup"}`.
+ * Redaction applies to both.
+ */
+export function createLogger(
+  level: string,
+  destination?: DestinationStream,
+  format: LogFormat = "json",
+): Logger {
+  const out =
+    format === "pretty"
+      ? pretty({
+          destination: destination ?? 1,
+          colorize: destination === undefined && process.stdout.isTTY === true,
+          sync: true,
+          singleLine: true,
+          translateTime: "SYS:yyyy-mm-dd HH:MM:ss",
+          ignore: "pid,hostname",
+        })
+      : destination;
+  return pino({ level, redact: { paths: REDACT_PATHS, censor: "[redacted]" } }, out);
 }

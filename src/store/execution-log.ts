@@ -1,120 +1,78 @@
-import { appendFile, mkdir, open } from "node:fs/promises";
-import { dirname } from "node:path";
-import { z } from "zod";
-import { RunStatusSchema } from "../tasks/model.ts";
+import { ActivityTally, type TaskActivity } from "../tasks/activity.ts";
 import { LOCAL, type Tenant } from "../tasks/tenant.ts";
-import { isoTime } from "../time/clock.ts";
+import { DayLog, dayOf, type Removed } from "./day-log.ts";
+import { DaySummaries } from "./day-summaries.ts";
+import { type Execution, toExecution } from "./execution.ts";
+import {
+  at,
+  openLogFolder,
+  type Position,
+  parsePosition,
+  saveHeads,
+  taskKey,
+} from "./log-folder.ts";
 
-// data/logs/executions.jsonl: one line per attempt, the record of what ran. History counters in
-// db.json are a summary of it; "what happened in the last 24 h" is read from its tail.
-
-export const TriggerSchema = z.enum(["schedule", "manual", "catch-up", "retry"]);
-export type Trigger = z.infer<typeof TriggerSchema>;
-
-export const ExecutionSchema = z.object({
-  ts: z.string(),
-  guildId: z.string(),
-  taskId: z.string(),
-  runId: z.string(),
-  scheduledFor: z.string(),
-  attempt: z.number().int().min(0),
-  trigger: TriggerSchema,
-  status: RunStatusSchema,
-  durationMs: z.number().min(0),
-  error: z.string().nullable(),
-});
-export type Execution = z.infer<typeof ExecutionSchema>;
-
-/**
- * Tenant + task + scheduled instant: the same scheduled run always has the same key, across
- * restarts.
- */
-export function runKey(tenant: Tenant, taskId: string, scheduledForMs: number): string {
-  return `${tenant}/${taskId}@${isoTime(scheduledForMs)}`;
-}
-
-const CHUNK = 64 * 1024;
 const SLACK_MS = 10 * 60_000;
 
-const TRIGGERS = new Set<unknown>(TriggerSchema.options);
-const STATUSES = new Set<unknown>(RunStatusSchema.options);
-
-/**
- * ExecutionSchema.safeParse, by hand: the same checks and the same output (known keys only, in
- * the schema's order), without zod's per-object overhead: reading a day of log lines for the
- * briefing checks thousands of them. A test holds the two to the same answers.
- */
-export function toExecution(v: unknown, legacyTenant: Tenant = LOCAL): Execution | null {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return null;
-  const o = v as Record<string, unknown>;
-  const { ts, guildId, taskId, runId, scheduledFor, attempt, trigger, status, durationMs, error } =
-    o;
-  if (
-    typeof ts !== "string" ||
-    (guildId !== undefined && typeof guildId !== "string") ||
-    typeof taskId !== "string" ||
-    typeof runId !== "string" ||
-    typeof scheduledFor !== "string" ||
-    typeof attempt !== "number" ||
-    !Number.isSafeInteger(attempt) ||
-    attempt < 0 ||
-    !TRIGGERS.has(trigger) ||
-    !STATUSES.has(status) ||
-    typeof durationMs !== "number" ||
-    !Number.isFinite(durationMs) ||
-    durationMs < 0 ||
-    (error !== null && typeof error !== "string")
-  ) {
-    return null;
-  }
-  // A line from before servers were tenants: it belongs to the tenant its records went to.
-  const legacy = guildId === undefined;
-  return {
-    ts,
-    guildId: legacy ? legacyTenant : guildId,
-    taskId,
-    runId: legacy ? `${legacyTenant}/${runId}` : runId,
-    scheduledFor,
-    attempt,
-    trigger: trigger as Trigger,
-    status: status as Execution["status"],
-    durationMs,
-    error: error as string | null,
-  };
-}
-
 interface Batch {
-  lines: string[];
+  entries: Execution[];
   done: Promise<void>;
   resolve(): void;
   reject(err: unknown): void;
 }
 
+/** Positions are saved after this many lines, so a crash leaves little to rescan at start. */
+const SAVE_HEADS_EVERY = 20_000;
+/** How far back a history read follows a task's lines at most. */
+export const MAX_RECENT = 1000;
+
+/**
+ * data/logs/executions/YYYY-MM-DD.jsonl. Each line also names where its task's previous line is
+ * (`prev`), and the log keeps where each task's newest line is (saved in heads.json), so a
+ * task's history is read by following its own lines back: the cost is the lines wanted,
+ * whatever the size of the log. Time windows (the briefing, catch-up) read the days they cover
+ * from their ends; whole past days are tallied once into a summary beside the day's file.
+ */
 export class ExecutionLog {
+  readonly days: DayLog;
   /** Lines waiting for the write in flight to finish; they go out together in the next one. */
   #next: Batch | null = null;
   #writing: Promise<void> | null = null;
   /** Settles once every line appended so far is written (or failed). */
   #settled: Promise<void> = Promise.resolve();
-  #checkedTail = false;
+  #ready: Promise<void> | null = null;
+  /** Each task's newest line. */
+  #heads = new Map<string, Position>();
+  #unsaved = 0;
+  readonly #summaries = new DaySummaries(this);
 
   /**
+   * `dir`: the folder of day files; a single `<dir>.jsonl` from before is split into it once.
    * `legacyTenant`: whose lines those written before servers were tenants are. `onSkipped`
    * hears how many lines a read could not use (torn by a crash, damaged).
    */
   constructor(
-    readonly file: string,
+    readonly dir: string,
     private readonly legacyTenant: Tenant = LOCAL,
     private readonly onSkipped?: (count: number) => void,
-  ) {}
+  ) {
+    this.days = new DayLog(dir);
+  }
 
-  /**
-   * Appends in call order, and resolves once the line is written. Lines that arrive while a
-   * write is in flight share the next write. A line torn by a crash is closed off before the
-   * first one.
-   */
+  /** Bytes this log has read from disk so far. */
+  get bytesRead(): number {
+    return this.days.bytesRead;
+  }
+
+  #open(): Promise<void> {
+    this.#ready ??= openLogFolder(this.days, this.legacyTenant).then((heads) => {
+      this.#heads = heads;
+    });
+    return this.#ready;
+  }
+
+  /** Appends in call order, and resolves once the line is written. */
   append(entry: Execution): Promise<void> {
-    const line = `${JSON.stringify(entry)}\n`;
     let batch = this.#next;
     if (!batch) {
       let resolve!: () => void;
@@ -123,11 +81,11 @@ export class ExecutionLog {
         resolve = res;
         reject = rej;
       });
-      batch = { lines: [], done, resolve, reject };
+      batch = { entries: [], done, resolve, reject };
       this.#next = batch;
       this.#settled = done.catch(() => {});
     }
-    batch.lines.push(line);
+    batch.entries.push(entry);
     this.#writing ??= this.#drain();
     return batch.done;
   }
@@ -136,112 +94,236 @@ export class ExecutionLog {
     for (let batch = this.#next; batch; batch = this.#next) {
       this.#next = null;
       try {
-        await this.#write(batch.lines.join(""));
+        await this.#open();
+        await this.#write(batch.entries);
         batch.resolve();
       } catch (err) {
         batch.reject(err);
       }
+      if (this.#unsaved >= SAVE_HEADS_EVERY) await this.#saveHeads();
     }
     this.#writing = null;
   }
 
-  async #write(text: string): Promise<void> {
-    if (!this.#checkedTail) {
-      await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
-      const prefix = (await this.#endsMidLine()) ? "\n" : "";
-      this.#checkedTail = true;
-      await appendFile(this.file, prefix + text, { mode: 0o600 });
-    } else {
-      await appendFile(this.file, text);
+  async #write(entries: Execution[]): Promise<void> {
+    // Lines go to the day of their timestamp; a batch may straddle midnight.
+    const byDay = new Map<string, Execution[]>();
+    for (const e of entries) {
+      const day = dayOf(e.ts);
+      const list = byDay.get(day);
+      if (list) list.push(e);
+      else byDay.set(day, [e]);
+    }
+    for (const [day, list] of byDay) {
+      const before = new Map<string, Position | undefined>();
+      try {
+        await this.days.append(day, (start) => {
+          let text = "";
+          let offset = start;
+          for (const e of list) {
+            const key = taskKey(e.guildId, e.taskId);
+            const prev = this.#heads.get(key);
+            if (!before.has(key)) before.set(key, prev);
+            const line = `${JSON.stringify({ ...e, prev: prev ?? null })}\n`;
+            this.#heads.set(key, at(day, offset));
+            offset += Buffer.byteLength(line);
+            text += line;
+          }
+          return text;
+        });
+        this.#unsaved += list.length;
+      } catch (err) {
+        for (const [key, pos] of before) {
+          if (pos === undefined) this.#heads.delete(key);
+          else this.#heads.set(key, pos);
+        }
+        throw err;
+      }
     }
   }
 
-  async #endsMidLine(): Promise<boolean> {
-    const handle = await open(this.file, "r").catch(() => null);
-    if (!handle) return false;
-    try {
-      const { size } = await handle.stat();
-      if (size === 0) return false;
-      const buf = Buffer.alloc(1);
-      await handle.read(buf, 0, 1, size - 1);
-      return buf[0] !== 0x0a;
-    } finally {
-      await handle.close();
-    }
+  async #saveHeads(): Promise<void> {
+    this.#unsaved = 0;
+    await saveHeads(this.days, this.#heads).catch(() => {
+      // only a shortcut for the next start, which rescans what it cannot trust
+    });
   }
 
   /**
-   * Walks the log from the newest line back; `visit` returns false to stop. Reads the file in
-   * chunks from its end, so looking at the last day costs the same whatever the log's age.
+   * A line as an attempt and where its task's previous line is, or null (torn by a crash,
+   * damaged): counted in `skipped`.
    */
-  async readBackwards(visit: (e: Execution) => boolean): Promise<void> {
+  #parse(line: string, skipped: { count: number }): { e: Execution; prev: Position | null } | null {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(line);
+    } catch {
+      skipped.count++;
+      return null;
+    }
+    const e = toExecution(raw, this.legacyTenant);
+    if (!e) {
+      skipped.count++;
+      return null;
+    }
+    const { prev } = raw as { prev?: unknown };
+    return { e, prev: typeof prev === "string" ? prev : null };
+  }
+
+  #report(skipped: { count: number }): void {
+    if (skipped.count) this.onSkipped?.(skipped.count);
+  }
+
+  /**
+   * Walks the log from the newest line back; `visit` returns false to stop. `newestDay` starts
+   * the walk at that day.
+   */
+  async readBackwards(visit: (e: Execution) => boolean, newestDay?: string): Promise<void> {
+    await this.#open();
     await this.#settled;
-    const handle = await open(this.file, "r").catch(() => null);
-    if (!handle) return;
     const skipped = { count: 0 };
     try {
-      let pos = (await handle.stat()).size;
-      let rest: Buffer | null = null;
-      while (pos > 0) {
-        const size = Math.min(CHUNK, pos);
-        pos -= size;
-        const chunk = Buffer.allocUnsafe(size);
-        await handle.read(chunk, 0, size, pos);
-        const buf: Buffer = rest ? Buffer.concat([chunk, rest]) : chunk;
-        // Whole lines start after the chunk's first newline; what comes before it may begin in
-        // the chunk before. A newline byte never occurs inside a UTF-8 character, so the text
-        // after it decodes on its own, in one go.
-        const first = pos > 0 ? buf.indexOf(0x0a) : -1;
-        if (first < 0 && pos > 0) {
-          rest = buf; // a line longer than a chunk: read on
-          continue;
-        }
-        const lines = buf.toString("utf8", first + 1).split("\n");
-        for (let i = lines.length - 1; i >= 0; i--) {
-          if (!this.#visitLine(lines[i] as string, visit, skipped)) return;
-        }
-        rest = first > 0 ? buf.subarray(0, first) : null;
-      }
+      await this.days.readBackwards((line) => {
+        const parsed = this.#parse(line, skipped);
+        return parsed ? visit(parsed.e) : true;
+      }, newestDay);
     } finally {
-      await handle.close();
-      if (skipped.count) this.onSkipped?.(skipped.count);
+      this.#report(skipped);
     }
   }
 
-  /** A line torn by a crash, or not an attempt, is skipped: counted, never silently. */
-  #visitLine(line: string, visit: (e: Execution) => boolean, skipped: { count: number }): boolean {
-    if (line.length === 0) return true;
-    let parsed: Execution | null = null;
-    try {
-      parsed = toExecution(JSON.parse(line), this.legacyTenant);
-    } catch {
-      // not JSON: below
-    }
-    if (parsed) return visit(parsed);
-    skipped.count++;
-    return true;
-  }
-
-  /** Entries with ts >= sinceMs, oldest first. */
-  async since(sinceMs: number): Promise<Execution[]> {
+  /** Entries with sinceMs <= ts < untilMs, oldest first. For short windows (catch-up). */
+  async since(sinceMs: number, untilMs = Number.POSITIVE_INFINITY): Promise<Execution[]> {
     const found: Execution[] = [];
+    await this.#window(sinceMs, untilMs, (e) => found.push(e));
+    return found.reverse();
+  }
+
+  /** Visits the entries with sinceMs <= ts < untilMs, newest first. */
+  async #window(
+    sinceMs: number,
+    untilMs: number,
+    visit: (e: Execution) => void,
+    newestDay?: string,
+  ): Promise<void> {
     await this.readBackwards((e) => {
       const ts = Date.parse(e.ts);
       // Lines are appended in time order, give or take a clock adjustment: read a little past.
       if (ts < sinceMs - SLACK_MS) return false;
-      if (ts >= sinceMs) found.push(e);
+      if (ts >= sinceMs && ts < untilMs) visit(e);
       return true;
-    });
+    }, newestDay);
+  }
+
+  /**
+   * Runs per task of one tenant with sinceMs <= ts < untilMs (no end: up to the newest line),
+   * busiest first. Whole days before the last one come from their summaries, so a long window
+   * costs its days, not its lines.
+   */
+  async activity(
+    tenant: Tenant,
+    sinceMs: number,
+    untilMs = Number.POSITIVE_INFINITY,
+  ): Promise<TaskActivity[]> {
+    await this.#open();
+    const tally = new ActivityTally();
+    const firstDay = dayOf(sinceMs);
+    const firstWhole = firstDay === dayOf(sinceMs - 1) ? nextDay(firstDay) : firstDay;
+    const lastDay = Number.isFinite(untilMs)
+      ? dayOf(untilMs)
+      : ((await this.days.days()).at(-1) ?? firstDay);
+    // The partial last day, then the whole days before it, then the partial first day.
+    const visit = (e: Execution) => {
+      if (e.guildId === tenant) tally.add(e);
+    };
+    const lastStart = Math.max(sinceMs, Date.parse(`${lastDay}T00:00:00Z`));
+    const newest = Number.isFinite(untilMs) ? dayOf(untilMs + SLACK_MS) : undefined;
+    await this.#window(lastStart, untilMs, visit, newest);
+    for (let day = previousDay(lastDay); day >= firstWhole; day = previousDay(day)) {
+      tally.merge(await this.#summaries.of(day, tenant));
+    }
+    if (firstDay < firstWhole && firstDay < lastDay) {
+      await this.#window(sinceMs, Date.parse(`${firstWhole}T00:00:00Z`), visit, firstDay);
+    }
+    return tally.result();
+  }
+
+  /** One tally per tenant of a whole day's lines. */
+  async tallyDay(day: string): Promise<Map<Tenant, TaskActivity[]>> {
+    const tallies = new Map<Tenant, ActivityTally>();
+    const skipped = { count: 0 };
+    try {
+      await this.days.readDayBackwards(day, (line) => {
+        const e = this.#parse(line, skipped)?.e;
+        if (!e) return true;
+        let t = tallies.get(e.guildId);
+        if (!t) {
+          t = new ActivityTally();
+          tallies.set(e.guildId, t);
+        }
+        t.add(e);
+        return true;
+      });
+    } finally {
+      this.#report(skipped);
+    }
+    return new Map([...tallies].map(([tenant, t]) => [tenant, t.result()]));
+  }
+
+  /** The newest `limit` entries of one task, oldest first, by following its own lines back. */
+  async recent(tenant: Tenant, taskId: string, limit: number): Promise<Execution[]> {
+    await this.#open();
+    await this.#settled;
+    const found: Execution[] = [];
+    const reader = this.days.lineReader();
+    const skipped = { count: 0 };
+    try {
+      let pos = this.#heads.get(taskKey(tenant, taskId));
+      while (pos && found.length < Math.min(limit, MAX_RECENT)) {
+        const { day, offset } = parsePosition(pos);
+        const line = reader.read(day, offset);
+        // A day removed by retention ends the history.
+        if (line === null) break;
+        const parsed = this.#parse(line, skipped);
+        if (!parsed || parsed.e.taskId !== taskId || parsed.e.guildId !== tenant) break;
+        pos = parsed.prev ?? undefined;
+        found.push(parsed.e);
+      }
+    } finally {
+      reader.close();
+      this.#report(skipped);
+    }
     return found.reverse();
   }
 
-  /** The newest `limit` entries of one task, oldest first. */
-  async recent(tenant: Tenant, taskId: string, limit: number): Promise<Execution[]> {
-    const found: Execution[] = [];
-    await this.readBackwards((e) => {
-      if (e.taskId === taskId && e.guildId === tenant) found.push(e);
-      return found.length < limit;
-    });
-    return found.reverse();
+  /**
+   * Removes (dryRun: only lists) the days before `day`; the tasks whose newest line was in them
+   * have no history left.
+   */
+  async removeBefore(day: string, dryRun: boolean): Promise<Removed[]> {
+    await this.#open();
+    await this.#settled;
+    const removed = await this.days.removeBefore(day, dryRun);
+    if (!dryRun && removed.length) {
+      for (const [key, pos] of this.#heads) if (pos < day) this.#heads.delete(key);
+      await this.#saveHeads();
+    }
+    return removed;
   }
+
+  /** Waits for the lines in flight, and saves where each task's newest line is. */
+  async close(): Promise<void> {
+    if (!this.#ready) return;
+    await this.#ready.catch(() => {});
+    await this.#settled;
+    await this.#saveHeads();
+    await this.days.close();
+  }
+}
+
+function nextDay(day: string): string {
+  return dayOf(Date.parse(`${day}T00:00:00Z`) + 86_400_000);
+}
+function previousDay(day: string): string {
+  return dayOf(Date.parse(`${day}T00:00:00Z`) - 86_400_000);
 }

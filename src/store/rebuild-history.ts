@@ -1,6 +1,7 @@
 import { addRun, type Task } from "../tasks/model.ts";
 import { recordKey } from "../tasks/tenant.ts";
-import type { Execution, ExecutionLog } from "./execution-log.ts";
+import type { Execution } from "./execution.ts";
+import type { ExecutionLog } from "./execution-log.ts";
 import type { Store } from "./store.ts";
 
 // History counters are a summary of the execution log, which is written first: a run's counters

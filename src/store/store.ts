@@ -1,5 +1,5 @@
 import * as nodeFs from "node:fs/promises";
-import { chmod } from "node:fs/promises";
+import { chmod, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { CorruptStoreError, NewerSchemaError, StartupError } from "../shared/errors.ts";
 import type { Task } from "../tasks/model.ts";
@@ -243,6 +243,12 @@ async function ownerOnly(dataDir: string): Promise<void> {
   }
   for (const file of ["logs/executions.jsonl", "logs/deliveries.jsonl"]) {
     await chmod(join(dataDir, file), 0o600).catch(() => {});
+  }
+  for (const dir of ["logs/executions", "logs/deliveries"]) {
+    const path = join(dataDir, dir);
+    await chmod(path, 0o700).catch(() => {});
+    for (const name of await readdir(path).catch(() => [] as string[]))
+      await chmod(join(path, name), 0o600).catch(() => {});
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Execution } from "../store/execution-log.ts";
+import type { Execution } from "../store/execution.ts";
 
 // Turns attempt lines from the execution log into runs per task, for the briefing and reviews.
 
@@ -12,16 +12,23 @@ export interface TaskActivity {
   lastAt: string;
 }
 
-/** One entry per task, busiest first; a run counts once, with the status of its last attempt. */
-export function summarizeActivity(executions: readonly Execution[]): TaskActivity[] {
-  const lastAttempt = new Map<string, Execution>();
-  for (const e of executions) {
-    const seen = lastAttempt.get(e.runId);
-    if (!seen || e.attempt >= seen.attempt) lastAttempt.set(e.runId, e);
-  }
-  const byTask = new Map<string, TaskActivity>();
-  for (const e of lastAttempt.values()) {
-    let a = byTask.get(e.taskId);
+/**
+ * Counts runs from attempt lines fed newest first, as a log is read from its end: a run counts
+ * once, with the status of its last attempt. Memory grows with tasks and with runs retried
+ * across the window's edge, not with the lines read.
+ */
+export class ActivityTally {
+  readonly #byTask = new Map<string, TaskActivity>();
+  /** Runs whose last attempt is counted, while their earlier attempts are still to come. */
+  readonly #counted = new Set<string>();
+
+  add(e: Execution): void {
+    if (this.#counted.has(e.runId)) {
+      if (e.attempt <= 1) this.#counted.delete(e.runId);
+      return;
+    }
+    if (e.attempt > 1) this.#counted.add(e.runId);
+    let a = this.#byTask.get(e.taskId);
     if (!a) {
       a = {
         taskId: e.taskId,
@@ -32,18 +39,49 @@ export function summarizeActivity(executions: readonly Execution[]): TaskActivit
         lastError: null,
         lastAt: e.ts,
       };
-      byTask.set(e.taskId, a);
+      this.#byTask.set(e.taskId, a);
     }
     a.runs++;
     if (e.status === "success") a.succeeded++;
     else if (e.status === "skipped") a.skipped++;
     else {
       a.failed++;
-      if (e.ts >= a.lastAt || a.lastError === null) a.lastError = e.error ?? e.status;
+      if (a.lastError === null || e.ts > a.lastAt) a.lastError = e.error ?? e.status;
     }
     if (e.ts > a.lastAt) a.lastAt = e.ts;
   }
-  return [...byTask.values()].sort((x, y) => y.runs - x.runs || x.taskId.localeCompare(y.taskId));
+
+  /** Adds a tally kept earlier (a day's summary). */
+  merge(activity: readonly TaskActivity[]): void {
+    for (const b of activity) {
+      const a = this.#byTask.get(b.taskId);
+      if (!a) {
+        this.#byTask.set(b.taskId, { ...b });
+        continue;
+      }
+      a.runs += b.runs;
+      a.succeeded += b.succeeded;
+      a.failed += b.failed;
+      a.skipped += b.skipped;
+      if (b.lastError !== null && (a.lastError === null || b.lastAt > a.lastAt))
+        a.lastError = b.lastError;
+      if (b.lastAt > a.lastAt) a.lastAt = b.lastAt;
+    }
+  }
+
+  /** One entry per task, busiest first. */
+  result(): TaskActivity[] {
+    return [...this.#byTask.values()].sort(
+      (x, y) => y.runs - x.runs || x.taskId.localeCompare(y.taskId),
+    );
+  }
+}
+
+/** One entry per task, busiest first, from attempt lines oldest first. */
+export function summarizeActivity(executions: readonly Execution[]): TaskActivity[] {
+  const tally = new ActivityTally();
+  for (let i = executions.length - 1; i >= 0; i--) tally.add(executions[i] as Execution);
+  return tally.result();
 }
 
 export function plural(n: number, word: string): string {

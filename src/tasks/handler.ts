@@ -4,8 +4,10 @@ import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { NotFoundError, ValidationError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
-import type { Execution, Trigger } from "../store/execution-log.ts";
+import { didYouMean } from "../shared/suggest.ts";
+import type { Trigger } from "../store/execution.ts";
 import type { Clock } from "../time/clock.ts";
+import type { TaskActivity } from "./activity.ts";
 import type { Goal, Reminder, Task } from "./model.ts";
 
 /** What a handler may read; it never writes or posts by itself. */
@@ -13,7 +15,8 @@ export interface ReadAccess {
   tasks(): readonly Task[];
   goals(): readonly Goal[];
   reminders(): readonly Reminder[];
-  executionsSince(ms: number): Promise<Execution[]>;
+  /** Runs per task of this server from `sinceMs` (up to `untilMs`, or now), busiest first. */
+  activity(sinceMs: number, untilMs?: number): Promise<TaskActivity[]>;
   /** When this process started, and the Discord gateway's ping (null when headless). */
   runtime(): { startedAt: number; gatewayPingMs: number | null };
 }
@@ -91,10 +94,82 @@ export class HandlerRegistry {
       if (key) this.#parsed.set(key, { name, value: Object.freeze(value) });
       return value;
     }
-    const issue = parsed.error.issues[0];
-    const field = ["options", ...(issue?.path ?? [])].join(".");
-    throw new ValidationError(field, issue?.message ?? "invalid", undefined);
+    throw optionError(this.get(name), parsed.error.issues[0], options);
   }
+
+  /**
+   * The options a task is added or edited with: checked by the handler's schema, and every name
+   * one the handler knows (a typo is refused, not dropped).
+   */
+  checkOptions(name: string, options: unknown): Record<string, unknown> {
+    const value = this.parseOptions(name, options);
+    const handler = this.get(name);
+    if (!(handler.options instanceof z.ZodObject) || typeof options !== "object" || !options)
+      return value;
+    const known = Object.keys(handler.options.shape);
+    const unknown = Object.keys(options).find((k) => !known.includes(k));
+    if (unknown === undefined) return value;
+    throw new ValidationError(
+      "options",
+      `"${unknown}" is not an option of the ${name} handler${didYouMean(unknown, known)}; ${known.length ? `its options are ${known.join(", ")}` : "it takes no options"}`,
+      known.length ? `--option ${known[0]}=…` : undefined,
+    );
+  }
+}
+
+/**
+ * A handler option's problem as one message: the field once (handlers write it into their own
+ * messages too), and for a missing one, that it is required and how to give it.
+ */
+function optionError(
+  handler: Handler,
+  issue: z.core.$ZodIssue | undefined,
+  options: unknown,
+): ValidationError {
+  const path = issue?.path ?? [];
+  const field = ["options", ...path].join(".");
+  const message = (issue?.message ?? "invalid").replace(`${field}: `, "");
+  const name = String(path[0] ?? "");
+  const given = typeof options === "object" && options !== null && name in options;
+  if (path.length !== 1 || given) return new ValidationError(field, message);
+  const shape = handler.options instanceof z.ZodObject ? handler.options.shape : {};
+  const command = (shape as Record<string, z.ZodType>)[name]?.meta()?.command === true;
+  const how = command
+    ? `--${name} in the CLI, ${name}: in /task`
+    : `--option ${name}=… in the CLI, options: in /task`;
+  return new ValidationError(
+    field,
+    `required by the ${handler.name} handler (set it with ${how}): ${message}`,
+  );
+}
+
+/** One of a handler's options, as `handlers` lists it. */
+export interface OptionHelp {
+  name: string;
+  /** Set with its own flag (`--message`) rather than `--option name=value`. */
+  command: boolean;
+  description: string;
+  required: boolean;
+  /** An example value: the option's declared example, else its default. */
+  example: string | null;
+  default: string | null;
+}
+
+export function optionsHelp(handler: Handler): OptionHelp[] {
+  if (!(handler.options instanceof z.ZodObject)) return [];
+  return Object.entries(handler.options.shape as Record<string, z.ZodType>).map(([name, s]) => {
+    const meta = s.meta() ?? {};
+    const empty = s.safeParse(undefined);
+    const fallback = empty.success && empty.data !== undefined ? String(empty.data) : null;
+    return {
+      name,
+      command: meta.command === true,
+      description: String(s.description ?? meta.description ?? ""),
+      required: !empty.success,
+      example: meta.example === undefined ? fallback : String(meta.example),
+      default: fallback,
+    };
+  });
 }
 
 /** The project's handlers folder (beside src/, in the source tree and in dist/ alike). */

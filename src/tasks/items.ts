@@ -1,6 +1,6 @@
 import { NotFoundError, ValidationError } from "../shared/errors.ts";
 import type { Store } from "../store/store.ts";
-import type { Clock } from "../time/clock.ts";
+import { type Clock, isRealDate } from "../time/clock.ts";
 import { type Goal, type Reminder, ServerSchema } from "./model.ts";
 import type { Tenant } from "./tenant.ts";
 
@@ -42,9 +42,7 @@ function itemText(raw: unknown, example: string): string {
 function dueDate(raw: string | null | undefined): string | null {
   if (raw === undefined || raw === null || raw.trim() === "") return null;
   const due = raw.trim();
-  const valid =
-    /^\d{4}-\d{2}-\d{2}$/.test(due) && new Date(`${due}T00:00:00Z`).toISOString().startsWith(due);
-  if (!valid)
+  if (!isRealDate(due))
     throw new ValidationError("due", `"${raw}" is not a date; use YYYY-MM-DD`, "2026-12-24");
   return due;
 }

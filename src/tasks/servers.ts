@@ -3,7 +3,7 @@ import { ValidationError } from "../shared/errors.ts";
 import { parseInput } from "../shared/parse-input.ts";
 import type { Db } from "../store/db-schema.ts";
 import type { Store } from "../store/store.ts";
-import { isValidTimeZone, timeZoneProblem } from "../time/timezone.ts";
+import { canonicalZone, timeZoneProblem } from "../time/timezone.ts";
 import { type Server, ServerSchema, type Settings, SettingsSchema } from "./model.ts";
 import { LOCAL, type Tenant } from "./tenant.ts";
 
@@ -72,8 +72,10 @@ export class ServerService {
 
   async setSettings(tenant: Tenant, raw: SettingsPatch): Promise<EffectiveSettings> {
     const patch = parseInput(SettingsPatchSchema, raw);
-    if (patch.timezone && !isValidTimeZone(patch.timezone)) {
-      throw new ValidationError("timezone", timeZoneProblem(patch.timezone));
+    if (patch.timezone) {
+      const zone = canonicalZone(patch.timezone);
+      if (!zone) throw new ValidationError("timezone", timeZoneProblem(patch.timezone));
+      patch.timezone = zone;
     }
     await this.deps.store.update((db) => {
       const server = this.#server(tenant) ?? ServerSchema.parse({ id: tenant });

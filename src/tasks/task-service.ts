@@ -1,12 +1,15 @@
 import type { Runner, RunResult } from "../engine/runner.ts";
 import { ConflictError, NotFoundError, QuotaError, ValidationError } from "../shared/errors.ts";
 import { parseInput } from "../shared/parse-input.ts";
-import type { Execution, ExecutionLog } from "../store/execution-log.ts";
+import { closest, didYouMean } from "../shared/suggest.ts";
+import type { Execution } from "../store/execution.ts";
+import { type ExecutionLog, MAX_RECENT } from "../store/execution-log.ts";
 import type { Store } from "../store/store.ts";
 import type { Clock } from "../time/clock.ts";
 import { checkSchedule } from "../time/schedule.ts";
+import { resolveRelative } from "../time/schedule-words.ts";
 import { nextRealRun, type PlannedRun, taskRuns } from "../time/timeline.ts";
-import { isValidTimeZone, timeZoneProblem } from "../time/timezone.ts";
+import { canonicalZone, timeZoneProblem } from "../time/timezone.ts";
 import type { HandlerRegistry } from "./handler.ts";
 import { type Task, TaskSchema } from "./model.ts";
 import type { ServerService } from "./servers.ts";
@@ -58,6 +61,9 @@ export interface TaskHistoryReport {
   latenessMs: { p50: number; max: number } | null;
 }
 
+/** The attempts the duration and lateness figures of a history are taken over. */
+const STATS_WINDOW = 200;
+
 const at = (ms: number | null) => (ms === null ? null : new Date(ms));
 
 function percentile(sorted: number[], p: number): number {
@@ -89,8 +95,13 @@ export class TaskService {
 
   getTask(tenant: Tenant, id: string): Task {
     const task = this.deps.store.task(tenant, id);
-    if (!task) throw new NotFoundError("task", id, "list the tasks to see their ids");
-    return task;
+    if (task) return task;
+    const near = closest(
+      id,
+      this.deps.store.tasksOf(tenant).map((t) => t.id),
+    );
+    const hint = "`tasks list` (CLI) or `/task list` shows the ids";
+    throw new NotFoundError("task", id, near ? `did you mean "${near}"? ${hint}` : hint);
   }
 
   handlerNames(): string[] {
@@ -98,8 +109,9 @@ export class TaskService {
   }
 
   async addTask(tenant: Tenant, raw: TaskCreate, ownerId: string | null = null): Promise<Task> {
-    const { id, ...values } = parseInput(TaskCreateSchema, raw);
     const defaultTimezone = this.deps.servers.settings(tenant).timezone;
+    const { id, ...values } = parseInput(TaskCreateSchema, this.#fromNow(raw, defaultTimezone));
+    this.#checkUntil(values.until);
     const now = new Date(this.deps.clock.now()).toISOString();
     const task = this.#validated({
       ...newTaskFields(values, { id, defaultTimezone, ownerId }),
@@ -127,8 +139,9 @@ export class TaskService {
   }
 
   async editTask(tenant: Tenant, id: string, raw: TaskPatch): Promise<Task> {
-    const patch = parseInput(TaskPatchSchema, raw);
     const current = this.getTask(tenant, id);
+    const patch = parseInput(TaskPatchSchema, this.#fromNow(raw, current.timezone));
+    this.#checkUntil(patch.until);
     const next = this.#validated({
       ...applyPatch(current, patch),
       updatedAt: new Date(this.deps.clock.now()).toISOString(),
@@ -184,9 +197,10 @@ export class TaskService {
 
   async history(tenant: Tenant, id: string, limit = 10): Promise<TaskHistoryReport> {
     const task = this.getTask(tenant, id);
-    const log = this.deps.executionLog;
-    const recent = await log.recent(tenant, id, Math.max(1, Math.min(limit, 1000)));
-    const attempts = await log.recent(tenant, id, 500);
+    const shown = Math.max(1, Math.min(limit, MAX_RECENT));
+    // One read back along the task's own lines serves the rows and the figures.
+    const attempts = await this.deps.executionLog.recent(tenant, id, Math.max(shown, STATS_WINDOW));
+    const recent = attempts.slice(-shown);
     const durations = attempts
       .filter((e) => e.status !== "skipped")
       .map((e) => e.durationMs)
@@ -207,23 +221,47 @@ export class TaskService {
     };
   }
 
+  /** An end in the past would leave a task that never runs: refused, not stored in silence. */
+  #checkUntil(until: string | null | undefined): void {
+    const now = this.deps.clock.now();
+    if (!until || Date.parse(until) > now) return;
+    const example = new Date(now + 30 * 86_400_000).toISOString().slice(0, 10);
+    throw new ValidationError(
+      "until",
+      `${until} is in the past, so the task would never run; give a later end, or none`,
+      `${example}T00:00:00Z`,
+    );
+  }
+
+  /**
+   * A one-off relative to now ("tomorrow at 10:00", "in 2 hours") as the date and time it
+   * means, in the zone the task will have.
+   */
+  #fromNow<T extends TaskPatch>(raw: T, zone: string): T {
+    if (typeof raw?.schedule !== "string") return raw;
+    const given = raw.timezone;
+    const tz = (typeof given === "string" && canonicalZone(given)) || zone;
+    const resolved = resolveRelative(raw.schedule, this.deps.clock.now(), tz);
+    return resolved ? { ...raw, schedule: resolved } : raw;
+  }
+
   /** A whole task, checked: fields, handler, zone, schedule rules, the handler's options. */
   #validated(fields: Record<string, unknown>): Task {
     const { handlers, clock, minIntervalSeconds } = this.deps;
-    const candidate = fields as Task;
-    if (!handlers.names().includes(candidate.handler)) {
+    const given = fields as Task;
+    const names = handlers.names();
+    if (!names.includes(given.handler)) {
       throw new ValidationError(
         "handler",
-        `no handler "${candidate.handler}"; available: ${handlers.names().join(", ")}`,
+        `no handler "${given.handler}"${didYouMean(String(given.handler), names)}; available: ${names.join(", ")}`,
         "test",
       );
     }
-    if (!isValidTimeZone(candidate.timezone)) {
-      throw new ValidationError("timezone", timeZoneProblem(candidate.timezone));
-    }
-    checkSchedule(candidate.schedule, candidate.timezone, { now: clock.now(), minIntervalSeconds });
-    const options = handlers.parseOptions(candidate.handler, candidate.options);
-    return TaskSchema.parse({ ...fields, options });
+    const timezone = canonicalZone(given.timezone);
+    if (!timezone) throw new ValidationError("timezone", timeZoneProblem(given.timezone));
+    checkSchedule(given.schedule, timezone, { now: clock.now(), minIntervalSeconds });
+    const options = handlers.checkOptions(given.handler, given.options);
+    return TaskSchema.parse({ ...fields, timezone, options });
   }
 
   /** In a server, a task's manual runs are one per MANUAL_RUN_INTERVAL_SECONDS: no spamming. */

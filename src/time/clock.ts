@@ -53,3 +53,10 @@ export function isoTime(ms: number): string {
   isoNext ^= 1;
   return text;
 }
+
+/** A YYYY-MM-DD that names a day of the calendar: "2026-02-30" and "2026-13-01" do not. */
+export function isRealDate(ymd: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(ymd)) return false;
+  const ms = Date.parse(`${ymd}T00:00:00Z`);
+  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === ymd;
+}

@@ -63,13 +63,31 @@ function cronPattern(s: Exclude<Timed, { type: "once" }>): string {
   }
 }
 
+const WEEK_MS = 7 * 86_400_000;
+/** 1970-01-05, a Monday: weeks are counted from Mondays. */
+const A_MONDAY = 4 * 86_400_000;
+
 /** The first wall-clock time strictly after `fromNaive` that the schedule names, or null. */
 function nextWallClock(s: Timed, fromNaive: number): number | null {
   if (s.type === "once") {
     const at = Date.parse(`${s.at}:00Z`);
     return at > fromNaive ? at : null;
   }
-  return cronFor(cronPattern(s)).nextRun(new Date(fromNaive))?.getTime() ?? null;
+  const cron = cronFor(cronPattern(s));
+  if (s.type !== "weekly" || !s.everyWeeks)
+    return cron.nextRun(new Date(fromNaive))?.getTime() ?? null;
+  // Every n-th week from the week of `from`, and never before `from` itself.
+  const start = s.from ? Date.parse(`${s.from}T00:00:00Z`) : A_MONDAY;
+  const firstWeek = Math.floor((start - A_MONDAY) / WEEK_MS);
+  let ref = Math.max(fromNaive, start - 1);
+  for (let i = 0; i < 7 * s.everyWeeks + 1; i++) {
+    const at = cron.nextRun(new Date(ref))?.getTime();
+    if (at === undefined) return null;
+    const week = Math.floor((at - A_MONDAY) / WEEK_MS);
+    if ((week - firstWeek) % s.everyWeeks === 0) return at;
+    ref = at;
+  }
+  return null;
 }
 
 /** The first run strictly after `afterMs`: wall-clock matches placed by the DST rule. */
@@ -87,7 +105,8 @@ function zonedNext(s: Timed, zone: string, afterMs: number): number | null {
 }
 
 function memoized(s: Timed, zone: string, afterMs: number): number | null {
-  const key = `${zone}\u0000${s.type === "once" ? s.at : cronPattern(s)}`;
+  const weeks = s.type === "weekly" && s.everyWeeks ? `/${s.everyWeeks}w ${s.from ?? ""}` : "";
+  const key = `${zone}\u0000${s.type === "once" ? s.at : cronPattern(s)}${weeks}`;
   let memo = memoCache.get(key);
   if (memo) {
     const at = memo.at;

@@ -1,7 +1,10 @@
 import { Cron } from "croner";
 import { z } from "zod";
 import { ValidationError } from "../shared/errors.ts";
+import { didYouMean } from "../shared/suggest.ts";
+import { isRealDate } from "./clock.ts";
 import { nextRuns, UNIT_MS } from "./runs.ts";
+import { PhraseError, wordsToSchedule } from "./schedule-words.ts";
 
 // Schedules in two forms: the text people type (`daily 09:00`) and the structured form that is
 // stored, and the rules a schedule must meet. When it runs is runs.ts's.
@@ -18,6 +21,12 @@ export const ScheduleSchema = z.discriminatedUnion("type", [
     type: z.literal("weekly"),
     days: z.array(z.enum(DAYS)).min(1),
     time: z.string().regex(TIME),
+    /** Every 2nd (3rd, 4th) week, counted from the week of `from` (YYYY-MM-DD). */
+    everyWeeks: z.number().int().min(2).max(4).optional(),
+    from: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/)
+      .optional(),
   }),
   z.object({
     type: z.literal("interval"),
@@ -36,6 +45,18 @@ const EXAMPLES = {
   once: "`once 2026-12-01 09:00`",
   cron: "`cron 0 9 * * 1-5` (minute hour day-of-month month day-of-week)",
 } as const;
+/** The words a schedule can start with, for "did you mean". */
+const FIRST_WORDS = [
+  "daily",
+  "weekly",
+  "every",
+  "once",
+  "cron",
+  "hourly",
+  "today",
+  "tomorrow",
+  "next",
+];
 const ANY_EXAMPLE =
   "`daily 09:00`, `weekly mon,fri 17:00`, `every 30m`, `once 2026-12-01 09:00` or `cron 0 9 * * 1-5`";
 
@@ -82,8 +103,9 @@ function parseDays(raw: string): Day[] {
     const a = DAY_WORDS[from ?? ""];
     const b = to === undefined ? a : DAY_WORDS[to];
     if (!a || !b || rest.length) {
+      const bad = (a ? to : from) ?? part;
       fail(
-        `"${part}" is not a day; use mon, tue, wed, thu, fri, sat, sun, separated by commas or as a range like mon-fri`,
+        `"${bad}" is not a day${didYouMean(bad, Object.keys(DAY_WORDS))}; use mon, tue, wed, thu, fri, sat, sun, separated by commas or as a range like mon-fri`,
         EXAMPLES.weekly,
       );
     }
@@ -96,11 +118,22 @@ function parseDays(raw: string): Day[] {
   return DAYS.filter((d) => days.has(d));
 }
 
-/** Text form -> structured form. Syntax only: use `checkSchedule` for what needs a clock. */
+/**
+ * Text form -> structured form: plain words ("every weekday at 9am") or the compact grammar
+ * ("weekly mon-fri 09:00"). Syntax only: a one-off relative to now ("tomorrow at 10:00") is
+ * resolved first by `resolveRelative`; `checkSchedule` does what needs a clock.
+ */
 export function parseSchedule(input: string): Schedule {
   const text = input.trim().replace(/\s+/g, " ");
   if (!text) fail("is empty", ANY_EXAMPLE);
   if (text.length > 200) fail("is longer than 200 characters", ANY_EXAMPLE);
+  try {
+    const words = wordsToSchedule(text);
+    if (words) return words;
+  } catch (err) {
+    if (err instanceof PhraseError) fail(err.message, err.example);
+    throw err;
+  }
   const [head = "", ...rest] = text.split(" ");
   const kind = head.toLowerCase();
   const args = rest.map((a) => a.toLowerCase());
@@ -143,15 +176,10 @@ export function parseSchedule(input: string): Schedule {
     default:
       if (/^[\d*?LW#/,\-a-z]+( [\d*?LW#/,\-a-z]+){4,5}$/i.test(text)) return cronSchedule(text);
       return fail(
-        `"${head}" is not a schedule kind; use daily, weekly, every, once or cron`,
+        `"${head}" is not a schedule kind${didYouMean(head, FIRST_WORDS)}; write it in words (\`every weekday at 9am\`) or start with daily, weekly, every, once or cron`,
         ANY_EXAMPLE,
       );
   }
-}
-
-function isRealDate(ymd: string): boolean {
-  const d = new Date(`${ymd}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === ymd;
 }
 
 function cronSchedule(expression: string): Schedule {
@@ -188,7 +216,9 @@ export function formatSchedule(s: Schedule): string {
     case "daily":
       return `daily ${s.time}`;
     case "weekly":
-      return `weekly ${dayList(s.days)} ${s.time}`;
+      return s.everyWeeks
+        ? `every ${s.everyWeeks} weeks on ${dayList(s.days)} ${s.time}${s.from ? ` from ${s.from}` : ""}`
+        : `weekly ${dayList(s.days)} ${s.time}`;
     case "interval":
       return `every ${s.every}${s.unit[0]}`;
     case "once":
@@ -196,6 +226,14 @@ export function formatSchedule(s: Schedule): string {
     case "cron":
       return `cron ${s.expression}`;
   }
+}
+
+/** Whether a schedule's runs can fall within one minute, so their times need seconds. */
+export function runsSecondsApart(s: Schedule): boolean {
+  if (s.type === "interval") return s.unit === "seconds" && s.every % 60 !== 0;
+  if (s.type !== "cron") return false;
+  const fields = s.expression.split(" ");
+  return fields.length === 6 && fields[0] !== "0";
 }
 
 /** Rules that need the clock and config: future `once`, minimum interval. */

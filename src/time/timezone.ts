@@ -1,18 +1,63 @@
+import { didYouMean } from "../shared/suggest.ts";
+
 const EXAMPLE_ZONES = "Europe/Paris, America/New_York, Asia/Tokyo or UTC";
 
-/** An IANA zone name that this Node's ICU knows, e.g. "Europe/Paris". */
-export function isValidTimeZone(zone: string): boolean {
-  if (!/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(zone)) return false;
+/**
+ * Abbreviations people type for a zone, and the zone they usually mean. They are refused: EST
+ * is a fixed UTC−5 all year (an hour off for New York in summer), and most are not zones at all.
+ */
+const ABBREVIATIONS: Record<string, string> = {
+  EST: "America/New_York",
+  EDT: "America/New_York",
+  CST: "America/Chicago",
+  CDT: "America/Chicago",
+  MST: "America/Denver",
+  MDT: "America/Denver",
+  PST: "America/Los_Angeles",
+  PDT: "America/Los_Angeles",
+  AKST: "America/Anchorage",
+  HST: "Pacific/Honolulu",
+  BST: "Europe/London",
+  WET: "Europe/Lisbon",
+  CET: "Europe/Paris",
+  CEST: "Europe/Paris",
+  MET: "Europe/Paris",
+  EET: "Europe/Athens",
+  EEST: "Europe/Athens",
+  MSK: "Europe/Moscow",
+  IST: "Asia/Kolkata",
+  JST: "Asia/Tokyo",
+  KST: "Asia/Seoul",
+  AEST: "Australia/Sydney",
+  AEDT: "Australia/Sydney",
+  NZST: "Pacific/Auckland",
+};
+
+/**
+ * The canonical IANA name of a zone this Node knows ("europe/paris" → "Europe/Paris"), or null:
+ * not a zone, or an abbreviation (see ABBREVIATIONS).
+ */
+export function canonicalZone(zone: string): string | null {
+  if (!/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(zone)) return null;
+  if (ABBREVIATIONS[zone.toUpperCase()]) return null;
   try {
-    new Intl.DateTimeFormat("en-US", { timeZone: zone });
-    return true;
+    return new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
   } catch {
-    return false;
+    return null;
   }
 }
 
+/** An IANA zone name that this Node's ICU knows, e.g. "Europe/Paris". */
+export function isValidTimeZone(zone: string): boolean {
+  return canonicalZone(zone) !== null;
+}
+
 export function timeZoneProblem(zone: string): string {
-  return `"${zone}" is not an IANA time zone; use a name such as ${EXAMPLE_ZONES}`;
+  const meant = ABBREVIATIONS[zone.toUpperCase()];
+  if (meant) {
+    return `"${zone}" is an abbreviation, not a time zone: its clock does not follow daylight saving the way a place's does; use the zone of a place, such as ${meant}`;
+  }
+  return `"${zone}" is not an IANA time zone${didYouMean(zone, Intl.supportedValuesOf("timeZone"))}; use a name such as ${EXAMPLE_ZONES}`;
 }
 
 export function systemTimeZone(): string {
@@ -37,12 +82,14 @@ export function zonedParts(ms: number, zone: string) {
   return {
     date: `${get("year")}-${get("month")}-${get("day")}`,
     time: `${get("hour")}:${get("minute")}`,
+    seconds: `${get("hour")}:${get("minute")}:${get("second")}`,
     weekday: get("weekday").toLowerCase().slice(0, 3),
   };
 }
 
 /** "2026-12-01 09:00 (Europe/Paris)" — how instants are shown to users outside Discord. */
-export function formatInZone(ms: number, zone: string): string {
+/** "2026-11-28 09:00 (Europe/Paris)", with `:SS` when asked (runs seconds apart). */
+export function formatInZone(ms: number, zone: string, withSeconds = false): string {
   const p = zonedParts(ms, zone);
-  return `${p.date} ${p.time} (${zone})`;
+  return `${p.date} ${withSeconds ? p.seconds : p.time} (${zone})`;
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -7,7 +7,7 @@ import { z } from "zod";
 import testHandler from "../../handlers/test.ts";
 import { type App, type AppOptions, createApp } from "../../src/app.ts";
 import { createLogger, type Logger } from "../../src/shared/logger.ts";
-import type { Execution } from "../../src/store/execution-log.ts";
+import type { Execution } from "../../src/store/execution.ts";
 import { defineHandler, type Handler } from "../../src/tasks/handler.ts";
 import { FakeClock } from "./fake-clock.ts";
 
@@ -135,12 +135,23 @@ export async function runUntil(w: World, target: string | number): Promise<void>
   await w.app.scheduler.idle();
 }
 
-/** The execution log's lines as they are on disk. */
-export async function readExecutions(w: World): Promise<Execution[]> {
-  return (await readFile(join(w.dataDir, "logs", "executions.jsonl"), "utf8").catch(() => ""))
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
+/** The execution log's lines as they are on disk, oldest day first, without the pointers. */
+export async function readLogLines(dataDir: string): Promise<Execution[]> {
+  const dir = join(dataDir, "logs", "executions");
+  const days = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(".jsonl"));
+  const lines: Execution[] = [];
+  for (const day of days.sort()) {
+    for (const l of (await readFile(join(dir, day), "utf8")).split("\n")) {
+      if (!l) continue;
+      const { prev: _, ...e } = JSON.parse(l);
+      lines.push(e);
+    }
+  }
+  return lines;
+}
+
+export function readExecutions(w: World): Promise<Execution[]> {
+  return readLogLines(w.dataDir);
 }
 
 /** Closes the worlds a test keeps, after each test: `const keep = closedAfterEach();`. */
