@@ -1,7 +1,7 @@
 import dailyBriefing from "../handlers/daily-briefing.ts";
 import { createApp } from "../src/app.ts";
 import { goals, logLines, makeTask, noopHandler, reminders, writeDataDir } from "./fixtures.ts";
-import { benchConfig, type Dist, dist, tempDir } from "./lib.ts";
+import { benchConfig, tempDir } from "./lib.ts";
 import { devNullLogger } from "./logger.ts";
 
 // The daily briefing generated through the service (runNow, dry run: the handler and the
@@ -17,7 +17,8 @@ export interface BriefingArgs {
 }
 
 export interface BriefingResult {
-  rounds: Dist[];
+  /** Each round's samples, in ms. */
+  rounds: number[][];
   bytes: number;
 }
 
@@ -44,11 +45,11 @@ export async function briefingChild(a: BriefingArgs): Promise<BriefingResult> {
     return { ms: performance.now() - t, bytes: r.output?.length ?? 0 };
   };
   const { bytes } = await once(); // warm-up
-  const rounds: Dist[] = [];
+  const rounds: number[][] = [];
   for (let r = 0; r < a.rounds; r++) {
     const ms: number[] = [];
     for (let i = 0; i < a.perRound; i++) ms.push((await once()).ms);
-    rounds.push(dist(ms));
+    rounds.push(ms);
   }
   await app.close();
   await dir.remove();

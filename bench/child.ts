@@ -14,6 +14,7 @@ const kinds: Record<string, (a: never) => Promise<unknown>> = {
   briefing: async (a) => (await import("./briefing.ts")).briefingChild(a),
   split: async (a) => (await import("./split.ts")).splitChild(a),
   servers: async (a) => (await import("./servers.ts")).serversChild(a),
+  posting: async (a) => (await import("./posting.ts")).postingChild(a),
   history: async (a) => (await import("./lifecycle.ts")).historyChild(a),
   gap: async (a) => (await import("./lifecycle.ts")).gapChild(a),
   disk: async (a) => (await import("./lifecycle.ts")).diskChild(a),
@@ -24,5 +25,5 @@ if (!run) {
   process.stderr.write(`unknown bench child kind: ${kind}\n`);
   process.exit(2);
 }
-report(await run(args as never));
+await report(await run(args as never));
 process.exit(0);

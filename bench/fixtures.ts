@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import type { Execution } from "../src/store/execution.ts";
 import { openStore } from "../src/store/store.ts";
-import { defineHandler } from "../src/tasks/handler.ts";
+import { defineHandler, type HandlerContext, type HandlerOutput } from "../src/tasks/handler.ts";
 import {
   type Goal,
   type Reminder,
@@ -18,15 +18,21 @@ import { prng } from "./lib.ts";
 // The data the benchmarks run on: generated, deterministic, and written the way the store
 // would read it.
 
-/** A handler that does nothing; `onRun` sees each start (the lag benchmark times it). */
-export function noopHandler(onRun: (scheduledFor: number) => void = () => {}) {
+/**
+ * A handler that does nothing but return `output` (nothing by default); `onRun` sees each start
+ * (the lag benchmark times it).
+ */
+export function noopHandler(
+  onRun: (scheduledFor: number, ctx: HandlerContext) => void = () => {},
+  output: (ctx: HandlerContext) => HandlerOutput = () => undefined,
+) {
   return defineHandler({
     name: "noop",
     description: "does nothing",
     options: z.object({}),
     run(ctx) {
-      onRun(ctx.scheduledFor.getTime());
-      return undefined;
+      onRun(ctx.scheduledFor.getTime(), ctx);
+      return output(ctx);
     },
   });
 }
@@ -54,6 +60,13 @@ export function makeTask(
 export function intervalTasks(n: number, seconds: number, createdMs: number): Task[] {
   return Array.from({ length: n }, (_, i) =>
     makeTask(`t${i}`, { type: "interval", every: seconds, unit: "seconds" }, "UTC", createdMs),
+  );
+}
+
+/** N tasks on one cron pattern, all due together (`* * * * * *`: every second). */
+export function cronTasks(n: number, expression: string, createdMs: number): Task[] {
+  return Array.from({ length: n }, (_, i) =>
+    makeTask(`t${i}`, { type: "cron", expression }, "UTC", createdMs),
   );
 }
 

@@ -1,17 +1,20 @@
 // `npm run bench [-- --json FILE] [-- --only lag,startup,...]`: Mission Control's performance
-// figures on this machine, as a markdown table (stdout) and optionally as JSON. Every figure is
-// the median of several rounds; comparisons are ratios of figures measured in this same run.
-// Each measurement runs in a child process of its own (bench/child.ts). See bench/RESULTS.md.
+// figures on this machine, as a markdown table (stdout) and optionally as JSON. p50, p99 and max
+// are over every sample of every round (each round's own go to the JSON); a single value is a
+// median over processes, seconds or bursts; comparisons are ratios of figures measured in this
+// same run. Each measurement runs in a child process of its own (bench/child.ts). See
+// bench/RESULTS.md.
 
 import { rm, writeFile } from "node:fs/promises";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import type { BriefingArgs, BriefingResult } from "./briefing.ts";
 import { distinctPatterns, mixedTasks, writeDataDir } from "./fixtures.ts";
 import type { Impl, LagArgs, LagResult } from "./lag.ts";
-import { dist, inChild, median, medianDist, tempDir } from "./lib.ts";
+import { dist, fsTypeOf, inChild, median, pooled, tempDir } from "./lib.ts";
 import type { DiskResult, GapResult, HistoryResult } from "./lifecycle.ts";
-import type { MutationArgs, MutationResult } from "./mutation.ts";
+import type { MutationArgs, MutationResult, Op } from "./mutation.ts";
+import type { PostingArgs, PostingResult } from "./posting.ts";
 import { type ServersResult, writeServersDir } from "./servers.ts";
 import type { SplitArgs, SplitResult } from "./split.ts";
 import type { StartupArgs, StartupResult } from "./startup.ts";
@@ -22,6 +25,7 @@ const SECTIONS = [
   "startup",
   "mutation",
   "sustained",
+  "posting",
   "briefing",
   "split",
   "servers",
@@ -80,58 +84,125 @@ const count = (n: number) => n.toLocaleString("en-US");
 
 const IMPLS: Impl[] = ["ours", "croner", "node-cron", "setTimeout"];
 const LAG_ROUNDS = 5;
-const LAG_TARGETS: Record<number, { p99: number; noDrops: boolean }> = {
-  1000: { p99: 25, noDrops: false },
-  10000: { p99: 60, noDrops: true },
+/** Synchronous work per handler in the busy case, in microseconds. */
+const BUSY_US = 20;
+
+/** The groups measured, each in one child per implementation: sizes, work per call. */
+const LAG_CASES: { sizes: number[]; workUs: number; impls: Impl[] }[] = [
+  { sizes: [1, 100, 1000], workUs: 0, impls: IMPLS },
+  { sizes: [10000], workUs: 0, impls: IMPLS },
+  // node-cron is far behind at 10,000 already; the floor and croner are the peers here.
+  { sizes: [10000], workUs: BUSY_US, impls: ["ours", "croner", "setTimeout"] },
+];
+
+/** Which of our two figures a target is on, and its limits. */
+interface LagTarget {
+  on: "called" | "claimed";
+  p99: number;
+  /** At most this many times the setTimeout floor's p99. */
+  floorRatio?: number;
+  noDrops?: boolean;
+}
+
+const LAG_TARGETS: Record<string, LagTarget> = {
+  "1000/0": { on: "called", p99: 10, floorRatio: 2 },
+  "10000/0": { on: "called", p99: 25, noDrops: true },
+  // 10,000 handlers × 20 µs is 200 ms of CPU on one thread: the last handler cannot be called
+  // sooner than that, by us or by any peer. What the scheduler owns is the claim.
+  [`10000/${BUSY_US}`]: { on: "claimed", p99: 60, noDrops: true },
 };
 
 async function lag(): Promise<void> {
   const results: LagResult[] = [];
-  for (const impl of IMPLS) {
-    for (const sizes of [[1, 100, 1000], [10000]]) {
-      progress(`fire lag: ${impl}, ${sizes.join("/")} tasks`);
-      const args: LagArgs = { impl, sizes, rounds: LAG_ROUNDS, period: 1 };
+  for (const { sizes, workUs, impls } of LAG_CASES) {
+    for (const impl of impls) {
+      progress(`fire lag: ${impl}, ${sizes.join("/")} tasks, ${workUs} µs of work each`);
+      const args: LagArgs = { impl, sizes, rounds: LAG_ROUNDS, period: 1, workUs };
       results.push(...(await inChild<LagResult[]>("lag", args)));
     }
   }
-  raw.lag = results;
-  for (const n of [1, 100, 1000, 10000]) {
-    const of = (impl: Impl) => results.find((r) => r.impl === impl && r.n === n) as LagResult;
-    const ours = medianDist(of("ours").rounds);
-    for (const impl of IMPLS) {
-      const r = of(impl);
-      const d = medianDist(r.rounds);
-      const row: Row = {
-        figure: `fire lag, ${count(n)} due in one second: ${impl === "ours" ? "**ours** (full path)" : impl}`,
-        p50: d.p50,
-        p99: d.p99,
-        max: d.max,
-        value: `${count(r.dropped)} of ${count(n * r.rounds.length)} dropped`,
-      };
-      const target = LAG_TARGETS[n];
-      if (impl === "ours") {
-        if (target) {
-          row.target = `p99 ≤ ${target.p99} ms${target.noDrops ? ", none dropped" : ""}`;
-          row.met = d.p99 <= target.p99 && (!target.noDrops || r.dropped === 0);
-        }
-      } else {
-        row.compare = `ours ÷ this, p99: ${ratio(ours.p99, d.p99)}`;
-      }
-      rows.push(row);
-    }
+  raw.lag = results.map(({ rounds, dispatch, ...r }) => ({
+    ...r,
+    perRound: pooled(rounds).perRound,
+    dispatchPerRound: pooled(dispatch).perRound,
+  }));
+  for (const { sizes, workUs, impls } of LAG_CASES) {
+    for (const n of sizes) lagRows(results, n, workUs, impls);
+  }
+}
+
+function lagRows(results: LagResult[], n: number, workUs: number, impls: Impl[]): void {
+  const of = (impl: Impl) =>
+    results.find((r) => r.impl === impl && r.n === n && r.workUs === workUs) as LagResult;
+  const ours = of("ours");
+  const called = pooled(ours.rounds);
+  const claimed = pooled(ours.dispatch);
+  const floor = pooled(of("setTimeout").rounds);
+  const target = LAG_TARGETS[`${n}/${workUs}`];
+  const label = `${count(n)} due at once (cron \`* * * * * *\`)${workUs ? `, ${workUs} µs of synchronous work per handler` : ""}`;
+  const samples = (r: LagResult) => `${count(r.dropped)} of ${count(n * r.rounds.length)} dropped`;
+  const check = (on: LagTarget["on"], d: ReturnType<typeof pooled>): Partial<Row> => {
+    if (target?.on !== on) return {};
+    const limits = [`p99 ≤ ${target.p99} ms`];
+    if (target.floorRatio) limits.push(`≤ ${target.floorRatio}× setTimeout's p99`);
+    if (target.noDrops) limits.push("none dropped");
+    return {
+      target: limits.join(", "),
+      met:
+        d.p99 <= target.p99 &&
+        (!target.floorRatio || d.p99 <= target.floorRatio * floor.p99) &&
+        (!target.noDrops || ours.dropped === 0),
+    };
+  };
+  rows.push({
+    figure: `fire lag, ${label}: **ours**, scheduled instant → handler called`,
+    p50: called.p50,
+    p99: called.p99,
+    max: called.max,
+    value: samples(ours),
+    compare: `ours ÷ setTimeout, p99: ${ratio(called.p99, floor.p99)}`,
+    ...check("called", called),
+  });
+  rows.push({
+    figure: `fire lag, ${label}: **ours**, scheduled instant → run claimed (marked running, start stamped)`,
+    p50: claimed.p50,
+    p99: claimed.p99,
+    max: claimed.max,
+    compare: `ours ÷ setTimeout, p99: ${ratio(claimed.p99, floor.p99)}`,
+    ...check("claimed", claimed),
+  });
+  for (const impl of impls) {
+    if (impl === "ours") continue;
+    const r = of(impl);
+    const d = pooled(r.rounds);
+    rows.push({
+      figure: `fire lag, ${label}: ${impl}, scheduled instant → callback called`,
+      p50: d.p50,
+      p99: d.p99,
+      max: d.max,
+      value: samples(r),
+      compare: `ours (handler called) ÷ this, p99: ${ratio(called.p99, d.p99)}`,
+    });
   }
 }
 
 // ---- start-up and memory
 
 const STARTUP_ROUNDS = 3;
+const STARTUP_SIZES = [0, 1000, 10000, 100000];
+/** One croner job per task costs ~90 KB: at 100,000 tasks that is 9 GB, so not beyond this. */
+const CRONER_UP_TO = 10000;
+const STARTUP_TARGETS: Record<number, { ms: number; rssMb: number }> = {
+  10000: { ms: 300, rssMb: 150 },
+  100000: { ms: 1500, rssMb: 350 },
+};
 
 async function startup(): Promise<void> {
   const out: Record<
     string,
     { ours: StartupResult[]; croner: StartupResult[]; edited: StartupResult[]; patterns: number }
   > = {};
-  for (const n of [0, 1000, 10000]) {
+  for (const n of STARTUP_SIZES) {
     const dir = await tempDir();
     const tasks = mixedTasks(n, Date.now());
     await writeDataDir(dir.path, { tasks });
@@ -149,7 +220,7 @@ async function startup(): Promise<void> {
           dir: dir.path,
         } satisfies StartupArgs),
       );
-      if (n)
+      if (n && n <= CRONER_UP_TO)
         entry.croner.push(
           await inChild<StartupResult>("startup", {
             impl: "croner",
@@ -174,7 +245,8 @@ async function startup(): Promise<void> {
     await dir.remove();
   }
   raw.startup = out;
-  for (const n of [0, 1000, 10000]) {
+  for (const n of STARTUP_SIZES) {
+    const target = STARTUP_TARGETS[n];
     const e = out[n] as (typeof out)[string];
     const ms = median(e.ours.map((x) => x.ms));
     const rss = median(e.ours.map((x) => x.rssMb));
@@ -186,9 +258,11 @@ async function startup(): Promise<void> {
       : "0 tasks (baseline)";
     rows.push({
       figure: `start-up (open store + schedule all), ${label}`,
-      value: `${fmt(ms)} ms`,
-      ...(n === 10000 ? { target: "≤ 300 ms", met: ms <= 300 } : {}),
-      ...(n ? { compare: `one croner job per task: ${fmt(cMs)} ms (ours ${ratio(ms, cMs)})` } : {}),
+      value: `${fmt(ms)} ms (median of ${e.ours.length} processes)`,
+      ...(target ? { target: `≤ ${count(target.ms)} ms`, met: ms <= target.ms } : {}),
+      ...(e.croner.length
+        ? { compare: `one croner job per task: ${fmt(cMs)} ms (ours ${ratio(ms, cMs)})` }
+        : {}),
     });
     if (e.edited.length) {
       rows.push({
@@ -199,8 +273,8 @@ async function startup(): Promise<void> {
     rows.push({
       figure: `RSS after start-up, ${label}`,
       value: `${fmt(rss)} MB (heap ${fmt(heap)} MB)`,
-      ...(n === 10000 ? { target: "≤ 150 MB", met: rss <= 150 } : {}),
-      ...(n
+      ...(target ? { target: `≤ ${target.rssMb} MB`, met: rss <= target.rssMb } : {}),
+      ...(e.croner.length
         ? { compare: `one croner job per task: ${fmt(cRss)} MB (ours ${ratio(rss, cRss)})` }
         : {}),
     });
@@ -209,45 +283,63 @@ async function startup(): Promise<void> {
 
 // ---- durable mutations
 
+const OPS: Op[] = ["add", "edit", "disable"];
+const MUTATION_TARGETS: Record<number, { p50: number; p99?: number }> = {
+  1000: { p50: 2 },
+  10000: { p50: 2, p99: 50 },
+  100000: { p50: 2 },
+};
+
 async function mutation(): Promise<void> {
   const out: MutationResult[] = [];
-  for (const n of [100, 1000, 10000]) {
+  for (const n of [100, 1000, 10000, 100000]) {
     const dir = await tempDir();
     await writeDataDir(dir.path, { tasks: mixedTasks(n, Date.now()) });
     progress(`durable mutations: ${n} tasks stored`);
     const args: MutationArgs = {
       dir: dir.path,
-      rounds: 3,
-      perRound: 20,
+      // One round at 100,000: growing the journal to db.json's size (~65 MB) takes seconds.
+      rounds: n === 100000 ? 1 : 3,
+      perRound: 200,
       bursts: n === 10000 ? 3 : 0,
+      compaction: true,
     };
     out.push(await inChild<MutationResult>("mutation", args));
     await dir.remove();
   }
-  raw.mutation = out;
-  const limits: Record<number, number> = { 1000: 2, 10000: 25 };
-  for (const r of out) {
-    for (const op of ["add", "edit", "disable"] as const) {
-      const d = medianDist(r[op]);
-      const limit = limits[r.n];
-      rows.push({
-        figure: `durable ${op} (awaited until on disk), ${count(r.n)} tasks stored`,
-        p50: d.p50,
-        p99: d.p99,
-        max: d.max,
-        ...(limit ? { target: `p50 ≤ ${limit} ms`, met: d.p50 <= limit } : {}),
-      });
-    }
-    if (r.burstMs.length) {
-      const ms = median(r.burstMs);
-      rows.push({
-        figure: `1,000 concurrent adds, ${count(r.n)} tasks stored`,
-        value: `${fmt(ms)} ms`,
-        target: "≤ 2,000 ms",
-        met: ms <= 2000,
-        compare: `${fmt(ms / 1000, 2)} ms per add`,
-      });
-    }
+  raw.mutation = out.map(({ samples, ...r }) => ({
+    ...r,
+    perRound: Object.fromEntries(OPS.map((op) => [op, pooled(samples[op]).perRound])),
+  }));
+  for (const r of out) mutationRows(r, "");
+}
+
+function mutationRows(r: MutationResult, label: string): void {
+  const all = pooled(OPS.flatMap((op) => r.samples[op]));
+  const limit = MUTATION_TARGETS[r.n];
+  const folds = r.compactions.map((c) => fmt(c.ms)).join(", ");
+  const row: Row = {
+    figure: `durable mutation (add, edit, disable/enable interleaved, each awaited until on disk), ${count(r.n)} tasks stored${label}`,
+    p50: all.p50,
+    p99: all.p99,
+    max: all.max,
+    value: `${count(all.n)} samples; ${r.compactions.length} compactions (${folds || "none"} ms)`,
+    compare: OPS.map((op) => `${op} p50 ${fmt(pooled(r.samples[op]).p50)}`).join(", "),
+  };
+  if (limit) {
+    row.target = `p50 ≤ ${limit.p50} ms${limit.p99 ? `, p99 ≤ ${limit.p99} ms` : ""}`;
+    row.met = all.p50 <= limit.p50 && (!limit.p99 || all.p99 <= limit.p99);
+  }
+  rows.push(row);
+  if (r.burstMs.length) {
+    const ms = median(r.burstMs);
+    rows.push({
+      figure: `1,000 concurrent adds, ${count(r.n)} tasks stored (median of ${r.burstMs.length})`,
+      value: `${fmt(ms)} ms`,
+      target: "≤ 2,000 ms",
+      met: ms <= 2000,
+      compare: `${fmt(ms / 1000, 2)} ms per add`,
+    });
   }
 }
 
@@ -258,16 +350,51 @@ async function sustained(): Promise<void> {
   const args: SustainedArgs = { tasks: 1000, seconds: 5, concurrency: 100, windows: 3 };
   const r = await inChild<SustainedResult>("sustained", args);
   raw.sustained = r;
-  const cpu = median(r.cpuPer1000);
-  rows.push({
-    figure: "1,000 tasks every second (full path): CPU per 1,000 firings",
-    value: `${fmt(cpu)} ms; ${count(r.lost)} of ${count(r.expected)} lost`,
-    target: "≤ 60 ms, none lost",
-    met: cpu <= 60 && r.lost === 0,
-  });
+  const cases = [
+    { e: r.bare, what: "handler returns nothing (no output saved, no sink runs)" },
+    {
+      e: r.output,
+      what: "headless full path: handler returns a line of markdown (output file saved, log line, history)",
+      target: 60,
+    },
+  ];
+  for (const { e, what, target } of cases) {
+    const cpu = median(e.cpuPer1000);
+    rows.push({
+      figure: `CPU per 1,000 firings, 1,000 tasks every second (cron), ${what}`,
+      value: `${fmt(cpu)} ms (median of ${e.cpuPer1000.length} seconds); ${count(e.lost)} of ${count(e.expected)} lost`,
+      ...(target
+        ? { target: `≤ ${target} ms, none lost`, met: cpu <= target && e.lost === 0 }
+        : {}),
+    });
+  }
   rows.push({
     figure: "runs per second, back to back (runNow, no-op handler, log + history, 100 in flight)",
     value: `${count(Math.round(median(r.runsPerSecond)))} runs/s`,
+  });
+}
+
+// ---- posting to Discord
+
+async function posting(): Promise<void> {
+  // discord.js sends at most 50 requests a second (Discord's global limit): 20 posts stay under it.
+  const args: PostingArgs = { tasks: 20, seconds: 10, warmUp: 5 };
+  progress(`posting: ${args.tasks} tasks every second through discord.js to a fake Discord`);
+  const r = await inChild<PostingResult>("posting", args);
+  raw.posting = r;
+  const ours = median(r.ours.cpuPer1000);
+  const bare = median(r.barePer1000);
+  const each = `${count(args.tasks)} tasks every second (cron), each posting one line`;
+  rows.push({
+    figure: `CPU per 1,000 firings, ${each} through discord.js to a local fake Discord: **ours** (full path, channel sink, delivery journal)`,
+    value: `${fmt(ours)} ms (median of ${r.ours.cpuPer1000.length} seconds); ${count(r.ours.lost)} of ${count(r.ours.expected)} lost`,
+    target: "≤ 2× the bare loop",
+    met: ours <= 2 * bare && r.ours.lost === 0,
+    compare: `ours ÷ bare: ${ratio(ours, bare)}`,
+  });
+  rows.push({
+    figure: `CPU per 1,000 messages, the same messages through discord.js \`channel.send\` alone (bare loop, same client, same run)`,
+    value: `${fmt(bare)} ms; ${count(r.bareSent)} sent, ${count(r.bareFailed)} failed`,
   });
 }
 
@@ -283,8 +410,8 @@ async function briefing(): Promise<void> {
     perRound: 15,
   };
   const r = await inChild<BriefingResult>("briefing", args);
-  raw.briefing = r;
-  const d = medianDist(r.rounds);
+  raw.briefing = { ...r, rounds: pooled(r.rounds).perRound };
+  const d = pooled(r.rounds);
   rows.push({
     figure:
       "daily briefing (runNow dry run): 100 goals, 50 reminders, 10,000 log lines in its window",
@@ -359,9 +486,9 @@ async function split(): Promise<void> {
       reason: String((err as Error).message).split("\n")[0] as string,
     }),
   );
-  raw.split = r;
+  raw.split = r.ok ? { ...r, rounds: pooled(r.rounds).perRound } : r;
   if (r.ok) {
-    const d = medianDist(r.rounds);
+    const d = pooled(r.rounds);
     rows.push({
       figure: "splitForDiscord, 100 KB of markdown",
       p50: d.p50,
@@ -431,11 +558,23 @@ function table(): string {
 
 const { json, only } = parseArgs(process.argv.slice(2));
 const started = Date.now();
+// Every DATA_DIR of the bench is made under the system's temp folder. On tmpfs an fsync costs
+// nothing, so durable writes would look faster than on any disk the bot would run on.
+const dataFs = await fsTypeOf(tmpdir());
+const warnings =
+  dataFs === "tmpfs" || dataFs === "ramfs"
+    ? [
+        `WARNING: the bench's DATA_DIRs (${tmpdir()}) are on ${dataFs}, where fsync is free: durable mutation and start-up figures are better than on a disk. Set TMPDIR to a folder on a disk.`,
+      ]
+    : [];
+for (const w of warnings) progress(w);
+const loadAtStart = loadavg();
 const run: Record<Section, () => Promise<void>> = {
   lag,
   startup,
   mutation,
   sustained,
+  posting,
   briefing,
   split,
   servers,
@@ -449,8 +588,11 @@ for (const s of SECTIONS) {
   seconds[s] = (Date.now() - t) / 1000;
 }
 const totalS = (Date.now() - started) / 1000;
-const machine = `${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}, ${process.platform}`;
-process.stdout.write(`${table()}\n\n${machine}; bench took ${totalS.toFixed(0)} s.\n`);
+const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(" ");
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}, ${process.platform}, DATA_DIR on ${dataFs ?? "unknown"}; load average ${load(loadAtStart)} at the start, ${load(loadavg())} at the end`;
+process.stdout.write(
+  `${warnings.map((w) => `${w}\n\n`).join("")}${table()}\n\n${machine}; bench took ${totalS.toFixed(0)} s.\n`,
+);
 if (json) {
   const met = rows.filter((r) => r.met !== undefined);
   await writeFile(
@@ -461,6 +603,7 @@ if (json) {
         machine,
         seconds: { total: totalS, ...seconds },
         targets: { met: met.filter((r) => r.met).length, of: met.length },
+        warnings,
         rows,
         raw,
       },

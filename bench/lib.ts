@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, realpath, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -46,15 +46,32 @@ export function median(values: readonly number[]): number {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-/** The median, over rounds, of each of p50, p99 and max (each round is one distribution). */
-export function medianDist(rounds: readonly Dist[]): Dist & { rounds: number } {
-  return {
-    p50: median(rounds.map((r) => r.p50)),
-    p99: median(rounds.map((r) => r.p99)),
-    max: median(rounds.map((r) => r.max)),
-    n: rounds.reduce((s, r) => s + r.n, 0),
-    rounds: rounds.length,
-  };
+/**
+ * One distribution over every sample of every round (so p99 and max are those of all samples),
+ * and each round's own, kept for --json.
+ */
+export function pooled(rounds: readonly (readonly number[])[]): Dist & { perRound: Dist[] } {
+  return { ...dist(rounds.flat()), perRound: rounds.map((r) => dist(r)) };
+}
+
+/**
+ * The file system type holding `path` (the longest mount point above it in /proc/mounts), or
+ * null where there is no /proc (not Linux).
+ */
+export async function fsTypeOf(path: string): Promise<string | null> {
+  const mounts = await readFile("/proc/mounts", "utf8").catch(() => null);
+  if (mounts === null) return null;
+  const real = await realpath(path);
+  let best: { at: string; type: string } | null = null;
+  for (const line of mounts.split("\n")) {
+    const [, at, type] = line.split(" ");
+    if (!at || !type) continue;
+    // Mount points escape spaces as \040.
+    const point = at.replace(/\\040/g, " ");
+    const under = point === "/" || real === point || real.startsWith(`${point}/`);
+    if (under && (!best || point.length >= best.at.length)) best = { at: point, type };
+  }
+  return best?.type ?? null;
 }
 
 export async function tempDir(
@@ -77,9 +94,13 @@ export async function sleepUntil(at: number): Promise<void> {
 
 const RESULT = "@@bench-result ";
 
-/** In a child: hands the result to the parent (one line on stdout). */
-export function report(value: unknown): void {
-  process.stdout.write(`${RESULT}${JSON.stringify(value)}\n`);
+/** In a child: hands the result to the parent (one line on stdout), once it is all written. */
+export function report(value: unknown): Promise<void> {
+  return new Promise((resolve, reject) =>
+    process.stdout.write(`${RESULT}${JSON.stringify(value)}\n`, (err) =>
+      err ? reject(err) : resolve(),
+    ),
+  );
 }
 
 /**

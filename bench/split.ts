@@ -1,4 +1,4 @@
-import { type Dist, dist, prng } from "./lib.ts";
+import { prng } from "./lib.ts";
 
 // Splitting a 100 KB markdown output into Discord messages (src/markdown-split.ts). The module
 // is being written elsewhere: when it is missing, throws, or returns an invalid split, the
@@ -11,7 +11,7 @@ export interface SplitArgs {
 }
 
 export type SplitResult =
-  | { ok: true; rounds: Dist[]; chunks: number; inputChars: number }
+  | { ok: true; rounds: number[][]; chunks: number; inputChars: number }
   | { ok: false; reason: string };
 
 /** Headings, paragraphs, lists, tables and code fences, like a long report. */
@@ -87,7 +87,7 @@ export async function splitChild(a: SplitArgs): Promise<SplitResult> {
       reason: `splitForDiscord returned an invalid split (${chunks.length} chunks, ${tooLong} over 2,000 characters)`,
     };
   }
-  const rounds: Dist[] = [];
+  const rounds: number[][] = [];
   for (let r = 0; r < a.rounds; r++) {
     const ms: number[] = [];
     for (let i = 0; i < a.perRound; i++) {
@@ -95,7 +95,7 @@ export async function splitChild(a: SplitArgs): Promise<SplitResult> {
       split(input);
       ms.push(performance.now() - t);
     }
-    rounds.push(dist(ms));
+    rounds.push(ms);
   }
   return { ok: true, rounds, chunks: chunks.length, inputChars: input.length };
 }

@@ -1,10 +1,13 @@
 import { createApp } from "../src/app.ts";
-import { intervalTasks, mixedTasks, noopHandler, writeDataDir } from "./fixtures.ts";
-import { benchConfig, median, nowMs, sleepUntil, tempDir } from "./lib.ts";
+import { cronTasks, mixedTasks, noopHandler, writeDataDir } from "./fixtures.ts";
+import { benchConfig, nowMs, sleepUntil, tempDir } from "./lib.ts";
 import { devNullLogger } from "./logger.ts";
 
-// Sustained load on the full path (scheduler, runner, execution log, history counters):
-// 1. `tasks` tasks due every second: process CPU per 1,000 firings, and runs lost;
+// Sustained load, headless (no Discord):
+// 1. `tasks` tasks due every second (cron `* * * * * *`): process CPU per 1,000 firings, and
+//    runs lost; once with a handler that returns nothing (nothing saved, no sink runs), once
+//    with one that returns a line of markdown (the output file saved, then the log line and
+//    the history counters: the full path);
 // 2. as many runs as the runner completes back to back (runNow, `concurrency` in flight).
 
 export interface SustainedArgs {
@@ -14,60 +17,88 @@ export interface SustainedArgs {
   windows: number;
 }
 
-export interface SustainedResult {
+export interface EverySecond {
   /** CPU ms (user + system) per 1,000 firings, one figure per measured second. */
   cpuPer1000: number[];
   fired: number;
   expected: number;
   lost: number;
+}
+
+export interface SustainedResult {
+  /** The handler returns nothing: no output saved, no sink runs. */
+  bare: EverySecond;
+  /** The handler returns one line of markdown: saved to a file, then the log line and history. */
+  output: EverySecond;
   /** Completed runs per second, one figure per window. */
   runsPerSecond: number[];
 }
 
-const cpuMs = () => {
+export const cpuMs = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 };
 
+/** What each run's handler returns when it has something to say. */
+export const oneLine = (taskId: string, due: number) =>
+  `**${taskId}**: all good at ${new Date(due).toISOString().slice(11, 19)} UTC`;
+
+/**
+ * `tasks` tasks due every second, for `seconds` measured seconds after `warmUp` unmeasured
+ * ones: the process's CPU time from mid-second to mid-second, per 1,000 handler starts.
+ * `counts` is what the handler fills: handler starts per due instant.
+ */
+export async function measureEverySecond(
+  tasks: number,
+  seconds: number,
+  counts: Map<number, number>,
+  warmUp = 2,
+): Promise<EverySecond> {
+  const out: EverySecond = { cpuPer1000: [], fired: 0, expected: tasks * seconds, lost: 0 };
+  const first = (Math.ceil(Date.now() / 1000) + warmUp) * 1000;
+  await sleepUntil(first - 500);
+  let cpu = cpuMs();
+  for (let s = 0; s < seconds; s++) {
+    await sleepUntil(first + s * 1000 + 500);
+    const now = cpuMs();
+    const fired = counts.get(first + s * 1000) ?? 0;
+    out.cpuPer1000.push(fired ? (now - cpu) / (fired / 1000) : Number.NaN);
+    cpu = now;
+  }
+  await sleepUntil(first + seconds * 1000 + 500);
+  for (let s = 0; s < seconds; s++) out.fired += counts.get(first + s * 1000) ?? 0;
+  out.lost = out.expected - out.fired;
+  return out;
+}
+
+async function everySecond(a: SustainedArgs, output: boolean): Promise<EverySecond> {
+  const dir = await tempDir();
+  const counts = new Map<number, number>();
+  await writeDataDir(dir.path, { tasks: cronTasks(a.tasks, "* * * * * *", Date.now()) });
+  const app = await createApp({
+    config: benchConfig(dir.path, 1),
+    log: devNullLogger(),
+    handlers: [
+      noopHandler(
+        (due) => counts.set(due, (counts.get(due) ?? 0) + 1),
+        output ? (ctx) => oneLine(ctx.task.id, ctx.scheduledFor.getTime()) : undefined,
+      ),
+    ],
+  });
+  await app.scheduler.start();
+  const result = await measureEverySecond(a.tasks, a.seconds, counts);
+  await app.close(5_000);
+  await dir.remove();
+  return result;
+}
+
 export async function sustainedChild(a: SustainedArgs): Promise<SustainedResult> {
   const log = devNullLogger();
   const result: SustainedResult = {
-    cpuPer1000: [],
-    fired: 0,
-    expected: 0,
-    lost: 0,
+    bare: await everySecond(a, false),
+    output: await everySecond(a, true),
     runsPerSecond: [],
   };
-
-  // 1. Every second.
-  {
-    const dir = await tempDir();
-    const counts = new Map<number, number>();
-    await writeDataDir(dir.path, { tasks: intervalTasks(a.tasks, 1, Date.now()) });
-    const app = await createApp({
-      config: benchConfig(dir.path, 1),
-      log,
-      handlers: [noopHandler((due) => counts.set(due, (counts.get(due) ?? 0) + 1))],
-    });
-    await app.scheduler.start();
-    // Two warm-up seconds, then `seconds` measured ones, each from mid-second to mid-second.
-    const first = (Math.ceil(Date.now() / 1000) + 2) * 1000;
-    await sleepUntil(first - 500);
-    let cpu = cpuMs();
-    for (let s = 0; s < a.seconds; s++) {
-      await sleepUntil(first + s * 1000 + 500);
-      const now = cpuMs();
-      const fired = counts.get(first + s * 1000) ?? 0;
-      result.cpuPer1000.push(fired ? (now - cpu) / (fired / 1000) : Number.NaN);
-      cpu = now;
-    }
-    await sleepUntil(first + a.seconds * 1000 + 500);
-    for (let s = 0; s < a.seconds; s++) result.fired += counts.get(first + s * 1000) ?? 0;
-    result.expected = a.tasks * a.seconds;
-    result.lost = result.expected - result.fired;
-    await app.close(5_000);
-    await dir.remove();
-  }
 
   // 2. Back to back.
   {
@@ -105,8 +136,3 @@ export async function sustainedChild(a: SustainedArgs): Promise<SustainedResult>
   }
   return result;
 }
-
-export const summarize = (r: SustainedResult) => ({
-  cpuPer1000: median(r.cpuPer1000),
-  runsPerSecond: median(r.runsPerSecond),
-});

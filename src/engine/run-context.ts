@@ -23,6 +23,8 @@ export class RunContext<Options = Record<string, unknown>> implements HandlerCon
     readonly data: ReadAccess,
     private readonly runId: string,
     private readonly scheduledForMs: number,
+    /** When the run was claimed: marked running and its start stamped (ms since the epoch). */
+    readonly claimedAt: number,
     private readonly cancel: Attempt,
     private readonly parentLog: Logger,
   ) {}

@@ -23,6 +23,7 @@ import { Attempt, AttemptSet } from "./attempts.ts";
 import { retryDelayMs } from "./retry.ts";
 import { RunContext } from "./run-context.ts";
 import { recordRun } from "./run-record.ts";
+import type { StartGate } from "./start-gates.ts";
 
 export interface RunRequest {
   tenant: Tenant;
@@ -85,20 +86,44 @@ export class Runner {
   }
 
   run(req: RunRequest): Promise<RunResult> {
-    if (this.#stopping.signal.aborted) {
-      return Promise.reject(
-        new MissionControlError("Mission Control is shutting down; try again after it restarts"),
-      );
-    }
+    if (this.#stopping.signal.aborted) return this.#refused();
     const key = recordKey(req.tenant, req.taskId);
     if (this.#running.has(key)) return Promise.reject(new AlreadyRunningError(req.taskId));
     const task = this.deps.store.task(req.tenant, req.taskId);
     if (!task) return Promise.reject(new NotFoundError("task", req.taskId));
-    // Marked before #run calls the handler (at once, not in a later tick), so a handler that
-    // asks for its own task is refused like any overlap. #run forgets it when done: always
-    // after this, as #run awaits before it ends.
+    return this.#begin(task, req, key, undefined);
+  }
+
+  /**
+   * The scheduler's way in: claims a run of `task` (as the store has it now) at once, marked
+   * running and its start stamped, and calls its handler once `gate` opens. The scheduler
+   * claims every due run before it opens any gate, so no handler's work delays another run's
+   * claim. Null when a run of the task is still in progress: the caller logs the skip.
+   */
+  claim(task: Task, req: RunRequest, gate: StartGate): Promise<RunResult> | null {
+    const key = recordKey(task.guildId, task.id);
+    if (this.#running.has(key)) return null;
+    if (this.#stopping.signal.aborted) return this.#refused();
+    return this.#begin(task, req, key, gate);
+  }
+
+  #refused(): Promise<never> {
+    return Promise.reject(
+      new MissionControlError("Mission Control is shutting down; try again after it restarts"),
+    );
+  }
+
+  #begin(
+    task: Task,
+    req: RunRequest,
+    key: string,
+    gate: StartGate | undefined,
+  ): Promise<RunResult> {
+    // Marked before #run calls the handler, so a handler that asks for its own task is refused
+    // like any overlap. #run forgets it when done: always after this, as #run awaits before it
+    // ends.
     this.#running.set(key, undefined);
-    const run = this.#run(task, req, key);
+    const run = this.#run(task, req, key, gate);
     this.#running.set(key, run);
     return run;
   }
@@ -118,22 +143,31 @@ export class Runner {
     await Promise.race([all, wait(1000)]);
   }
 
-  async #run(task: Task, req: RunRequest, key: string): Promise<RunResult> {
+  async #run(
+    task: Task,
+    req: RunRequest,
+    key: string,
+    gate: StartGate | undefined,
+  ): Promise<RunResult> {
     try {
       const { clock, log } = this.deps;
+      // Stamped at the claim, before the gate: history's start of the run, and RunContext's
+      // claimedAt.
+      const startedAt = clock.now();
+      if (gate) await gate.opened;
       const runId = runKey(task.guildId, task.id, req.scheduledFor);
       // Durations on the monotonic clock: a wall-clock step (NTP, a VM resumed) cannot make
       // one negative.
       const started = clock.monotonic();
-      const startedAt = clock.now();
       const maxAttempts = req.dryRun ? 1 : 1 + task.retry.maxRetries;
       let outcome: AttemptOutcome = { status: "failure", output: null, error: null };
       let attempt = 0;
       while (attempt < maxAttempts) {
         attempt++;
         const attemptStart = clock.monotonic();
-        outcome = await this.#attempt(task, req, runId, attempt);
+        outcome = await this.#attempt(task, req, runId, attempt, startedAt);
         const durationMs = Math.max(0, Math.round(clock.monotonic() - attemptStart));
+        if (gate && attempt === 1) await gate.allOpened;
         // Successes at debug: the execution log already records every attempt, and a line per
         // success was the biggest cost of a run at thousands of runs a second.
         const level = outcome.status === "success" ? "debug" : "warn";
@@ -207,6 +241,7 @@ export class Runner {
     req: RunRequest,
     runId: string,
     attempt: number,
+    claimedAt: number,
   ): Promise<AttemptOutcome> {
     const { clock, handlers, log } = this.deps;
     if (log.isLevelEnabled("debug")) {
@@ -225,6 +260,7 @@ export class Runner {
         this.deps.data(task.guildId),
         runId,
         req.scheduledFor,
+        claimedAt,
         cancel,
         log,
       );

@@ -8,6 +8,7 @@ import { type Clock, isoTime, MAX_TIMER_MS, type TimerHandle } from "../time/clo
 import { catchUpRun, nextDue, timelineChanged } from "../time/timeline.ts";
 import { MinHeap } from "./min-heap.ts";
 import type { Runner } from "./runner.ts";
+import { StartGates } from "./start-gates.ts";
 
 // One timer over every task's next instant, kept in a min-heap: the timeline answers "when
 // next", the scheduler decides "what now". It follows the store's task changes: a changed task
@@ -49,14 +50,16 @@ export class Scheduler {
     this.#unfollow = store.onTaskChange(this.#follow);
     const now = clock.now();
     const logged = await this.#loggedRuns(now);
+    const gates = new StartGates();
     // One pass: a task's catch-up check and its placement ask croner about the same pattern
     // one after the other, while its answers are still cached; most often the check already
     // found the next run.
     for (const task of store.data.tasks) {
-      const next = logged ? this.#catchUp(task, now, logged) : undefined;
+      const next = logged ? this.#catchUp(task, now, logged, gates) : undefined;
       this.#place(task, now, next);
     }
     this.#arm();
+    gates.open();
   }
 
   /** Stops scheduling; runs already started go on (the runner bounds them on shutdown). */
@@ -118,20 +121,21 @@ export class Scheduler {
     this.#timer = null;
     this.#armedAt = Number.POSITIVE_INFINITY;
     const now = this.deps.clock.now();
-    // Every due run starts in this one pass, before any of them finishes: each handler is
-    // called as its run starts, and the bookkeeping of every run (log line, history) follows in
-    // later microtasks, so the last of 10,000 due at once waits for 10,000 starts, not 10,000
-    // whole runs.
+    // Every due run is claimed in this one pass (marked running, stamped, its next slot placed)
+    // before any handler is called: the handlers start after it, in batches, so the last run
+    // claimed waits for the claims before it, not for their handlers' work.
+    const gates = new StartGates();
     for (let top = this.#heap.peek(); top && top.at <= now; top = this.#heap.peek()) {
       this.#heap.pop();
       if (!this.#isCurrent(top)) continue;
       this.#current.get(top.tenant)?.delete(top.taskId);
-      this.#due(top, now);
+      this.#due(top, now, gates);
     }
     this.#arm();
+    gates.open();
   }
 
-  #due({ tenant, taskId, at }: Slot, now: number): void {
+  #due({ tenant, taskId, at }: Slot, now: number, gates: StartGates): void {
     const task = this.deps.store.task(tenant, taskId);
     if (!task || nextDue(task, at - 1) !== at) return; // deleted, disabled or ended meanwhile
     // The next slot counts from the later of the due instant and now, so a late timer
@@ -148,17 +152,16 @@ export class Scheduler {
       );
       return;
     }
-    this.#dispatch(task, at, "schedule");
+    this.#dispatch(task, at, "schedule", gates);
   }
 
-  #dispatch(task: Task, at: number, trigger: "schedule" | "catch-up"): void {
-    if (this.deps.runner.isRunning(task.guildId, task.id)) {
-      this.#track(this.#logSkip(task, at, "the previous run was still in progress"));
-      return;
-    }
-    this.#track(
-      this.deps.runner.run({ tenant: task.guildId, taskId: task.id, trigger, scheduledFor: at }),
+  #dispatch(task: Task, at: number, trigger: "schedule" | "catch-up", gates: StartGates): void {
+    const run = this.deps.runner.claim(
+      task,
+      { tenant: task.guildId, taskId: task.id, trigger, scheduledFor: at },
+      gates.next(),
     );
+    this.#track(run ?? this.#logSkip(task, at, "the previous run was still in progress"));
   }
 
   // Shared handlers rather than closures per run: with thousands of runs due at once, every
@@ -206,11 +209,16 @@ export class Scheduler {
   }
 
   /** Dispatches the task's missed run, if any; returns its next run when that was found. */
-  #catchUp(task: Task, now: number, logged: Set<string>): number | null | undefined {
+  #catchUp(
+    task: Task,
+    now: number,
+    logged: Set<string>,
+    gates: StartGates,
+  ): number | null | undefined {
     const windowMs = this.deps.catchUpWindowMinutes * 60_000;
     const { missed, next } = catchUpRun(task, now - windowMs, now);
     if (missed === null || logged.has(runKey(task.guildId, task.id, missed))) return next;
     this.deps.log.info({ taskId: task.id, missed: isoTime(missed) }, "catching up a missed run");
-    this.#dispatch(task, missed, "catch-up");
+    this.#dispatch(task, missed, "catch-up", gates);
   }
 }

@@ -1,0 +1,54 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { START_BATCH } from "../src/engine/start-gates.ts";
+import { makeWorld, runUntil, scriptedHandler, tempDir, type World } from "./support/world.ts";
+
+// A burst of due runs: every run is claimed before any handler is called, and the handlers
+// start in batches that let the rest of the process in between.
+
+let dir: Awaited<ReturnType<typeof tempDir>>;
+let world: World | undefined;
+beforeEach(async () => {
+  dir = await tempDir();
+});
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+  await dir.remove();
+});
+
+describe("a burst of due runs", () => {
+  it("claims every run before the first handler is called, then starts each once, in batches", async () => {
+    const n = START_BATCH * 2 + 100;
+    const claimedAtFirstCall: number[] = [];
+    const callsBeforeOtherWork: number[] = [];
+    let calls = 0;
+    const h = scriptedHandler("rec", [
+      () => {
+        if (calls++ === 0) {
+          const { runner, store } = world?.app ?? {};
+          claimedAtFirstCall.push(
+            (store?.data.tasks ?? []).filter((t) => runner?.isRunning("local", t.id)).length,
+          );
+          // Other work queued when the first handler starts: it runs before the last one does.
+          setImmediate(() => callsBeforeOtherWork.push(calls));
+        }
+      },
+    ]);
+    world = await makeWorld({ start: "2026-11-26T07:59:00Z", handlers: [h], dataDir: dir.path });
+    const { service, store } = world.app;
+    await service.addTask("local", { id: "seed", handler: "rec", schedule: "daily 08:00" });
+    const seed = service.getTask("local", "seed");
+    await store.update(() => {
+      for (let i = 1; i < n; i++) store.putTask({ ...structuredClone(seed), id: `t${i}` });
+    });
+    await runUntil(world, "2026-11-26T08:00:30Z");
+    const ids = h.calls.map((c) => c.task.id);
+    expect(ids).toHaveLength(n);
+    expect(new Set(ids).size).toBe(n);
+    expect(claimedAtFirstCall).toEqual([n]);
+    expect(callsBeforeOtherWork).toHaveLength(1);
+    expect(callsBeforeOtherWork[0]).toBeLessThan(n);
+    const logged = service.getTask("local", `t${n - 1}`).history.totalRuns;
+    expect(logged).toBe(1);
+  });
+});
