@@ -26,8 +26,11 @@ export function runMarker(output: RunOutput): string {
 
 const withNewline = (text: string) => (text.endsWith("\n") ? text : `${text}\n`);
 
-/** Files kept open for appends; the least recently used is closed past this many. */
-const OPEN_FILES = 256;
+/**
+ * Files kept open for appends (one per task that ran today); the least recently used is closed
+ * past this many, and all of them when the process runs out of file descriptors.
+ */
+const OPEN_FILES = 1024;
 
 /**
  * Saves every output whatever happens to the post. A task's runs of one day share a file, so a
@@ -38,17 +41,27 @@ const OPEN_FILES = 256;
  */
 export function createFileSink(dataDir: string): OutputSink & { close(): void } {
   const open = new Map<string, number>();
+  const closeAll = () => {
+    for (const fd of open.values()) closeSync(fd);
+    open.clear();
+  };
   const fdFor = (path: string): number => {
     let fd = open.get(path);
     if (fd !== undefined) {
       open.delete(path); // most recently used goes last
     } else {
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      fd = openSync(path, "a", 0o600);
       if (open.size >= OPEN_FILES) {
         const [oldest, oldFd] = open.entries().next().value as [string, number];
         open.delete(oldest);
         closeSync(oldFd);
+      }
+      try {
+        fd = openSync(path, "a", 0o600);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EMFILE") throw err;
+        closeAll();
+        fd = openSync(path, "a", 0o600);
       }
     }
     open.set(path, fd);
@@ -67,9 +80,6 @@ export function createFileSink(dataDir: string): OutputSink & { close(): void } 
       const fd = fdFor(path);
       for (let done = 0; done < data.length; ) done += writeSync(fd, data, done);
     },
-    close() {
-      for (const fd of open.values()) closeSync(fd);
-      open.clear();
-    },
+    close: closeAll,
   };
 }
