@@ -182,6 +182,21 @@ describe("runner", () => {
     expect(await readdir(join(world.dataDir, "outputs", "local"))).toEqual(["huge"]);
   });
 
+  it("logs one line per finished run: info, or debug for a task that runs seconds apart", async () => {
+    world = await makeWorld({ autoStart: false, start: T0, config: { MIN_INTERVAL_SECONDS: 1 } });
+    const { service } = world.app;
+    await service.addTask("local", { id: "daily", handler: "test", schedule: "daily 09:00" });
+    await service.addTask("local", { id: "fast", handler: "test", schedule: "every 5s" });
+    await service.runNow("local", "daily");
+    await service.runNow("local", "fast");
+    const finished = world.lines.filter((l) => /^task \w+: success after/.test(String(l.msg)));
+    expect(finished.map((l) => [l.level, l.msg])).toEqual([
+      [30, "task daily: success after 1 attempt in 0 ms"],
+      [20, "task fast: success after 1 attempt in 0 ms"],
+    ]);
+    expect(finished[0]).toMatchObject({ taskId: "daily", trigger: "manual" });
+  });
+
   it("a sink that refuses fails the attempt, so the run is retried", async () => {
     let refusals = 1;
     const poster: OutputSink = {

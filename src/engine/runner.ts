@@ -19,6 +19,7 @@ import {
 import type { RunStatus, Task } from "../tasks/model.ts";
 import { recordKey, type Tenant } from "../tasks/tenant.ts";
 import { type Clock, isoTime, sleep } from "../time/clock.ts";
+import { runsSecondsApart } from "../time/schedule.ts";
 import { Attempt, AttemptSet } from "./attempts.ts";
 import { retryDelayMs } from "./retry.ts";
 import { RunContext } from "./run-context.ts";
@@ -223,6 +224,7 @@ export class Runner {
         ...outcome,
       };
       if (!req.dryRun) {
+        logFinished(log, task, result, req.trigger);
         await recordRun(this.deps, task, result, {
           startedAt,
           scheduledFor: req.scheduledFor,
@@ -334,4 +336,19 @@ function normalizeOutput(output: HandlerOutput): { markdown: string | null; save
     return { markdown: output.markdown.trim() ? output.markdown : null, saveAs };
   }
   return { markdown: null };
+}
+
+/**
+ * One line per finished run: at info, so a person watching the log sees each task run; at
+ * debug for tasks that run seconds apart, which would drown everything else.
+ */
+function logFinished(log: Logger, task: Task, result: RunResult, trigger: Trigger): void {
+  const ok = result.status === "success";
+  const level = !ok ? "warn" : runsSecondsApart(task.schedule) ? "debug" : "info";
+  if (!log.isLevelEnabled(level)) return;
+  const attempts = `${result.attempts} attempt${result.attempts === 1 ? "" : "s"}`;
+  log[level](
+    { guildId: task.guildId, taskId: task.id, runId: result.runId, trigger },
+    `task ${task.id}: ${result.status} after ${attempts} in ${result.durationMs} ms${ok ? "" : `: ${result.error}`}`,
+  );
 }
