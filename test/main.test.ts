@@ -115,6 +115,11 @@ describe("npm start (the process)", () => {
     expect((await cli(dir.path, env, "tasks", "disable", "tick")).code).toBe(0);
     const status = await cli(dir.path, env, "status");
     expect(status.stdout).toMatch(/tick\s+every 1s \(disabled\)\s+—\s+success/);
+    // Through the running bot's socket too.
+    const cleanup = await cli(dir.path, env, "cleanup", "--dry-run");
+    expect(cleanup.stdout).toMatch(
+      /^Nothing to remove from before \d{4}-\d\d-\d\d \d\d:\d\d UTC\./,
+    );
     p.child.kill("SIGTERM");
     expect((await p.exited).code).toBe(0);
     expect((await readOutputs(data, "local", "tick")).length).toBeGreaterThanOrEqual(2);

@@ -12,6 +12,7 @@ import {
   taskKey,
 } from "./log-folder.ts";
 
+/** Clock adjustments and slow runs: how far out of time order a line may sit. */
 const SLACK_MS = 10 * 60_000;
 
 interface Batch {
@@ -65,9 +66,15 @@ export class ExecutionLog {
   }
 
   #open(): Promise<void> {
-    this.#ready ??= openLogFolder(this.days, this.legacyTenant).then((heads) => {
-      this.#heads = heads;
-    });
+    this.#ready ??= openLogFolder(this.days, this.legacyTenant).then(
+      (heads) => {
+        this.#heads = heads;
+      },
+      (err) => {
+        this.#ready = null; // tried again by the next read or write, not failed for good
+        throw err;
+      },
+    );
     return this.#ready;
   }
 
