@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCommands } from "../commands/index.ts";
 import { alertButtonRefusal } from "../src/discord/access.ts";
 import { capped, MAX_POSTS_PER_RUN, nonceFor, withLateNote } from "../src/discord/channel-sink.ts";
+import { taskEmbed } from "../src/discord/format.ts";
 import { splitForDiscord } from "../src/discord/markdown-split.ts";
 import { canonical } from "../src/discord/register.ts";
 import type { RunOutput } from "../src/outputs/sink.ts";
@@ -136,5 +137,33 @@ describe("command registration", () => {
       expect(noToken.code).toBe(1);
       expect(noToken.stderr).toMatch(/DISCORD_TOKEN is not set/);
     });
+  });
+});
+
+describe("task embed", () => {
+  const at = Date.parse("2026-11-28T09:00:00Z");
+  const task = (schedule: object) =>
+    TaskSchema.parse({
+      guildId: "local",
+      id: "t",
+      name: "t",
+      handler: "test",
+      schedule,
+      timezone: "UTC",
+      createdAt: "2026-11-28T00:00:00Z",
+      updatedAt: "2026-11-28T00:00:00Z",
+    });
+  const runs = [0, 5_000].map((d) => ({ at: new Date(at + d), skipped: false, dstNote: null }));
+  const nextRuns = (schedule: object) =>
+    JSON.stringify(
+      taskEmbed(task(schedule), runs)
+        .toJSON()
+        .fields?.find((f) => f.name === "Next runs"),
+    );
+
+  it("shows next runs to the second when they are seconds apart, to the minute otherwise", () => {
+    expect(nextRuns({ type: "interval", every: 5, unit: "seconds" })).toMatch(/<t:\d+:T>/);
+    expect(nextRuns({ type: "daily", time: "09:00" })).toMatch(/<t:\d+:f>/);
+    expect(nextRuns({ type: "daily", time: "09:00" })).not.toMatch(/<t:\d+:T>/);
   });
 });

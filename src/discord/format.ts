@@ -3,7 +3,7 @@ import type { Execution } from "../store/execution.ts";
 import { isFailing, type Task } from "../tasks/model.ts";
 import { shownFields } from "../tasks/task-form.ts";
 import type { TaskHistoryReport, TaskOverview, UpcomingRun } from "../tasks/task-service.ts";
-import { formatSchedule } from "../time/schedule.ts";
+import { formatSchedule, runsSecondsApart } from "../time/schedule.ts";
 import { describeSchedule } from "../time/schedule-words.ts";
 import { PAGE_SIZE } from "./buttons.ts";
 
@@ -12,14 +12,20 @@ import { PAGE_SIZE } from "./buttons.ts";
 
 export const COLORS = { ok: 0x2ecc71, warn: 0xf1c40f, error: 0xe74c3c, info: 0x5865f2 };
 
-/** "<t:…:f> (<t:…:R>)": a full date and "in 3 hours", both localised by Discord. */
-export const when = (date: Date) => `${time(date, "f")} (${time(date, "R")})`;
+/**
+ * "<t:…:f> (<t:…:R>)": a full date and "in 3 hours", both localised by Discord; with seconds
+ * ("<t:…:d> <t:…:T>") for runs seconds apart.
+ */
+export const when = (date: Date, withSeconds = false) =>
+  `${withSeconds ? `${time(date, "d")} ${time(date, "T")}` : time(date, "f")} (${time(date, "R")})`;
 
-export function upcomingText(runs: UpcomingRun[]): string {
+export function upcomingText(runs: UpcomingRun[], withSeconds = false): string {
   if (!runs.length) return "No upcoming runs.";
   return runs
     .map((r) => {
-      const at = r.skipped ? `~~${when(r.at)}~~ (skipped, as asked)` : when(r.at);
+      const at = r.skipped
+        ? `~~${when(r.at, withSeconds)}~~ (skipped, as asked)`
+        : when(r.at, withSeconds);
       return `• ${at}${r.dstNote ? ` ⚠️ ${r.dstNote}` : ""}`;
     })
     .join("\n");
@@ -60,7 +66,11 @@ export function taskEmbed(task: Task, upcoming: UpcomingRun[], title?: string): 
         value: `${h.totalRuns} (${h.successCount} ok, ${h.failureCount} failed) — ${lastResult(task)}`,
         inline: false,
       },
-      { name: "Next runs", value: upcomingText(upcoming), inline: false },
+      {
+        name: "Next runs",
+        value: upcomingText(upcoming, runsSecondsApart(task.schedule)),
+        inline: false,
+      },
     );
   for (const [label, text] of shownFields(task)) {
     embed.addFields({ name: label[0]?.toUpperCase() + label.slice(1), value: text.slice(0, 1000) });
@@ -97,7 +107,7 @@ export function historyEmbed(report: TaskHistoryReport): EmbedBuilder {
           ? Math.max(0, Date.parse(e.ts) - e.durationMs - Date.parse(e.scheduledFor))
           : 0;
       const error = e.error && e.status !== "success" ? ` — ${e.error.slice(0, 80)}` : "";
-      return `${icon} ${time(new Date(e.ts), "f")} · ${e.trigger} #${e.attempt} · ${e.durationMs} ms${late > 60_000 ? ` · ${Math.round(late / 60_000)} min late` : ""}${error}`;
+      return `${icon} ${time(new Date(e.ts), "d")} ${time(new Date(e.ts), "T")} · ${e.trigger} #${e.attempt} · ${e.durationMs} ms${late > 60_000 ? ` · ${Math.round(late / 60_000)} min late` : ""}${error}`;
     });
   const embed = new EmbedBuilder()
     .setTitle(`History of ${task.id}`)
