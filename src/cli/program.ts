@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Command, CommanderError } from "commander";
 import { pino } from "pino";
@@ -12,11 +11,10 @@ import {
 } from "../control/api.ts";
 import { connectControl } from "../control/client.ts";
 import { loadConfig } from "../shared/config.ts";
-import { ConflictError, MissionControlError, StoreLockedError } from "../shared/errors.ts";
+import { MissionControlError, StoreLockedError } from "../shared/errors.ts";
 import { createLogger } from "../shared/logger.ts";
 import { commandOptions, type Handler, loadHandlers } from "../tasks/handler.ts";
 import type { Task } from "../tasks/model.ts";
-import { convertPrototype } from "../tasks/prototype-import.ts";
 import type { TaskOverview } from "../tasks/task-service.ts";
 import { LOCAL, parseTenant } from "../tasks/tenant.ts";
 import { formatSchedule } from "../time/schedule.ts";
@@ -34,6 +32,7 @@ import {
   taskList,
   upcomingLines,
 } from "./format.ts";
+import { addImportCommand } from "./import-command.ts";
 import { addItemCommands } from "./item-commands.ts";
 import { addTaskFlags, patchFromFlags } from "./task-flags.ts";
 
@@ -293,59 +292,7 @@ export function buildProgram(
 
   for (const kind of ["goal", "reminder"] as const) addItemCommands(program, kind, service, io);
 
-  program
-    .command("import <file>")
-    .description("import tasks from the Python prototype's task JSON")
-    .option("--skip-existing", "leave a task whose id is already here as it is")
-    .option("--replace", "overwrite a task whose id is already here (its history is kept)")
-    .action(async (file: string, o: { skipExisting?: boolean; replace?: boolean }) => {
-      if (o.skipExisting && o.replace)
-        throw new MissionControlError("--skip-existing and --replace: choose one");
-      let json: unknown;
-      try {
-        json = JSON.parse(await readFile(file, "utf8"));
-      } catch (err) {
-        throw new MissionControlError(`${file} cannot be read as JSON: ${(err as Error).message}`);
-      }
-      const { tasks: inputs, problems } = convertPrototype(json);
-      const total = inputs.length + problems.length;
-      const s = await service();
-      let imported = 0;
-      let skipped = 0;
-      const line = (mark: string, t: Task) =>
-        `  ${mark} ${t.id}: ${t.handler}, ${formatSchedule(t.schedule)}${t.enabled ? "" : " (disabled)"}`;
-      for (const input of inputs) {
-        try {
-          io.out(line("+", await s.addTask(input)));
-          imported++;
-        } catch (err) {
-          if (!(err instanceof ConflictError) || !(o.skipExisting || o.replace)) {
-            const hint =
-              err instanceof ConflictError ? " (or import with --skip-existing or --replace)" : "";
-            problems.push({ id: input.id, message: `${(err as Error).message}${hint}` });
-          } else if (o.skipExisting) {
-            io.out(`  = ${input.id}: already here, left as it is`);
-            skipped++;
-          } else {
-            const { id, ...fields } = input;
-            try {
-              io.out(line("~", await s.editTask(id, fields)));
-              imported++;
-            } catch (e) {
-              problems.push({ id, message: (e as Error).message });
-            }
-          }
-        }
-      }
-      for (const p of problems) io.err(`  ! ${p.id}: ${p.message}`);
-      io.out(
-        `Imported ${imported} of ${total} task(s)${skipped ? `; ${skipped} left as they were` : ""}.`,
-      );
-      if (problems.length)
-        throw new MissionControlError(
-          `${problems.length} task(s) not imported; see the lines marked !`,
-        );
-    });
+  addImportCommand(program, service, io);
 
   return { program, close: async () => connection?.close() };
 }
