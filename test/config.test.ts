@@ -34,7 +34,15 @@ describe("config", () => {
       MIN_INTERVAL_SECONDS: "10",
       CATCH_UP_WINDOW_MINUTES: "0",
       LOG_LEVEL: "debug",
+      LOG_FORMAT: "pretty",
+      RETENTION_DAYS: "7",
+      DEFAULT_TIMEZONE: "europe/paris",
     });
+    expect([c.LOG_FORMAT, c.RETENTION_DAYS, c.DEFAULT_TIMEZONE]).toEqual([
+      "pretty",
+      7,
+      "Europe/Paris",
+    ]);
     expect(c.ADMIN_USER_IDS).toEqual(["423456789012345678", "523456789012345678"]);
     expect([c.MIN_INTERVAL_SECONDS, c.CATCH_UP_WINDOW_MINUTES]).toEqual([10, 0]);
   });
@@ -49,6 +57,9 @@ describe("config", () => {
     ["CATCH_UP_WINDOW_MINUTES", "1.5", /CATCH_UP_WINDOW_MINUTES must be a whole number/],
     ["DEFAULT_TIMEZONE", "Mars/Base", /DEFAULT_TIMEZONE: "Mars\/Base" is not an IANA time zone/],
     ["LOG_LEVEL", "loud", /LOG_LEVEL must be one of fatal, error, warn, info/],
+    ["LOG_FORMAT", "xml", /LOG_FORMAT must be json or pretty/],
+    ["RETENTION_DAYS", "0", /RETENTION_DAYS must be at least 1, e\.g\. RETENTION_DAYS=90/],
+    ["DEFAULT_TIMEZONE", "EST", /DEFAULT_TIMEZONE: "EST" is an abbreviation.*America\/New_York/],
     ["DISCORD_GUILD_ID", "my-guild", /DISCORD_GUILD_ID must be a Discord id/],
     [
       "ADMIN_USER_IDS",
