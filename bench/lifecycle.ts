@@ -234,6 +234,7 @@ export async function diskChild(a: DiskArgs): Promise<DiskResult> {
     bytesPerDay.push(kept);
   }
   await log.close();
+  files.close();
   await dir.remove();
   return { bytesPerDay, dayVolume };
 }
