@@ -204,10 +204,12 @@ describe("the bot on Discord", () => {
     );
     const edited = await slash("task", "edit", {
       id: "standup",
-      schedule: "weekly mon-fri 09:30",
+      schedule: "every weekday at 9:30am",
       retries: 0,
     });
     expect(edited.text).toContain("Updated standup");
+    // What was understood, in words, and the compact form.
+    expect(edited.text).toContain("every weekday at 09:30 (UTC) — `weekly mon-fri 09:30`");
     expect((await db()).tasks.find((t: { id: string }) => t.id === "standup")).toMatchObject({
       schedule: { type: "weekly", time: "09:30" },
       retry: { maxRetries: 0 },
