@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { activityLines, longDate, plural } from "../src/tasks/activity.ts";
 import { defineHandler } from "../src/tasks/handler.ts";
-import { dueWords } from "../src/time/relative.ts";
+import { addDays, dueWords } from "../src/time/relative.ts";
 import { taskRuns } from "../src/time/timeline.ts";
 import { zonedParts } from "../src/time/timezone.ts";
 
@@ -12,10 +12,6 @@ const MAX_TODAY = 15;
 const PER_TASK = 24;
 /** After a long gap the briefing covers this much: a week of runs is news, half a year is not. */
 const MAX_WINDOW_DAYS = 7;
-
-function addDays(ymd: string, days: number): string {
-  return new Date(Date.parse(`${ymd}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
-}
 
 export default defineHandler({
   name: "daily-briefing",

@@ -1,8 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../src/shared/errors.ts";
+import { DAYS } from "../src/time/days.ts";
 import { nextRuns } from "../src/time/runs.ts";
-import { DAYS, parseSchedule, type Schedule } from "../src/time/schedule.ts";
+import { parseSchedule, type Schedule } from "../src/time/schedule.ts";
 import { describeSchedule, resolveRelative } from "../src/time/schedule-words.ts";
 
 // The phrases people type, what they become, and how they are read back.

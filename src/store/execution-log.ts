@@ -1,10 +1,12 @@
 import { ActivityTally, type TaskActivity } from "../tasks/activity.ts";
 import { LOCAL, type Tenant } from "../tasks/tenant.ts";
+import { addDays } from "../time/relative.ts";
 import { DayLog, dayOf, type Removed } from "./day-log.ts";
 import { DaySummaries } from "./day-summaries.ts";
 import { type Execution, toExecution } from "./execution.ts";
 import {
   at,
+  lineWithPrev,
   openLogFolder,
   type Position,
   parsePosition,
@@ -131,7 +133,7 @@ export class ExecutionLog {
             const key = taskKey(e.guildId, e.taskId);
             const prev = this.#heads.get(key);
             if (!before.has(key)) before.set(key, prev);
-            const line = `${JSON.stringify({ ...e, prev: prev ?? null })}\n`;
+            const line = lineWithPrev(JSON.stringify(e), prev ?? null);
             this.#heads.set(key, at(day, offset));
             offset += Buffer.byteLength(line);
             text += line;
@@ -199,10 +201,10 @@ export class ExecutionLog {
     }
   }
 
-  /** Entries with sinceMs <= ts < untilMs, oldest first. For short windows (catch-up). */
-  async since(sinceMs: number, untilMs = Number.POSITIVE_INFINITY): Promise<Execution[]> {
+  /** Entries with ts >= sinceMs, oldest first. For short windows (catch-up). */
+  async since(sinceMs: number): Promise<Execution[]> {
     const found: Execution[] = [];
-    await this.#window(sinceMs, untilMs, (e) => found.push(e));
+    await this.#window(sinceMs, Number.POSITIVE_INFINITY, (e) => found.push(e));
     return found.reverse();
   }
 
@@ -235,7 +237,7 @@ export class ExecutionLog {
     await this.#open();
     const tally = new ActivityTally();
     const firstDay = dayOf(sinceMs);
-    const firstWhole = firstDay === dayOf(sinceMs - 1) ? nextDay(firstDay) : firstDay;
+    const firstWhole = firstDay === dayOf(sinceMs - 1) ? addDays(firstDay, 1) : firstDay;
     const lastDay = Number.isFinite(untilMs)
       ? dayOf(untilMs)
       : ((await this.days.days()).at(-1) ?? firstDay);
@@ -246,7 +248,7 @@ export class ExecutionLog {
     const lastStart = Math.max(sinceMs, Date.parse(`${lastDay}T00:00:00Z`));
     const newest = Number.isFinite(untilMs) ? dayOf(untilMs + SLACK_MS) : undefined;
     await this.#window(lastStart, untilMs, visit, newest);
-    for (let day = previousDay(lastDay); day >= firstWhole; day = previousDay(day)) {
+    for (let day = addDays(lastDay, -1); day >= firstWhole; day = addDays(day, -1)) {
       tally.merge(await this.#summaries.of(day, tenant));
     }
     if (firstDay < firstWhole && firstDay < lastDay) {
@@ -326,11 +328,4 @@ export class ExecutionLog {
     await this.#saveHeads();
     await this.days.close();
   }
-}
-
-function nextDay(day: string): string {
-  return dayOf(Date.parse(`${day}T00:00:00Z`) + 86_400_000);
-}
-function previousDay(day: string): string {
-  return dayOf(Date.parse(`${day}T00:00:00Z`) - 86_400_000);
 }

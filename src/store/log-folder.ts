@@ -14,6 +14,11 @@ export function parsePosition(pos: Position): { day: string; offset: number } {
 }
 export const taskKey = (tenant: Tenant, taskId: string) => `${tenant}/${taskId}`;
 
+/** A log line: the attempt's JSON with the pointer to its task's previous line last. */
+export function lineWithPrev(json: string, prev: Position | null): string {
+  return `${json.slice(0, -1)},"prev":${JSON.stringify(prev)}}\n`;
+}
+
 const HEADS = "heads.json";
 
 interface SavedHeads {
@@ -98,10 +103,7 @@ async function splitLegacy(legacy: string, dir: string, legacyTenant: Tenant): P
         let offset = start;
         let text = "";
         for (const { key, json } of items) {
-          // The pointer goes last: `{…}` becomes `{…,"prev":…}`.
-          const line = key
-            ? `${json.slice(0, -1)},"prev":${JSON.stringify(heads.get(key) ?? null)}}\n`
-            : `${json}\n`;
+          const line = key ? lineWithPrev(json, heads.get(key) ?? null) : `${json}\n`;
           if (key) heads.set(key, at(d, offset));
           text += line;
           offset += Buffer.byteLength(line);

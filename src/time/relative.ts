@@ -1,5 +1,10 @@
 // Dates said the way people say them: "overdue by 3 days", "today", "in 2 days".
 
+/** A YYYY-MM-DD `n` days after (or before, when negative) another. */
+export function addDays(ymd: string, n: number): string {
+  return new Date(Date.parse(`${ymd}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+}
+
 /** Whole days from one YYYY-MM-DD to another (negative when `to` is earlier). */
 export function daysBetween(from: string, to: string): number {
   return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);

@@ -1,6 +1,9 @@
 import cronstrue from "cronstrue";
+import { didYouMean } from "../shared/suggest.ts";
 import { isRealDate } from "./clock.ts";
-import { DAYS, type Day, type Schedule } from "./schedule.ts";
+import { DAYS, type Day } from "./days.ts";
+import { addDays } from "./relative.ts";
+import type { Schedule } from "./schedule.ts";
 import { zonedParts } from "./timezone.ts";
 
 // Schedules in plain words: "every weekday at 9am", "first monday of the month at 10:00",
@@ -72,17 +75,32 @@ function parseTimes(raw: string): string[] {
   return [...new Set(times)].sort();
 }
 
-function dayOf(word: string): Day[] {
-  const w = word.replace(/s$/, "");
-  if (w === "weekday") return ["mon", "tue", "wed", "thu", "fri"];
-  if (w === "weekend") return ["sat", "sun"];
-  const short = w.slice(0, 3) as Day;
-  if (!DAYS.includes(short))
-    throw new PhraseError(`"${word}" is not a day`, "`every monday at 9am`");
-  return [short];
+/** Every way of writing a day: mon, monday, tues, thurs… (a plural "s" is taken off first). */
+const DAY_FORMS: Record<string, Day[]> = {
+  weekday: ["mon", "tue", "wed", "thu", "fri"],
+  weekend: ["sat", "sun"],
+  tues: ["tue"],
+  thur: ["thu"],
+  thurs: ["thu"],
+};
+for (const [i, d] of DAYS.entries()) {
+  DAY_FORMS[d] = [d];
+  DAY_FORMS[FULL_DAYS[i] as string] = [d];
 }
 
-function parseDayList(raw: string): Day[] {
+function dayOf(word: string): Day[] {
+  const days = DAY_FORMS[word] ?? DAY_FORMS[word.replace(/s$/, "")];
+  if (!days) {
+    throw new PhraseError(
+      `"${word}" is not a day${didYouMean(word, Object.keys(DAY_FORMS))}; use mon, tue, wed, thu, fri, sat, sun, separated by commas or as a range like mon-fri`,
+      "`weekly mon,fri 17:00`",
+    );
+  }
+  return days;
+}
+
+/** "mon-fri", "monday and friday", "tue to thu, sat" → the days, in week order. */
+export function parseDayList(raw: string): Day[] {
   const days = new Set<Day>();
   const parts = raw.split(/\s?(?:,|\band\b|&)\s?/).filter(Boolean);
   for (const part of parts) {
@@ -254,16 +272,13 @@ interface Now {
   today: string;
 }
 
-const plusDays = (ymd: string, n: number) =>
-  new Date(Date.parse(`${ymd}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
-
 const RELATIVE: Rule<string, Now>[] = [
   // "every 2nd tuesday" counts its weeks from this one, unless it says from when.
   [EVERY_NTH_WEEK, (m, { today }) => (m[6] ? null : `${m.input} from ${today}`)],
   [
     new RegExp(`^(today|tonight|tomorrow)${AT}(${TIME})$`),
     (m, { today }) =>
-      `once ${g(m, 1) === "tomorrow" ? plusDays(today, 1) : today} ${parseTimeWords(g(m, 2))}`,
+      `once ${g(m, 1) === "tomorrow" ? addDays(today, 1) : today} ${parseTimeWords(g(m, 2))}`,
   ],
   [
     /^in (\d{1,4}) ?(minutes?|mins?|m|hours?|hrs?|h|days?|d)$/,
@@ -285,7 +300,7 @@ const RELATIVE: Rule<string, Now>[] = [
       let ahead = (target - new Date(`${today}T00:00:00Z`).getUTCDay() + 7) % 7;
       // "next friday" on a Friday is a week on; "this friday" is today if the time is ahead.
       if (ahead === 0 && (g(m, 1) === "next" || time <= zonedParts(now, zone).time)) ahead = 7;
-      return `once ${plusDays(today, ahead)} ${time}`;
+      return `once ${addDays(today, ahead)} ${time}`;
     },
   ],
 ];

@@ -3,14 +3,12 @@ import { z } from "zod";
 import { ValidationError } from "../shared/errors.ts";
 import { didYouMean } from "../shared/suggest.ts";
 import { isRealDate } from "./clock.ts";
+import { DAYS, type Day } from "./days.ts";
 import { nextRuns, UNIT_MS } from "./runs.ts";
-import { PhraseError, wordsToSchedule } from "./schedule-words.ts";
+import { PhraseError, parseDayList, wordsToSchedule } from "./schedule-words.ts";
 
 // Schedules in two forms: the text people type (`daily 09:00`) and the structured form that is
 // stored, and the rules a schedule must meet. When it runs is runs.ts's.
-
-export const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
-export type Day = (typeof DAYS)[number];
 
 const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
 const LOCAL_DATETIME = /^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d$/;
@@ -74,14 +72,6 @@ for (const [words, unit, factor] of [
   for (const w of words) UNIT_WORDS[w] = { unit, factor };
 }
 
-const DAY_WORDS: Record<string, Day> = {};
-for (const [i, d] of DAYS.entries()) {
-  DAY_WORDS[d] = d;
-  DAY_WORDS[
-    ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"][i] as string
-  ] = d;
-}
-
 function parseTime(raw: string | undefined, kind: "daily" | "weekly"): string {
   const m = /^(\d{1,2}):(\d{2})$/.exec(raw ?? "");
   const time = m ? `${m[1]?.padStart(2, "0")}:${m[2]}` : "";
@@ -97,25 +87,15 @@ function parseTime(raw: string | undefined, kind: "daily" | "weekly"): string {
 }
 
 function parseDays(raw: string): Day[] {
-  const days = new Set<Day>();
-  for (const part of raw.split(",").filter(Boolean)) {
-    const [from, to, ...rest] = part.split("-");
-    const a = DAY_WORDS[from ?? ""];
-    const b = to === undefined ? a : DAY_WORDS[to];
-    if (!a || !b || rest.length) {
-      const bad = (a ? to : from) ?? part;
-      fail(
-        `"${bad}" is not a day${didYouMean(bad, Object.keys(DAY_WORDS))}; use mon, tue, wed, thu, fri, sat, sun, separated by commas or as a range like mon-fri`,
-        EXAMPLES.weekly,
-      );
-    }
-    for (let i = DAYS.indexOf(a as Day); ; i = (i + 1) % 7) {
-      days.add(DAYS[i] as Day);
-      if (DAYS[i] === b) break;
-    }
+  let days: Day[] = [];
+  try {
+    days = parseDayList(raw);
+  } catch (err) {
+    if (err instanceof PhraseError) fail(err.message, err.example);
+    throw err;
   }
-  if (!days.size) fail("weekly needs at least one day", EXAMPLES.weekly);
-  return DAYS.filter((d) => days.has(d));
+  if (!days.length) fail("weekly needs at least one day", EXAMPLES.weekly);
+  return days;
 }
 
 /**
