@@ -75,7 +75,7 @@ describe("answers that help", () => {
     ],
     [
       ["tasks", "add", "x", "--handler", "test", "--schedule", "every 1h", "--timezone", "EST"],
-      'error: timezone: "EST" is an abbreviation, not a time zone: its clock does not follow daylight saving the way a place\'s does; use the zone of a place, such as America/New_York',
+      'error: timezone: "EST" is an abbreviation, not a place\'s time zone, and need not follow your clock through the year; use the zone of a place, such as America/New_York',
     ],
     [
       [

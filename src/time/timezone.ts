@@ -55,7 +55,7 @@ export function isValidTimeZone(zone: string): boolean {
 export function timeZoneProblem(zone: string): string {
   const meant = ABBREVIATIONS[zone.toUpperCase()];
   if (meant) {
-    return `"${zone}" is an abbreviation, not a time zone: its clock does not follow daylight saving the way a place's does; use the zone of a place, such as ${meant}`;
+    return `"${zone}" is an abbreviation, not a place's time zone, and need not follow your clock through the year; use the zone of a place, such as ${meant}`;
   }
   return `"${zone}" is not an IANA time zone${didYouMean(zone, Intl.supportedValuesOf("timeZone"))}; use a name such as ${EXAMPLE_ZONES}`;
 }
