@@ -18,6 +18,7 @@ import { ServerService } from "./tasks/servers.ts";
 import { TaskService } from "./tasks/task-service.ts";
 import { LOCAL, type Tenant } from "./tasks/tenant.ts";
 import { type Clock, systemClock } from "./time/clock.ts";
+import { createMetrics, type Metrics } from "./web/metrics.ts";
 
 // The composition root: the one place that builds the parts and hands each its dependencies.
 // Tests call it with their own clock, handlers and sinks; main.ts calls it with the real ones.
@@ -67,6 +68,8 @@ export interface App {
   scheduler: Scheduler;
   runner: Runner;
   executionLog: ExecutionLog;
+  /** Prometheus metrics of runs, outputs and alerts (the dashboard's /metrics). */
+  metrics: Metrics;
   /** Removes what is older than RETENTION_DAYS (briefings stay). */
   retention: Retention;
   /**
@@ -128,11 +131,13 @@ export async function createApp(opts: AppOptions): Promise<App> {
     return view;
   };
   const files = createFileSink(dataDir);
+  const metrics = createMetrics(() => store.data.tasks);
   const runner = new Runner({
     store,
     handlers,
     executionLog,
-    sinks: [files, ...sinks],
+    sinks: [files, ...sinks, metrics.sink],
+    onAttempt: metrics.attempt,
     clock,
     log,
     data,
@@ -167,6 +172,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     scheduler,
     runner,
     executionLog,
+    metrics,
     retention: new Retention({
       dataDir,
       executionLog,

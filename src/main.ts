@@ -8,10 +8,11 @@ import { channelGuild } from "./discord/access.ts";
 import { createDiscordClient, createDiscordSinks, startBot } from "./discord/bot.ts";
 import { loadConfig } from "./shared/config.ts";
 import { loadEnvFile } from "./shared/env-file.ts";
-import { StartupError } from "./shared/errors.ts";
+import { MissionControlError, StartupError } from "./shared/errors.ts";
 import { createLogger } from "./shared/logger.ts";
 import { DEFAULT_HANDLERS_DIR, loadHandlers } from "./tasks/handler.ts";
 import { addStarterTasks } from "./tasks/starter-tasks.ts";
+import { type Dashboard, startDashboard } from "./web/dashboard.ts";
 
 // `npm start`: the process. Everything it runs is built by createApp.
 
@@ -39,9 +40,23 @@ async function main(): Promise<void> {
     channelGuild: client ? (id) => channelGuild(client, id) : undefined,
   });
 
+  let dashboard: Dashboard | null = null;
   const control = await startControlServer(
     join(config.DATA_DIR, CONTROL_SOCKET),
-    { tasks: app.service, items: app.items, servers: app.servers, retention: app.retention },
+    {
+      tasks: app.service,
+      items: app.items,
+      servers: app.servers,
+      retention: app.retention,
+      dashboard: {
+        loginLink() {
+          if (dashboard) return dashboard.loginLink();
+          throw new MissionControlError(
+            "The dashboard is off (DASHBOARD_PORT=0, or it could not start: see the log).",
+          );
+        },
+      },
+    },
     log,
   );
   // A stray promise in a handler must not take every other task down with it.
@@ -63,6 +78,7 @@ async function main(): Promise<void> {
     clearInterval(keepAlive);
     log.info({ signal }, "shutting down: letting runs in progress finish");
     await control?.close().catch(() => {});
+    await dashboard?.close().catch(() => {});
     await app.close(10_000).catch((err) => log.error({ err }, "error while shutting down"));
     await client?.destroy().catch(() => {});
     process.exit(0);
@@ -125,6 +141,19 @@ async function main(): Promise<void> {
     );
   }
   say(taskList(app.service.overview(app.defaultTenant)));
+  if (config.DASHBOARD_PORT !== 0) {
+    dashboard = await startDashboard({ config, app, client, log }).catch((err) => {
+      log.error({ err }, "the dashboard could not start");
+      say(
+        `The dashboard did not start (${(err as Error).message}); set DASHBOARD_PORT to a free port, or 0 to turn it off.`,
+      );
+      return null;
+    });
+    if (dashboard)
+      say(
+        `Dashboard: ${dashboard.url} — log in with this one-time link (15 minutes): ${dashboard.loginLink()}`,
+      );
+  }
 }
 
 main().catch((err) => {

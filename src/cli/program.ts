@@ -6,6 +6,7 @@ import {
   CONTROL_SOCKET,
   forTenant,
   localApi,
+  NO_DASHBOARD,
   type ServiceApi,
   type TenantApi,
 } from "../control/api.ts";
@@ -91,6 +92,7 @@ export function buildProgram(
           items: app.items,
           servers: app.servers,
           retention: app.retention,
+          dashboard: NO_DASHBOARD,
         }),
         close: () => app.close(1000),
       };
@@ -282,6 +284,12 @@ export function buildProgram(
       const olderThanDays = o.olderThan === undefined ? undefined : parseAge(o.olderThan);
       const report = await (await service()).cleanup({ olderThanDays, dryRun: o.dryRun });
       io.out(cleanupView(report));
+    });
+  program
+    .command("dashboard-link")
+    .description("a new one-time login link for the running bot's web dashboard")
+    .action(async () => {
+      io.out(await (await service()).loginLink());
     });
   program
     .command("handlers")

@@ -1,3 +1,4 @@
+import { MissionControlError } from "../shared/errors.ts";
 import type { Retention } from "../store/retention.ts";
 import type { ItemService } from "../tasks/items.ts";
 import type { ServerService } from "../tasks/servers.ts";
@@ -10,12 +11,27 @@ import type { Tenant } from "../tasks/tenant.ts";
 /** The socket's name inside DATA_DIR. */
 export const CONTROL_SOCKET = "control.sock";
 
+/** The dashboard's one-time login links: only the running bot serves the dashboard. */
+export interface DashboardLinks {
+  loginLink(): string;
+}
+
+/** A CLI that opened the store itself has no dashboard to log in to. */
+export const NO_DASHBOARD: DashboardLinks = {
+  loginLink() {
+    throw new MissionControlError(
+      "The dashboard runs inside the bot, which is not running here: start it with npm start (it prints a login link).",
+    );
+  },
+};
+
 /** What the CLI may call, and which service answers. */
 export interface Services {
   tasks: TaskService;
   items: ItemService;
   servers: ServerService;
   retention: Retention;
+  dashboard: DashboardLinks;
 }
 
 const TASK_METHODS = [
@@ -45,12 +61,14 @@ const SERVER_METHODS = [
 ] as const satisfies readonly (keyof ServerService)[];
 
 const RETENTION_METHODS = ["cleanup"] as const satisfies readonly (keyof Retention)[];
+const DASHBOARD_METHODS = ["loginLink"] as const satisfies readonly (keyof DashboardLinks)[];
 
 export const API_METHODS = [
   ...TASK_METHODS,
   ...ITEM_METHODS,
   ...SERVER_METHODS,
   ...RETENTION_METHODS,
+  ...DASHBOARD_METHODS,
 ];
 export type ApiMethod = (typeof API_METHODS)[number];
 
@@ -63,7 +81,9 @@ export function target(services: Services, method: ApiMethod): Record<string, un
       ? services.servers
       : of(RETENTION_METHODS)
         ? services.retention
-        : services.tasks;
+        : of(DASHBOARD_METHODS)
+          ? services.dashboard
+          : services.tasks;
   return service as unknown as Record<string, unknown>;
 }
 
@@ -73,10 +93,10 @@ export type ServiceApi = { [K in (typeof TASK_METHODS)[number]]: Async<TaskServi
   [K in (typeof ITEM_METHODS)[number]]: Async<ItemService[K]>;
 } & { [K in (typeof SERVER_METHODS)[number]]: Async<ServerService[K]> } & {
   [K in (typeof RETENTION_METHODS)[number]]: Async<Retention[K]>;
-};
+} & { [K in (typeof DASHBOARD_METHODS)[number]]: Async<DashboardLinks[K]> };
 
 /** The methods that are not about one tenant's records. */
-const ACROSS_TENANTS: readonly ApiMethod[] = ["handlerNames", "servers", "cleanup"];
+const ACROSS_TENANTS: readonly ApiMethod[] = ["handlerNames", "servers", "cleanup", "loginLink"];
 
 type Rest<F> = F extends (tenant: Tenant, ...rest: infer R) => infer T ? (...rest: R) => T : F;
 /** The API for one tenant: its methods take no tenant, they all work on this one. */

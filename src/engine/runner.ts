@@ -7,7 +7,7 @@ import {
   TimeoutError,
 } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
-import { runKey, type Trigger } from "../store/execution.ts";
+import { type Execution, runKey, type Trigger } from "../store/execution.ts";
 import type { ExecutionLog } from "../store/execution-log.ts";
 import type { Store } from "../store/store.ts";
 import {
@@ -54,6 +54,8 @@ export interface RunnerDeps {
   /** What a tenant's handlers may read: only that tenant's records. */
   data: (tenant: Tenant) => ReadAccess;
   random?: () => number;
+  /** Told of every logged attempt (metrics). */
+  onAttempt?: (attempt: Execution) => void;
 }
 
 type AttemptOutcome = {
@@ -187,19 +189,21 @@ export class Runner {
           );
         }
         if (req.dryRun) break;
+        const line: Execution = {
+          ts: isoTime(clock.now()),
+          guildId: task.guildId,
+          taskId: task.id,
+          runId,
+          scheduledFor: isoTime(req.scheduledFor),
+          attempt,
+          trigger: attempt === 1 ? req.trigger : "retry",
+          status: outcome.status,
+          durationMs,
+          error: outcome.error,
+        };
+        this.deps.onAttempt?.(line);
         try {
-          await this.deps.executionLog.append({
-            ts: isoTime(clock.now()),
-            guildId: task.guildId,
-            taskId: task.id,
-            runId,
-            scheduledFor: isoTime(req.scheduledFor),
-            attempt,
-            trigger: attempt === 1 ? req.trigger : "retry",
-            status: outcome.status,
-            durationMs,
-            error: outcome.error,
-          });
+          await this.deps.executionLog.append(line);
         } catch (err) {
           log.error({ err, taskId: task.id }, "could not append to the execution log");
         }

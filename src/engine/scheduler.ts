@@ -62,6 +62,11 @@ export class Scheduler {
     gates.open();
   }
 
+  /** Between start() and stop(): what /healthz reports. */
+  get running(): boolean {
+    return this.#unfollow !== null;
+  }
+
   /** Stops scheduling; runs already started go on (the runner bounds them on shutdown). */
   stop(): void {
     this.#unfollow?.();

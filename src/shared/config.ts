@@ -63,6 +63,20 @@ export const ConfigSchema = z.object({
   MANUAL_RUN_INTERVAL_SECONDS: wholeNumber("MANUAL_RUN_INTERVAL_SECONDS", 0, 10).default(10),
   RETENTION_DAYS: wholeNumber("RETENTION_DAYS", 1, 90).default(90),
   SERVER_DATA_RETENTION_DAYS: wholeNumber("SERVER_DATA_RETENTION_DAYS", 0, 30).default(30),
+  DASHBOARD_PORT: wholeNumber("DASHBOARD_PORT", 0, 3000)
+    .max(65535, "DASHBOARD_PORT must be a port number (0 turns the dashboard off), e.g. 3000")
+    .default(3000),
+  DASHBOARD_HOST: z.string().default("127.0.0.1"),
+  PUBLIC_URL: z
+    .url({ error: "PUBLIC_URL must be an http(s) URL, e.g. https://mission.example.com" })
+    .transform((u) => u.replace(/\/+$/, ""))
+    .optional(),
+  DISCORD_CLIENT_SECRET: z.string().optional(),
+  DISCORD_WEB_URL: z
+    .url({ error: "DISCORD_WEB_URL must be an http(s) URL, e.g. https://discord.com" })
+    .transform((u) => u.replace(/\/+$/, ""))
+    .optional(),
+  METRICS_TOKEN: z.string().optional(),
   LOG_FORMAT: z.enum(["json", "pretty"], { error: "LOG_FORMAT must be json or pretty" }).optional(),
   LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {

@@ -3,7 +3,7 @@ import pretty from "pino-pretty";
 
 export type { Logger };
 
-// Anything that may carry the bot token or an auth header is censored, wherever it is nested.
+// Anything that may carry the bot token, a secret, a cookie or an auth header is censored, wherever it is nested.
 export const REDACT_PATHS = [
   "token",
   "DISCORD_TOKEN",
@@ -15,6 +15,16 @@ export const REDACT_PATHS = [
   "*.headers.authorization",
   "*.*.headers.authorization",
   "headers.authorization",
+  "*.headers.cookie",
+  "headers.cookie",
+  "DISCORD_CLIENT_SECRET",
+  "*.DISCORD_CLIENT_SECRET",
+  "METRICS_TOKEN",
+  "*.METRICS_TOKEN",
+  "client_secret",
+  "*.client_secret",
+  "access_token",
+  "*.access_token",
 ];
 
 export type LogFormat = "json" | "pretty";

@@ -195,6 +195,11 @@ export class TaskService {
     }));
   }
 
+  /** A task's last `count` attempts, oldest first (the dashboard's charts). */
+  async recentAttempts(tenant: Tenant, id: string, count: number): Promise<Execution[]> {
+    return this.deps.executionLog.recent(tenant, id, Math.min(count, MAX_RECENT));
+  }
+
   async history(tenant: Tenant, id: string, limit = 10): Promise<TaskHistoryReport> {
     const task = this.getTask(tenant, id);
     const shown = Math.max(1, Math.min(limit, MAX_RECENT));

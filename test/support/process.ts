@@ -22,7 +22,7 @@ export interface Proc {
 export function startMain(cwd: string, env: Record<string, string>): Proc {
   const child = spawn(process.execPath, ["--import", TSX, join(ROOT, "src", "main.ts")], {
     cwd,
-    env: { PATH: process.env.PATH ?? "", ...env },
+    env: { PATH: process.env.PATH ?? "", DASHBOARD_PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -85,7 +85,7 @@ export function runScript(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", TSX, join(ROOT, "src", script), ...args], {
       cwd,
-      env: { PATH: process.env.PATH ?? "", ...env },
+      env: { PATH: process.env.PATH ?? "", DASHBOARD_PORT: "0", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
