@@ -335,3 +335,46 @@ describe("npm start (the process)", () => {
     expect(await readFile(file, "utf8")).toBe('{"schemaVersion":1,"tasks":[{"id"');
   });
 });
+
+/** A port nothing listens on now. */
+async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+describe("npm start: the dashboard", () => {
+  it("prints a one-time login link that works once; the CLI makes new ones through the bot", async () => {
+    const env = { DATA_DIR: join(dir.path, "data") };
+    // Without the bot there is no dashboard to log in to.
+    const alone = await cli(dir.path, env, "dashboard-link");
+    expect(alone.code).not.toBe(0);
+    expect(alone.stderr).toContain("The dashboard runs inside the bot");
+    const port = await freePort();
+    const p = start({ DASHBOARD_PORT: String(port) });
+    await p.waitFor(/Dashboard: .* \(15 minutes\): \S+/);
+    const [, url, link] =
+      /Dashboard: (\S+) — log in with this one-time link \(15 minutes\): (\S+)/.exec(p.output()) ??
+      [];
+    expect(url).toBe(`http://127.0.0.1:${port}`);
+    const first = await fetch(link as string, { redirect: "manual" });
+    expect(first.status).toBe(303);
+    const cookie = (first.headers.get("set-cookie") ?? "").split(";")[0] as string;
+    expect(cookie).toMatch(/^mc_session=/);
+    expect((await fetch(link as string, { redirect: "manual" })).status).toBe(401);
+    const home = await fetch(`${url}/`, { headers: { cookie } });
+    expect(await home.text()).toContain('href="/s/local"');
+    expect(await (await fetch(`${url}/healthz`)).json()).toMatchObject({ ok: true });
+    const fresh = await cli(dir.path, env, "dashboard-link");
+    expect(fresh.code).toBe(0);
+    expect(fresh.stdout.trim()).toMatch(new RegExp(`^${url}/login/local\\?token=\\S+$`));
+    expect((await fetch(fresh.stdout.trim(), { redirect: "manual" })).status).toBe(303);
+    // The token is not in the log.
+    expect(p.output().match(/token=/g)).toHaveLength(1);
+    p.child.kill("SIGTERM");
+    expect((await p.exited).code).toBe(0);
+  });
+});
