@@ -75,8 +75,14 @@ export interface FakeDiscord {
   otherGuildId: string;
   otherChannel: string;
   botUser: User;
+  /** Owns both servers. Not `admin`: an owner has every permission, whatever its roles. */
+  owner: User;
+  /** A Manager (Manage Server through the "Managers" role) of both servers. */
   admin: User;
+  /** In the main server only, without roles. */
   member: User;
+  /** A Manager of the other server, and not in the main one. */
+  otherAdmin: User;
   channels: { general: string; briefings: string; locked: string; doomed: string };
   messages: SentMessage[];
   requests: { method: string; path: string; at: number }[];
@@ -86,6 +92,13 @@ export interface FakeDiscord {
   globalCommands(): Record<string, unknown>[];
   identifies: number;
   resumes: number;
+  /**
+   * Gives or takes the "Managers" role (Manage Server) of a member of `guild`. No gateway event:
+   * the bot fetches members fresh, as it must for a permission check.
+   */
+  setManager(guild: string, userId: string, on: boolean): void;
+  /** The user leaves the server (no gateway event either): fetching it then gives 10007. */
+  removeMember(guild: string, userId: string): void;
   /** Faults for requests whose "METHOD path" matches; each fires `times` times (default forever). */
   fail(
     match: RegExp,
@@ -162,9 +175,54 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
   const otherGuildId = newId();
   const otherChannel = newId();
   const botUser: User = { id: applicationId, username: "Mission Control" };
+  const owner: User = { id: newId(), username: "owner" };
   const admin: User = { id: newId(), username: "admin" };
   const member: User = { id: newId(), username: "member" };
-  const users = new Map([botUser, admin, member].map((u) => [u.id, u]));
+  const otherAdmin: User = { id: newId(), username: "other_admin" };
+  const users = new Map([botUser, owner, admin, member, otherAdmin].map((u) => [u.id, u]));
+  const guilds = [guildId, otherGuildId];
+  // Each server has @everyone (what the bot needs; channel overwrites then decide) and
+  // "Managers" (Manage Server). An owner has every permission whatever its roles, so the owner is
+  // a user of its own who never logs in: Manage Server comes from the roles alone.
+  const managersRole = new Map(guilds.map((g) => [g, newId()]));
+  const rolesJson = (guild: string) =>
+    [
+      { id: guild, name: "@everyone", permissions: BOT_PERMISSIONS, position: 0 },
+      {
+        id: managersRole.get(guild) as string,
+        name: "Managers",
+        permissions: PERMISSIONS.ManageGuild,
+        position: 1,
+      },
+    ].map((r) => ({
+      ...r,
+      permissions: String(r.permissions),
+      color: 0,
+      hoist: false,
+      managed: false,
+      mentionable: false,
+      flags: 0,
+    }));
+  const joinedAt = new Date().toISOString();
+  /** Members of each server: user id -> role ids. */
+  const members = new Map(guilds.map((g) => [g, new Map<string, string[]>()]));
+  const join = (guild: string, user: User, roles: string[] = []) =>
+    members.get(guild)?.set(user.id, roles);
+  for (const g of guilds) {
+    join(g, botUser);
+    join(g, owner);
+    join(g, admin, [managersRole.get(g) as string]);
+  }
+  join(guildId, member);
+  join(otherGuildId, otherAdmin, [managersRole.get(otherGuildId) as string]);
+  const memberJson = (guild: string, user: User) => ({
+    user: userJson(user),
+    roles: members.get(guild)?.get(user.id) ?? [],
+    joined_at: joinedAt,
+    deaf: false,
+    mute: false,
+    flags: 0,
+  });
   const channels = { general: newId(), briefings: newId(), locked: newId(), doomed: newId() };
   const deletedChannels = new Set<string>();
   const dmChannels = new Map<string, string>(); // dm channel id -> user id
@@ -223,40 +281,20 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     id,
     name: id === guildId ? "Test Server" : "Other Server",
     icon: null,
-    owner_id: admin.id,
+    owner_id: owner.id,
     unavailable: false,
-    member_count: 3,
+    member_count: members.get(id)?.size ?? 0,
     large: false,
     features: [],
     emojis: [],
     stickers: [],
-    roles: [
-      {
-        id,
-        name: "@everyone",
-        permissions: String(BOT_PERMISSIONS),
-        position: 0,
-        color: 0,
-        hoist: false,
-        managed: false,
-        mentionable: false,
-        flags: 0,
-      },
-    ],
+    roles: rolesJson(id),
     channels: (id === guildId ? Object.values(channels) : [otherChannel])
       .filter((c) => !deletedChannels.has(c))
       .map(channelJson),
     threads: [],
-    members: [
-      {
-        user: userJson(botUser),
-        roles: [],
-        joined_at: new Date().toISOString(),
-        deaf: false,
-        mute: false,
-        flags: 0,
-      },
-    ],
+    // Without the privileged members intent, Discord sends only the bot's own member.
+    members: [memberJson(id, botUser)],
     presences: [],
     voice_states: [],
     stage_instances: [],
@@ -270,7 +308,7 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     mfa_level: 0,
     nsfw_level: 0,
     afk_timeout: 300,
-    joined_at: new Date().toISOString(),
+    joined_at: joinedAt,
   });
 
   // ---- gateway
@@ -402,6 +440,21 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
       dispatch("GUILD_DELETE", { id: m[1] });
       res.writeHead(204).end();
       return;
+    }
+    m = /^GET \/guilds\/(\d+)(\/roles|\/members\/(\d+))?$/.exec(key);
+    if (m) {
+      const guild = m[1] as string;
+      if (!members.has(guild)) return json(res, 404, { message: "Unknown Guild", code: 10004 });
+      if (m[2] === "/roles") return json(res, 200, rolesJson(guild));
+      if (!m[3]) {
+        // REST has no gateway-only fields (channels, members, ...).
+        const { channels: _c, threads: _t, members: _m, presences: _p, ...rest } = guildJson(guild);
+        return json(res, 200, rest);
+      }
+      const user = users.get(m[3]);
+      if (!user || !members.get(guild)?.has(user.id))
+        return json(res, 404, { message: "Unknown Member", code: 10007 });
+      return json(res, 200, memberJson(guild, user));
     }
     m = /^GET \/users\/(\d+)$/.exec(key);
     if (m) {
@@ -629,8 +682,10 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     otherGuildId,
     otherChannel,
     botUser,
+    owner,
     admin,
     member,
+    otherAdmin,
     channels,
     messages,
     requests,
@@ -651,6 +706,15 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     clearFaults() {
       faults.length = 0;
     },
+    setManager(guild, userId, on) {
+      const roles = members.get(guild)?.get(userId);
+      if (!roles) throw new Error(`fake Discord: ${userId} is not a member of ${guild}`);
+      const role = managersRole.get(guild) as string;
+      members
+        .get(guild)
+        ?.set(userId, on ? [...new Set([...roles, role])] : roles.filter((r) => r !== role));
+    },
+    removeMember: (guild, userId) => void members.get(guild)?.delete(userId),
     removeBot: (guild) => dispatch("GUILD_DELETE", { id: guild }),
     inviteBot: (guild) => dispatch("GUILD_CREATE", guildJson(guild)),
     outage: (guild) => dispatch("GUILD_DELETE", { id: guild, unavailable: true }),
