@@ -1,11 +1,13 @@
+import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { type Client, DiscordAPIError, Events, PermissionFlagsBits } from "discord.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createDiscordClient } from "../src/discord/bot.ts";
-import { type FakeDiscord, startFakeDiscord } from "./support/fake-discord.ts";
+import { type FakeDiscord, startFakeDiscord, type User } from "./support/fake-discord.ts";
 
 // The fake Discord itself, for what the web dashboard relies on: members and roles as the bot's
-// own client sees them. Each part has a fake of its own, as the tests change who is in what.
+// own client sees them, and the OAuth2 login. Each part has a fake of its own, as the tests
+// change who is in what.
 
 describe("members and roles, through the bot's client", () => {
   let discord: FakeDiscord;
@@ -75,5 +77,313 @@ describe("members and roles, through the bot's client", () => {
       ["@everyone", false],
       ["Managers", true],
     ]);
+  });
+});
+
+/** A PKCE pair, as a dashboard makes one for each login. */
+function pkce() {
+  const verifier = randomBytes(32).toString("base64url");
+  return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
+}
+
+describe("OAuth2 login (authorization code with PKCE)", () => {
+  let discord: FakeDiscord;
+  beforeAll(async () => {
+    discord = await startFakeDiscord();
+  });
+  afterAll(() => discord?.close());
+  afterEach(() => {
+    discord.clearFaults();
+    vi.useRealTimers();
+  });
+
+  // Never fetched: the redirects are read, not followed.
+  const redirectUri = "http://127.0.0.1:9/auth/callback";
+  const authorizeUrl = (params: Record<string, string> = {}) => {
+    const { challenge } = pkce();
+    const q = new URLSearchParams({
+      client_id: discord.applicationId,
+      redirect_uri: redirectUri,
+      response_type: "code",
+      scope: "identify guilds",
+      state: randomBytes(8).toString("hex"),
+      code_challenge: challenge,
+      code_challenge_method: "S256",
+      ...params,
+    });
+    return `${discord.webUrl}/oauth2/authorize?${q}`;
+  };
+
+  /** Shows the authorize page and presses a button: where the browser is sent next. */
+  async function login(as: User | "cancel", params: Record<string, string> = {}) {
+    const { verifier, challenge } = pkce();
+    const state = randomBytes(8).toString("hex");
+    const html = await (
+      await fetch(authorizeUrl({ code_challenge: challenge, state, ...params }))
+    ).text();
+    const request = /name="request" value="([^"]+)"/.exec(html)?.[1] ?? "";
+    const res = await fetch(`${discord.webUrl}/oauth2/authorize`, {
+      method: "POST",
+      body: new URLSearchParams({ request, as: as === "cancel" ? as : as.id }),
+      redirect: "manual",
+    });
+    expect(res.status).toBe(302);
+    const location = new URL(res.headers.get("location") ?? "");
+    return { location, state, verifier, code: location.searchParams.get("code") ?? "" };
+  }
+
+  const exchange = (form: Record<string, string>, headers: Record<string, string> = {}) =>
+    fetch(`${discord.url}/v10/oauth2/token`, {
+      method: "POST",
+      headers,
+      body: new URLSearchParams({
+        grant_type: "authorization_code",
+        redirect_uri: redirectUri,
+        ...form,
+      }),
+    });
+  const withSecret = (form: Record<string, string>) =>
+    exchange({ client_id: discord.applicationId, client_secret: discord.clientSecret, ...form });
+  const asUser = (path: string, accessToken: string) =>
+    fetch(`${discord.url}/v10${path}`, { headers: { authorization: `Bearer ${accessToken}` } });
+  async function accessTokenOf(user: User, params: Record<string, string> = {}) {
+    const { code, verifier } = await login(user, params);
+    const res = await withSecret({ code, code_verifier: verifier });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { access_token: string }).access_token;
+  }
+  const manage = String(PermissionFlagsBits.ManageGuild);
+  const hasManage = (bits: string) => (BigInt(bits) & BigInt(manage)) !== 0n;
+
+  it("the whole flow: page, login, code, token, the user and its servers", async () => {
+    const page = await fetch(authorizeUrl({ prompt: "consent" }));
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    const html = await page.text();
+    expect(html).toContain("<title>Authorize Mission Control</title>");
+    for (const name of ["admin", "member", "other_admin"])
+      expect(html).toContain(`>Log in as ${name}</button>`);
+    expect(html).toContain(">Cancel</button>");
+    const asked = discord.authorizeRequests.at(-1);
+    expect(asked?.get("code_challenge_method")).toBe("S256");
+    expect(asked?.get("code_challenge")).toMatch(/^[\w-]{43}$/);
+    expect(asked?.get("state")).toMatch(/^[0-9a-f]{16}$/);
+    expect(asked?.get("prompt")).toBe("consent");
+
+    const { location, state, code, verifier } = await login(discord.admin);
+    expect(`${location.origin}${location.pathname}`).toBe(redirectUri);
+    expect(location.searchParams.get("state")).toBe(state);
+    expect(code).toMatch(/^[\w-]{20,}$/);
+
+    const res = await withSecret({ code, code_verifier: verifier });
+    expect(res.status).toBe(200);
+    const tokens = (await res.json()) as Record<string, unknown>;
+    expect(tokens).toEqual({
+      access_token: expect.any(String),
+      token_type: "Bearer",
+      expires_in: 604800,
+      refresh_token: expect.any(String),
+      scope: "identify guilds",
+    });
+    const accessToken = String(tokens.access_token);
+
+    const me = await asUser("/users/@me", accessToken);
+    expect(me.status).toBe(200);
+    expect(await me.json()).toMatchObject({ id: discord.admin.id, username: "admin", bot: false });
+    const guilds = (await (await asUser("/users/@me/guilds", accessToken)).json()) as {
+      id: string;
+      permissions: string;
+    }[];
+    expect(guilds.map((g) => g.id)).toEqual([discord.guildId, discord.otherGuildId]);
+    expect(guilds[0]).toEqual({
+      id: discord.guildId,
+      name: "Test Server",
+      icon: null,
+      owner: false,
+      permissions: expect.stringMatching(/^\d+$/),
+      features: [],
+    });
+    expect(guilds.every((g) => hasManage(g.permissions))).toBe(true);
+
+    // The bot's token still gets the bot.
+    const bot = await fetch(`${discord.url}/v10/users/@me`, {
+      headers: { authorization: `Bot ${discord.token}` },
+    });
+    expect(await bot.json()).toMatchObject({ id: discord.botUser.id, bot: true });
+  });
+
+  it("lists only the servers a user is in, with the permissions of its roles, live", async () => {
+    const member = await accessTokenOf(discord.member);
+    const other = await accessTokenOf(discord.otherAdmin);
+    const guildsOf = async (accessToken: string) =>
+      (
+        (await (await asUser("/users/@me/guilds", accessToken)).json()) as {
+          id: string;
+          permissions: string;
+        }[]
+      ).map((g) => [g.id, hasManage(g.permissions)]);
+    expect(await guildsOf(member)).toEqual([[discord.guildId, false]]);
+    expect(await guildsOf(other)).toEqual([[discord.otherGuildId, true]]);
+    discord.setManager(discord.guildId, discord.member.id, true);
+    expect(await guildsOf(member)).toEqual([[discord.guildId, true]]);
+    discord.setManager(discord.guildId, discord.member.id, false);
+  });
+
+  it("refuses an authorize request it cannot serve, with the reason", async () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ client_id: "123" }, /Unknown client_id/],
+      [{ response_type: "token" }, /Invalid response_type/],
+      [{ code_challenge: "" }, /Missing code_challenge/],
+      [{ code_challenge_method: "plain" }, /Invalid code_challenge_method/],
+      [{ redirect_uri: "javascript:alert(1)" }, /Invalid redirect_uri/],
+      [{ scope: "identify bot" }, /Invalid scope/],
+    ];
+    for (const [params, reason] of cases) {
+      const res = await fetch(authorizeUrl(params));
+      expect(res.status, JSON.stringify(params)).toBe(400);
+      expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+      const html = await res.text();
+      expect(html).toMatch(reason);
+      expect(html).not.toContain("Log in as");
+    }
+  });
+
+  it("Cancel sends the user back with access_denied and the state", async () => {
+    const { location, state } = await login("cancel");
+    expect(`${location.origin}${location.pathname}`).toBe(redirectUri);
+    expect(location.searchParams.get("error")).toBe("access_denied");
+    expect(location.searchParams.get("error_description")).toBeTruthy();
+    expect(location.searchParams.get("state")).toBe(state);
+    expect(location.searchParams.has("code")).toBe(false);
+  });
+
+  it("answers each authorize page once, and only with its buttons", async () => {
+    const html = await (await fetch(authorizeUrl())).text();
+    const request = /name="request" value="([^"]+)"/.exec(html)?.[1] ?? "";
+    const press = (as: string) =>
+      fetch(`${discord.webUrl}/oauth2/authorize`, {
+        method: "POST",
+        body: new URLSearchParams({ request, as }),
+        redirect: "manual",
+      });
+    expect((await press(discord.owner.id)).status).toBe(400); // not on the page
+    const html2 = await (await fetch(authorizeUrl())).text();
+    const request2 = /name="request" value="([^"]+)"/.exec(html2)?.[1] ?? "";
+    const again = () =>
+      fetch(`${discord.webUrl}/oauth2/authorize`, {
+        method: "POST",
+        body: new URLSearchParams({ request: request2, as: discord.admin.id }),
+        redirect: "manual",
+      });
+    expect((await again()).status).toBe(302);
+    expect((await again()).status).toBe(400);
+  });
+
+  it("a wrong verifier is an invalid_grant", async () => {
+    const { code } = await login(discord.admin);
+    const res = await withSecret({ code, code_verifier: pkce().verifier });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: "invalid_grant",
+      error_description: 'Invalid "code_verifier" in request.',
+    });
+  });
+
+  it("a code is used once", async () => {
+    const { code, verifier } = await login(discord.admin);
+    expect((await withSecret({ code, code_verifier: verifier })).status).toBe(200);
+    const again = await withSecret({ code, code_verifier: verifier });
+    expect(again.status).toBe(400);
+    expect(await again.json()).toMatchObject({ error: "invalid_grant" });
+  });
+
+  it("a code expires after 10 minutes", async () => {
+    const { code, verifier } = await login(discord.admin);
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 10 * 60_000 + 1 });
+    const res = await withSecret({ code, code_verifier: verifier });
+    expect(await res.json()).toMatchObject({ error: "invalid_grant" });
+  });
+
+  it("a code is for its redirect_uri", async () => {
+    const { code, verifier } = await login(discord.admin);
+    const res = await withSecret({
+      code,
+      code_verifier: verifier,
+      redirect_uri: "http://127.0.0.1:9/elsewhere",
+    });
+    expect(await res.json()).toMatchObject({ error: "invalid_grant" });
+  });
+
+  it("takes the client's credentials in the form or as HTTP Basic, and refuses a wrong secret", async () => {
+    const basic = (secret: string) => ({
+      authorization: `Basic ${Buffer.from(`${discord.applicationId}:${secret}`).toString("base64")}`,
+    });
+    const a = await login(discord.admin);
+    expect(
+      (await exchange({ code: a.code, code_verifier: a.verifier }, basic(discord.clientSecret)))
+        .status,
+    ).toBe(200);
+    const b = await login(discord.admin);
+    const wrong = await exchange({ code: b.code, code_verifier: b.verifier }, basic("nope"));
+    expect(wrong.status).toBe(401);
+    expect(await wrong.json()).toEqual({ error: "invalid_client" });
+    const inForm = await exchange({
+      client_id: discord.applicationId,
+      client_secret: "nope",
+      code: b.code,
+      code_verifier: b.verifier,
+    });
+    expect(inForm.status).toBe(401);
+  });
+
+  it("reads the token request in the form encoding only, as Discord does", async () => {
+    const { code, verifier } = await login(discord.admin);
+    const res = await fetch(`${discord.url}/v10/oauth2/token`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: `Basic ${Buffer.from(`${discord.applicationId}:${discord.clientSecret}`).toString("base64")}`,
+      },
+      body: JSON.stringify({
+        grant_type: "authorization_code",
+        code,
+        code_verifier: verifier,
+        redirect_uri: redirectUri,
+      }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: "unsupported_grant_type" });
+  });
+
+  it("an access token is the user's for /users/@me and its guilds only, each with its scope", async () => {
+    const unknown = await asUser("/users/@me", "not-a-token");
+    expect(unknown.status).toBe(401);
+    expect(await unknown.json()).toEqual({ message: "401: Unauthorized", code: 0 });
+    const accessToken = await accessTokenOf(discord.admin, { scope: "identify" });
+    expect((await asUser("/users/@me", accessToken)).status).toBe(200);
+    expect((await asUser("/users/@me/guilds", accessToken)).status).toBe(401);
+    const full = await accessTokenOf(discord.admin);
+    expect((await asUser(`/channels/${discord.channels.general}`, full)).status).toBe(401);
+    expect((await asUser(`/guilds/${discord.guildId}/roles`, full)).status).toBe(401);
+  });
+
+  it("an access token expires after 7 days", async () => {
+    const accessToken = await accessTokenOf(discord.admin);
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 604_800_000 - 60_000 });
+    expect((await asUser("/users/@me", accessToken)).status).toBe(200);
+    vi.setSystemTime(Date.now() + 60_001);
+    expect((await asUser("/users/@me", accessToken)).status).toBe(401);
+  });
+
+  it("fail() faults the login routes too", async () => {
+    const accessToken = await accessTokenOf(discord.admin);
+    discord.fail(/^GET \/users\/@me\/guilds$/, { status: 500, message: "boom" }, 1);
+    expect((await asUser("/users/@me/guilds", accessToken)).status).toBe(500);
+    expect((await asUser("/users/@me/guilds", accessToken)).status).toBe(200);
+    discord.fail(/^POST \/oauth2\/token$/, { status: 502, message: "bad gateway" }, 1);
+    const { code, verifier } = await login(discord.admin);
+    expect((await withSecret({ code, code_verifier: verifier })).status).toBe(502);
+    discord.fail(/^GET \/oauth2\/authorize$/, { status: 503, message: "down" }, 1);
+    expect((await fetch(authorizeUrl())).status).toBe(503);
   });
 });
