@@ -1,16 +1,22 @@
 import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { type Client, DiscordAPIError, Events, PermissionFlagsBits } from "discord.js";
+import type { Browser } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createDiscordClient } from "../src/discord/bot.ts";
+import { browserSkipReason, launchBrowser } from "./support/browser.ts";
 import { type FakeDiscord, startFakeDiscord, type User } from "./support/fake-discord.ts";
 
 // The fake Discord itself, for what the web dashboard relies on: members and roles as the bot's
-// own client sees them, and the OAuth2 login. Each part has a fake of its own, as the tests
-// change who is in what.
+// own client sees them, and the OAuth2 login, from plain fetch and from a real browser. Each
+// part has a fake of its own, as the tests change who is in what.
+
+/** The fake the tests talk to: each part starts its own. */
+let discord: FakeDiscord;
 
 describe("members and roles, through the bot's client", () => {
-  let discord: FakeDiscord;
   let client: Client;
   beforeAll(async () => {
     discord = await startFakeDiscord();
@@ -86,8 +92,64 @@ function pkce() {
   return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
 }
 
+// Never fetched: the redirects are read, not followed.
+const redirectUri = "http://127.0.0.1:9/auth/callback";
+const authorizeUrl = (params: Record<string, string> = {}) => {
+  const { challenge } = pkce();
+  const q = new URLSearchParams({
+    client_id: discord.applicationId,
+    redirect_uri: redirectUri,
+    response_type: "code",
+    scope: "identify guilds",
+    state: randomBytes(8).toString("hex"),
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+    ...params,
+  });
+  return `${discord.webUrl}/oauth2/authorize?${q}`;
+};
+
+/** Shows the authorize page and presses a button: where the browser is sent next. */
+async function login(as: User | "cancel", params: Record<string, string> = {}) {
+  const { verifier, challenge } = pkce();
+  const state = randomBytes(8).toString("hex");
+  const html = await (
+    await fetch(authorizeUrl({ code_challenge: challenge, state, ...params }))
+  ).text();
+  const request = /name="request" value="([^"]+)"/.exec(html)?.[1] ?? "";
+  const res = await fetch(`${discord.webUrl}/oauth2/authorize`, {
+    method: "POST",
+    body: new URLSearchParams({ request, as: as === "cancel" ? as : as.id }),
+    redirect: "manual",
+  });
+  expect(res.status).toBe(302);
+  const location = new URL(res.headers.get("location") ?? "");
+  return { location, state, verifier, code: location.searchParams.get("code") ?? "" };
+}
+
+const exchange = (form: Record<string, string>, headers: Record<string, string> = {}) =>
+  fetch(`${discord.url}/v10/oauth2/token`, {
+    method: "POST",
+    headers,
+    body: new URLSearchParams({
+      grant_type: "authorization_code",
+      redirect_uri: redirectUri,
+      ...form,
+    }),
+  });
+const withSecret = (form: Record<string, string>) =>
+  exchange({ client_id: discord.applicationId, client_secret: discord.clientSecret, ...form });
+const asUser = (path: string, accessToken: string) =>
+  fetch(`${discord.url}/v10${path}`, { headers: { authorization: `Bearer ${accessToken}` } });
+async function accessTokenOf(user: User, params: Record<string, string> = {}) {
+  const { code, verifier } = await login(user, params);
+  const res = await withSecret({ code, code_verifier: verifier });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+const hasManage = (bits: string) => (BigInt(bits) & PermissionFlagsBits.ManageGuild) !== 0n;
+
 describe("OAuth2 login (authorization code with PKCE)", () => {
-  let discord: FakeDiscord;
   beforeAll(async () => {
     discord = await startFakeDiscord();
   });
@@ -96,64 +158,6 @@ describe("OAuth2 login (authorization code with PKCE)", () => {
     discord.clearFaults();
     vi.useRealTimers();
   });
-
-  // Never fetched: the redirects are read, not followed.
-  const redirectUri = "http://127.0.0.1:9/auth/callback";
-  const authorizeUrl = (params: Record<string, string> = {}) => {
-    const { challenge } = pkce();
-    const q = new URLSearchParams({
-      client_id: discord.applicationId,
-      redirect_uri: redirectUri,
-      response_type: "code",
-      scope: "identify guilds",
-      state: randomBytes(8).toString("hex"),
-      code_challenge: challenge,
-      code_challenge_method: "S256",
-      ...params,
-    });
-    return `${discord.webUrl}/oauth2/authorize?${q}`;
-  };
-
-  /** Shows the authorize page and presses a button: where the browser is sent next. */
-  async function login(as: User | "cancel", params: Record<string, string> = {}) {
-    const { verifier, challenge } = pkce();
-    const state = randomBytes(8).toString("hex");
-    const html = await (
-      await fetch(authorizeUrl({ code_challenge: challenge, state, ...params }))
-    ).text();
-    const request = /name="request" value="([^"]+)"/.exec(html)?.[1] ?? "";
-    const res = await fetch(`${discord.webUrl}/oauth2/authorize`, {
-      method: "POST",
-      body: new URLSearchParams({ request, as: as === "cancel" ? as : as.id }),
-      redirect: "manual",
-    });
-    expect(res.status).toBe(302);
-    const location = new URL(res.headers.get("location") ?? "");
-    return { location, state, verifier, code: location.searchParams.get("code") ?? "" };
-  }
-
-  const exchange = (form: Record<string, string>, headers: Record<string, string> = {}) =>
-    fetch(`${discord.url}/v10/oauth2/token`, {
-      method: "POST",
-      headers,
-      body: new URLSearchParams({
-        grant_type: "authorization_code",
-        redirect_uri: redirectUri,
-        ...form,
-      }),
-    });
-  const withSecret = (form: Record<string, string>) =>
-    exchange({ client_id: discord.applicationId, client_secret: discord.clientSecret, ...form });
-  const asUser = (path: string, accessToken: string) =>
-    fetch(`${discord.url}/v10${path}`, { headers: { authorization: `Bearer ${accessToken}` } });
-  async function accessTokenOf(user: User, params: Record<string, string> = {}) {
-    const { code, verifier } = await login(user, params);
-    const res = await withSecret({ code, code_verifier: verifier });
-    expect(res.status).toBe(200);
-    return ((await res.json()) as { access_token: string }).access_token;
-  }
-  const manage = String(PermissionFlagsBits.ManageGuild);
-  const hasManage = (bits: string) => (BigInt(bits) & BigInt(manage)) !== 0n;
 
   it("the whole flow: page, login, code, token, the user and its servers", async () => {
     const page = await fetch(authorizeUrl({ prompt: "consent" }));
@@ -385,5 +389,57 @@ describe("OAuth2 login (authorization code with PKCE)", () => {
     expect((await withSecret({ code, code_verifier: verifier })).status).toBe(502);
     discord.fail(/^GET \/oauth2\/authorize$/, { status: 503, message: "down" }, 1);
     expect((await fetch(authorizeUrl())).status).toBe(503);
+  });
+});
+
+describe.skipIf(browserSkipReason)("the authorize page in a real browser", () => {
+  let browser: Browser | null;
+  let callback: Server;
+  let callbackUrl: string;
+  beforeAll(async () => {
+    discord = await startFakeDiscord();
+    browser = await launchBrowser();
+    // The dashboard's part: where the login lands, showing what it was given.
+    callback = createServer((req, res) => {
+      const q = new URL(req.url ?? "/", "http://x").searchParams;
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ code: q.get("code"), state: q.get("state") }));
+    });
+    await new Promise<void>((resolve) => callback.listen(0, "127.0.0.1", resolve));
+    callbackUrl = `http://127.0.0.1:${(callback.address() as AddressInfo).port}/auth/callback`;
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await discord?.close();
+    callback?.closeAllConnections();
+    await new Promise((resolve) => callback?.close(resolve));
+  });
+
+  it("logs in as admin on the authorize page and lands on the redirect_uri", async () => {
+    const page = await (browser as Browser).newPage();
+    const { verifier, challenge } = pkce();
+    await page.goto(
+      authorizeUrl({ redirect_uri: callbackUrl, state: "s-123", code_challenge: challenge }),
+    );
+    expect(await page.title()).toBe("Authorize Mission Control");
+    await page.getByRole("button", { name: "Log in as admin" }).click();
+    await page.waitForURL(`${callbackUrl}?**`, { timeout: 10_000 });
+    const landed = new URL(page.url());
+    expect(`${landed.origin}${landed.pathname}`).toBe(callbackUrl);
+    const echoed = JSON.parse((await page.locator("body").textContent()) ?? "") as {
+      code: string;
+      state: string;
+    };
+    expect(echoed.state).toBe("s-123");
+    // The code the browser brought is good for admin's token.
+    const res = await withSecret({
+      code: echoed.code,
+      code_verifier: verifier,
+      redirect_uri: callbackUrl,
+    });
+    const { access_token } = (await res.json()) as { access_token: string };
+    expect(await (await asUser("/users/@me", access_token)).json()).toMatchObject({
+      id: discord.admin.id,
+    });
   });
 });
