@@ -59,9 +59,9 @@ describe("servers coming and going", () => {
         return t.length === 3 ? t : undefined;
       });
       expect(tasks.map((t) => [t.id, t.enabled, t.ownerId])).toEqual([
-        ["daily-briefing", false, discord.admin.id],
-        ["health-check", false, discord.admin.id],
-        ["weekly-review", false, discord.admin.id],
+        ["daily-briefing", false, discord.owner.id],
+        ["health-check", false, discord.owner.id],
+        ["weekly-review", false, discord.owner.id],
       ]);
     }
   });
@@ -105,7 +105,7 @@ describe("servers coming and going", () => {
     const told = await discord.waitFor(() =>
       discord.messages.find((m) => m.content.includes("it is leaving **Other Server**")),
     );
-    expect(told.recipient).toBe(discord.admin.id);
+    expect(told.recipient).toBe(discord.owner.id); // the server's owner
     // Left by the bot itself: the same as being removed.
     await discord.waitFor(async () =>
       (await tasksOf(discord.otherGuildId)).every((t) => t.suspended),

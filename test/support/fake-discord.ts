@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type WebSocket, WebSocketServer } from "ws";
@@ -7,6 +8,9 @@ import { type WebSocket, WebSocketServer } from "ws";
 // It records what the bot sends (interaction responses, channel messages, DMs, command
 // registrations) and injects faults (Discord error codes, 429s, 5xx, a dropped gateway).
 // The real discord.js client talks to it through DISCORD_API_URL, as it would to Discord.
+// For a web dashboard it is also Discord's OAuth2 (authorization code with PKCE): an authorize
+// page at `webUrl`, where a test logs in as one of its users, the token exchange, and
+// /users/@me and /users/@me/guilds for the access token.
 
 export const PERMISSIONS = {
   ViewChannel: 1n << 10n,
@@ -67,16 +71,27 @@ type CommandOption = {
 };
 
 export interface FakeDiscord {
+  /** The REST base, as DISCORD_API_URL: `http://127.0.0.1:<port>/api`. */
   url: string;
+  /** Where discord.com's pages are: the authorize page is `${webUrl}/oauth2/authorize`. */
+  webUrl: string;
   token: string;
+  /** Also the OAuth2 client id. */
   applicationId: string;
+  clientSecret: string;
   guildId: string;
   /** A second server the bot is in, with a channel of its own: tenants must stay apart. */
   otherGuildId: string;
   otherChannel: string;
   botUser: User;
+  /** Owns both servers. Not `admin`: an owner has every permission, whatever its roles. */
+  owner: User;
+  /** A Manager (Manage Server through the "Managers" role) of both servers. */
   admin: User;
+  /** In the main server only, without roles. */
   member: User;
+  /** A Manager of the other server, and not in the main one. */
+  otherAdmin: User;
   channels: { general: string; briefings: string; locked: string; doomed: string };
   messages: SentMessage[];
   requests: { method: string; path: string; at: number }[];
@@ -86,6 +101,15 @@ export interface FakeDiscord {
   globalCommands(): Record<string, unknown>[];
   identifies: number;
   resumes: number;
+  /**
+   * Gives or takes the "Managers" role (Manage Server) of a member of `guild`. No gateway event:
+   * the bot fetches members fresh, as it must for a permission check.
+   */
+  setManager(guild: string, userId: string, on: boolean): void;
+  /** The user leaves the server (no gateway event either): fetching it then gives 10007. */
+  removeMember(guild: string, userId: string): void;
+  /** The query of every GET of the authorize page, valid or not: state and PKCE were sent? */
+  authorizeRequests: URLSearchParams[];
   /** Faults for requests whose "METHOD path" matches; each fires `times` times (default forever). */
   fail(
     match: RegExp,
@@ -148,12 +172,30 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
   for await (const c of req) chunks.push(c as Buffer);
   const text = Buffer.concat(chunks).toString("utf8");
   if (!text) return {};
+  if ((req.headers["content-type"] ?? "").includes("application/x-www-form-urlencoded"))
+    return Object.fromEntries(new URLSearchParams(text));
   if ((req.headers["content-type"] ?? "").includes("multipart/form-data")) {
     const m = /name="payload_json"[^\n]*\r?\n(?:[^\n]*\r?\n)*?\r?\n([\s\S]*?)\r?\n--/.exec(text);
     return m ? JSON.parse(m[1] as string) : {};
   }
   return JSON.parse(text);
 }
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+const page = (res: ServerResponse, status: number, body: string) => {
+  res.writeHead(status, { "content-type": "text/html; charset=utf-8" });
+  res.end(
+    `<!doctype html><html><head><meta charset="utf-8"><title>Authorize Mission Control</title></head><body><h1>Authorize Mission Control</h1>${body}</body></html>`,
+  );
+};
+
+const secret = () => randomBytes(24).toString("base64url");
+const s256 = (verifier: string) => createHash("sha256").update(verifier).digest("base64url");
+/** The scopes Discord would grant; others make the authorize page refuse. */
+const SCOPES = ["identify", "email", "guilds", "guilds.members.read"];
+const CODE_TTL_MS = 10 * 60_000;
+const TOKEN_TTL_S = 604_800;
 
 export async function startFakeDiscord(): Promise<FakeDiscord> {
   const token = "fake-token.for-tests.only";
@@ -162,9 +204,61 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
   const otherGuildId = newId();
   const otherChannel = newId();
   const botUser: User = { id: applicationId, username: "Mission Control" };
+  const owner: User = { id: newId(), username: "owner" };
   const admin: User = { id: newId(), username: "admin" };
   const member: User = { id: newId(), username: "member" };
-  const users = new Map([botUser, admin, member].map((u) => [u.id, u]));
+  const otherAdmin: User = { id: newId(), username: "other_admin" };
+  const users = new Map([botUser, owner, admin, member, otherAdmin].map((u) => [u.id, u]));
+  const guilds = [guildId, otherGuildId];
+  // Each server has @everyone (what the bot needs; channel overwrites then decide) and
+  // "Managers" (Manage Server). An owner has every permission whatever its roles, so the owner is
+  // a user of its own who never logs in: Manage Server comes from the roles alone.
+  const managersRole = new Map(guilds.map((g) => [g, newId()]));
+  const rolesJson = (guild: string) =>
+    [
+      { id: guild, name: "@everyone", permissions: BOT_PERMISSIONS, position: 0 },
+      {
+        id: managersRole.get(guild) as string,
+        name: "Managers",
+        permissions: PERMISSIONS.ManageGuild,
+        position: 1,
+      },
+    ].map((r) => ({
+      ...r,
+      permissions: String(r.permissions),
+      color: 0,
+      hoist: false,
+      managed: false,
+      mentionable: false,
+      flags: 0,
+    }));
+  const joinedAt = new Date().toISOString();
+  /** Members of each server: user id -> role ids. */
+  const members = new Map(guilds.map((g) => [g, new Map<string, string[]>()]));
+  const join = (guild: string, user: User, roles: string[] = []) =>
+    members.get(guild)?.set(user.id, roles);
+  for (const g of guilds) {
+    join(g, botUser);
+    join(g, owner);
+    join(g, admin, [managersRole.get(g) as string]);
+  }
+  join(guildId, member);
+  join(otherGuildId, otherAdmin, [managersRole.get(otherGuildId) as string]);
+  const memberJson = (guild: string, user: User) => ({
+    user: userJson(user),
+    roles: members.get(guild)?.get(user.id) ?? [],
+    joined_at: joinedAt,
+    deaf: false,
+    mute: false,
+    flags: 0,
+  });
+  /** A member's permissions in a server: @everyone's and its roles'. */
+  const permissionsIn = (guild: string, userId: string) => {
+    const roles = members.get(guild)?.get(userId) ?? [];
+    return rolesJson(guild)
+      .filter((r) => r.id === guild || roles.includes(r.id))
+      .reduce((bits, r) => bits | BigInt(r.permissions), 0n);
+  };
   const channels = { general: newId(), briefings: newId(), locked: newId(), doomed: newId() };
   const deletedChannels = new Set<string>();
   const dmChannels = new Map<string, string>(); // dm channel id -> user id
@@ -181,6 +275,18 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
   let commandPuts = 0;
   let identifies = 0;
   let resumes = 0;
+  // OAuth2: pages shown, codes given, access tokens given.
+  const clientSecret = "fake-client-secret.for-tests.only";
+  /** Who can log in on the authorize page. */
+  const loginUsers = [admin, member, otherAdmin];
+  const authorizeRequests: URLSearchParams[] = [];
+  /** Authorize pages shown and not answered yet, by the id in their form. */
+  const pending = new Map<string, URLSearchParams>();
+  const codes = new Map<
+    string,
+    { user: User; redirectUri: string; challenge: string; scopes: string[]; expires: number }
+  >();
+  const grants = new Map<string, { user: User; scopes: string[]; expires: number }>();
 
   const userJson = (u: User) => ({
     id: u.id,
@@ -223,40 +329,20 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     id,
     name: id === guildId ? "Test Server" : "Other Server",
     icon: null,
-    owner_id: admin.id,
+    owner_id: owner.id,
     unavailable: false,
-    member_count: 3,
+    member_count: members.get(id)?.size ?? 0,
     large: false,
     features: [],
     emojis: [],
     stickers: [],
-    roles: [
-      {
-        id,
-        name: "@everyone",
-        permissions: String(BOT_PERMISSIONS),
-        position: 0,
-        color: 0,
-        hoist: false,
-        managed: false,
-        mentionable: false,
-        flags: 0,
-      },
-    ],
+    roles: rolesJson(id),
     channels: (id === guildId ? Object.values(channels) : [otherChannel])
       .filter((c) => !deletedChannels.has(c))
       .map(channelJson),
     threads: [],
-    members: [
-      {
-        user: userJson(botUser),
-        roles: [],
-        joined_at: new Date().toISOString(),
-        deaf: false,
-        mute: false,
-        flags: 0,
-      },
-    ],
+    // Without the privileged members intent, Discord sends only the bot's own member.
+    members: [memberJson(id, botUser)],
     presences: [],
     voice_states: [],
     stage_instances: [],
@@ -270,7 +356,7 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     mfa_level: 0,
     nsfw_level: 0,
     afk_timeout: 300,
-    joined_at: new Date().toISOString(),
+    joined_at: joinedAt,
   });
 
   // ---- gateway
@@ -331,18 +417,30 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
   // ---- REST
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? "/", "http://x");
+    // Outside /api: discord.com's pages (the authorize page), for a browser.
+    const web = !/^\/api(\/|$)/.test(url.pathname);
     const path = decodeURIComponent(url.pathname).replace(/^\/api(\/v\d+)?/, "");
     const method = req.method ?? "GET";
     requests.push({ method, path, at: Date.now() });
     const body = method === "GET" || method === "DELETE" ? {} : await readBody(req);
-    if (
-      !path.startsWith("/interactions/") &&
-      !path.startsWith("/webhooks/") &&
-      req.headers.authorization !== `Bot ${token}`
-    ) {
+    const key = `${method} ${path}`;
+    const auth = req.headers.authorization ?? "";
+    // A user's access token is good for /users/@me and its guilds only, as on Discord.
+    const grant = auth.startsWith("Bearer ") ? grants.get(auth.slice(7)) : undefined;
+    const asUser =
+      grant && grant.expires > Date.now() && /^GET \/users\/@me(\/guilds)?$/.test(key)
+        ? grant
+        : undefined;
+    // Open to anyone: the pages, the token exchange (it checks the client's credentials) and
+    // interaction webhooks (their token is in the path).
+    const open =
+      web ||
+      key === "POST /oauth2/token" ||
+      path.startsWith("/interactions/") ||
+      path.startsWith("/webhooks/");
+    if (!open && !asUser && auth !== `Bot ${token}`) {
       return json(res, 401, { message: "401: Unauthorized", code: 0 });
     }
-    const key = `${method} ${path}`;
     const hit = faults.find((f) => f.match.test(key) && f.fault.remaining > 0);
     if (hit) {
       hit.fault.remaining--;
@@ -361,6 +459,17 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
       return json(res, status, { message, code: code ?? 0 });
     }
 
+    if (web) return webPage(res, key, url.searchParams, body);
+    if (key === "POST /oauth2/token") return exchange(req, res, body);
+    if (asUser) {
+      // Without the scope, Discord answers as to an unknown token.
+      const scope = key === "GET /users/@me" ? "identify" : "guilds";
+      if (!asUser.scopes.includes(scope))
+        return json(res, 401, { message: "401: Unauthorized", code: 0 });
+      if (key === "GET /users/@me") return json(res, 200, userJson(asUser.user));
+      return json(res, 200, guildsOf(asUser.user));
+    }
+
     let m: RegExpExecArray | null;
     if (key === "GET /gateway/bot") {
       return json(res, 200, {
@@ -370,6 +479,7 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
       });
     }
     if (key === "GET /users/@me") return json(res, 200, userJson(botUser));
+    if (key === "GET /users/@me/guilds") return json(res, 200, guildsOf(botUser));
     if (key === "GET /applications/@me" || key === "GET /oauth2/applications/@me") {
       return json(res, 200, {
         id: applicationId,
@@ -402,6 +512,21 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
       dispatch("GUILD_DELETE", { id: m[1] });
       res.writeHead(204).end();
       return;
+    }
+    m = /^GET \/guilds\/(\d+)(\/roles|\/members\/(\d+))?$/.exec(key);
+    if (m) {
+      const guild = m[1] as string;
+      if (!members.has(guild)) return json(res, 404, { message: "Unknown Guild", code: 10004 });
+      if (m[2] === "/roles") return json(res, 200, rolesJson(guild));
+      if (!m[3]) {
+        // REST has no gateway-only fields (channels, members, ...).
+        const { channels: _c, threads: _t, members: _m, presences: _p, ...rest } = guildJson(guild);
+        return json(res, 200, rest);
+      }
+      const user = users.get(m[3]);
+      if (!user || !members.get(guild)?.has(user.id))
+        return json(res, 404, { message: "Unknown Member", code: 10007 });
+      return json(res, 200, memberJson(guild, user));
     }
     m = /^GET \/users\/(\d+)$/.exec(key);
     if (m) {
@@ -504,6 +629,155 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
       );
     }
     return json(res, 404, { message: `fake Discord has no route ${key}`, code: 0 });
+  }
+
+  /** The servers `user` is in, as GET /users/@me/guilds lists them. */
+  function guildsOf(user: User) {
+    return guilds
+      .filter((g) => members.get(g)?.has(user.id))
+      .map((g) => ({
+        id: g,
+        name: g === guildId ? "Test Server" : "Other Server",
+        icon: null,
+        owner: user.id === owner.id,
+        permissions: String(permissionsIn(g, user.id)),
+        features: [],
+      }));
+  }
+
+  // ---- OAuth2
+  /**
+   * Why an authorize request is refused, or null. Stricter than Discord, where PKCE is optional:
+   * here it is required (S256), so a dashboard that forgets it fails its tests.
+   * Any http(s) redirect_uri is taken (a test's server has a port of its own); `prompt` is
+   * recorded only: the page always asks.
+   */
+  function authorizeProblem(q: URLSearchParams): string | null {
+    if (q.get("client_id") !== applicationId) return "Unknown client_id.";
+    if (q.get("response_type") !== "code")
+      return 'Invalid response_type: only "code" is supported.';
+    const redirect = URL.canParse(q.get("redirect_uri") ?? "")
+      ? new URL(q.get("redirect_uri") as string)
+      : null;
+    if (!redirect || !/^https?:$/.test(redirect.protocol)) return "Invalid redirect_uri.";
+    const scopes = (q.get("scope") ?? "").split(" ").filter(Boolean);
+    if (!scopes.length || scopes.some((x) => !SCOPES.includes(x)))
+      return `Invalid scope: use some of ${SCOPES.join(", ")}.`;
+    if (!q.get("code_challenge")) return "Missing code_challenge: this app must use PKCE.";
+    if (q.get("code_challenge_method") !== "S256")
+      return 'Invalid code_challenge_method: only "S256" is supported.';
+    return null;
+  }
+
+  function webPage(
+    res: ServerResponse,
+    key: string,
+    query: URLSearchParams,
+    body: Record<string, unknown>,
+  ) {
+    if (key === "GET /oauth2/authorize") {
+      authorizeRequests.push(new URLSearchParams(query));
+      const problem = authorizeProblem(query);
+      if (problem) return page(res, 400, `<p role="alert">${escapeHtml(problem)}</p>`);
+      const request = secret();
+      pending.set(request, query);
+      // One form, one button a user: the button pressed says who logs in (or Cancel).
+      return page(
+        res,
+        200,
+        [
+          `<p>Mission Control wants to: ${escapeHtml(query.get("scope") ?? "")}</p>`,
+          '<form method="post" action="/oauth2/authorize">',
+          `<input type="hidden" name="request" value="${request}">`,
+          ...loginUsers.map(
+            (u) =>
+              `<p><button name="as" value="${u.id}">Log in as ${escapeHtml(u.username)}</button>`,
+          ),
+          '<p><button name="as" value="cancel">Cancel</button>',
+          "</form>",
+        ].join("\n"),
+      );
+    }
+    if (key === "POST /oauth2/authorize") {
+      // Each page is answered once, as a code is used once.
+      const query = pending.get(String(body.request));
+      pending.delete(String(body.request));
+      const user = loginUsers.find((u) => u.id === body.as);
+      if (!query || (!user && body.as !== "cancel"))
+        return page(
+          res,
+          400,
+          '<p role="alert">Unknown or answered authorization request, or no such button.</p>',
+        );
+      const target = new URL(query.get("redirect_uri") as string);
+      if (user) {
+        const code = secret();
+        codes.set(code, {
+          user,
+          redirectUri: query.get("redirect_uri") as string,
+          challenge: query.get("code_challenge") as string,
+          scopes: (query.get("scope") as string).split(" ").filter(Boolean),
+          expires: Date.now() + CODE_TTL_MS,
+        });
+        target.searchParams.set("code", code);
+      } else {
+        target.searchParams.set("error", "access_denied");
+        target.searchParams.set(
+          "error_description",
+          "The resource owner or authorization server denied the request",
+        );
+      }
+      const state = query.get("state");
+      if (state !== null) target.searchParams.set("state", state);
+      res.writeHead(302, { location: target.href }).end();
+      return;
+    }
+    return page(res, 404, `<p role="alert">No page ${escapeHtml(key)}.</p>`);
+  }
+
+  /** POST /oauth2/token: an authorization code (and its PKCE verifier) for an access token. */
+  function exchange(req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>) {
+    // Discord reads the form encoding only.
+    const form = (req.headers["content-type"] ?? "").includes("application/x-www-form-urlencoded")
+      ? body
+      : {};
+    // The client's credentials: HTTP Basic, or in the form.
+    const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? "");
+    const pair = basic ? Buffer.from(basic[1] as string, "base64").toString("utf8") : "";
+    const [id, pass] = basic
+      ? [pair.slice(0, pair.indexOf(":")), pair.slice(pair.indexOf(":") + 1)]
+      : [form.client_id, form.client_secret];
+    if (id !== applicationId || pass !== clientSecret)
+      return json(res, 401, { error: "invalid_client" });
+    if (form.grant_type !== "authorization_code")
+      return json(res, 400, {
+        error: "unsupported_grant_type",
+        error_description: `Grant type ${String(form.grant_type)} is not supported`,
+      });
+    const invalid = (what: string) =>
+      json(res, 400, {
+        error: "invalid_grant",
+        error_description: `Invalid "${what}" in request.`,
+      });
+    // A code is gone once presented, whether the rest of the request is right or not.
+    const code = codes.get(String(form.code));
+    codes.delete(String(form.code));
+    if (!code || code.expires <= Date.now()) return invalid("code");
+    if (form.redirect_uri !== code.redirectUri) return invalid("redirect_uri");
+    if (s256(String(form.code_verifier ?? "")) !== code.challenge) return invalid("code_verifier");
+    const accessToken = secret();
+    grants.set(accessToken, {
+      user: code.user,
+      scopes: code.scopes,
+      expires: Date.now() + TOKEN_TTL_S * 1000,
+    });
+    return json(res, 200, {
+      access_token: accessToken,
+      token_type: "Bearer",
+      expires_in: TOKEN_TTL_S,
+      refresh_token: secret(),
+      scope: code.scopes.join(" "),
+    });
   }
 
   function messageJson(x: SentMessage) {
@@ -623,14 +897,19 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
 
   return {
     url: `http://127.0.0.1:${port}/api`,
+    webUrl: `http://127.0.0.1:${port}`,
     token,
     applicationId,
+    clientSecret,
+    authorizeRequests,
     guildId,
     otherGuildId,
     otherChannel,
     botUser,
+    owner,
     admin,
     member,
+    otherAdmin,
     channels,
     messages,
     requests,
@@ -651,6 +930,15 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     clearFaults() {
       faults.length = 0;
     },
+    setManager(guild, userId, on) {
+      const roles = members.get(guild)?.get(userId);
+      if (!roles) throw new Error(`fake Discord: ${userId} is not a member of ${guild}`);
+      const role = managersRole.get(guild) as string;
+      members
+        .get(guild)
+        ?.set(userId, on ? [...new Set([...roles, role])] : roles.filter((r) => r !== role));
+    },
+    removeMember: (guild, userId) => void members.get(guild)?.delete(userId),
     removeBot: (guild) => dispatch("GUILD_DELETE", { id: guild }),
     inviteBot: (guild) => dispatch("GUILD_CREATE", guildJson(guild)),
     outage: (guild) => dispatch("GUILD_DELETE", { id: guild, unavailable: true }),
