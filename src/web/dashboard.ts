@@ -1,4 +1,4 @@
-import type { Client } from "discord.js";
+import { type Client, Status } from "discord.js";
 import type { FastifyInstance } from "fastify";
 import type { App } from "../app.ts";
 import { discordAccess } from "../discord/dashboard-access.ts";
@@ -74,7 +74,7 @@ export async function createDashboard(opts: DashboardOptions): Promise<Dashboard
     briefings: new BriefingArchive(config.DATA_DIR),
     metrics: app.metrics,
     health: () => ({
-      discord: client ? client.isReady() && client.ws.status === 0 : null,
+      discord: client ? gatewayConnected(client) : null,
       scheduler: app.scheduler.running,
     }),
     oauth,
@@ -107,4 +107,10 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   const dashboard = await createDashboard(opts);
   await dashboard.listen();
   return dashboard;
+}
+
+/** Every shard's gateway is up (the manager's own status stays Ready through a reconnect). */
+function gatewayConnected(client: Client): boolean {
+  const shards = client.ws.shards;
+  return client.isReady() && shards.size > 0 && shards.every((s) => s.status === Status.Ready);
 }

@@ -127,8 +127,11 @@ export interface FakeDiscord {
   endOutage(guild: string): void;
   /** The servers the bot left on its own (DELETE /users/@me/guilds/:id). */
   left: string[];
-  /** Closes the gateway connection as a network drop would; the client resumes. */
-  dropGateway(): void;
+  /**
+   * Closes the gateway connection as a network drop would; the client resumes, once the
+   * gateway takes connections again (after `downForMs`, for an outage a check can see).
+   */
+  dropGateway(downForMs?: number): void;
   connected(): boolean;
   /** Sends a slash command as `user` and returns its interaction id. */
   command(
@@ -376,7 +379,12 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     if (sent.length > 500) sent.shift();
     socket?.send(payload);
   };
+  let gatewayDownUntil = 0;
   server.on("upgrade", (req, sock, head) => {
+    if (Date.now() < gatewayDownUntil) {
+      sock.destroy();
+      return;
+    }
     wss.handleUpgrade(req, sock, head, (ws) => {
       socket = ws;
       ws.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 41_250 } }));
@@ -948,7 +956,8 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
       deletedChannels.add(id);
       dispatch("CHANNEL_DELETE", channelJson(id));
     },
-    dropGateway() {
+    dropGateway(downForMs = 0) {
+      gatewayDownUntil = Date.now() + downForMs;
       socket?.terminate();
       socket = null;
     },
