@@ -18,6 +18,11 @@ const kinds: Record<string, (a: never) => Promise<unknown>> = {
   history: async (a) => (await import("./lifecycle.ts")).historyChild(a),
   gap: async (a) => (await import("./lifecycle.ts")).gapChild(a),
   disk: async (a) => (await import("./lifecycle.ts")).diskChild(a),
+  "dashboard-data": async (a) => (await import("./dashboard.ts")).dataChild(a),
+  "dashboard-page": async (a) => (await import("./dashboard.ts")).pageChild(a),
+  "dashboard-rss": async (a) => (await import("./dashboard.ts")).rssChild(a),
+  "dashboard-load": async (a) => (await import("./dashboard.ts")).loadChild(a),
+  "dashboard-lag": async (a) => (await import("./dashboard.ts")).loadLagChild(a),
 };
 
 const run = kinds[kind];

@@ -9,6 +9,16 @@ import { rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import type { BriefingArgs, BriefingResult } from "./briefing.ts";
+import type {
+  DataArgs,
+  DataResult,
+  LoadLagArgs,
+  LoadLagResult,
+  PageArgs,
+  PageResult,
+  RssArgs,
+  RssResult,
+} from "./dashboard.ts";
 import { distinctPatterns, mixedTasks, writeDataDir } from "./fixtures.ts";
 import type { Impl, LagArgs, LagResult } from "./lag.ts";
 import { dist, fsTypeOf, inChild, median, pooled, tempDir } from "./lib.ts";
@@ -30,6 +40,7 @@ const SECTIONS = [
   "split",
   "servers",
   "lifecycle",
+  "dashboard",
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -540,6 +551,161 @@ async function servers(): Promise<void> {
   });
 }
 
+// ---- the web dashboard
+
+const PAGE = { perServer: 500, lines: 1_000_000, spanDays: 60, rounds: 3, warmUp: 10, samples: 50 };
+const RSS = { servers: 200, perServer: 50, spanDays: 7, rounds: 3 };
+const LOAD = { tasks: 1000, perServer: 50, rounds: 10, warmUp: 3, rps: 20 };
+
+async function dashboard(): Promise<void> {
+  // The tasks page of a server of 500 tasks, on a 1,000,000-line log.
+  const dir = await tempDir();
+  progress(
+    `dashboard: ${count(PAGE.perServer)} tasks, ${count(PAGE.lines)}-line log over ${PAGE.spanDays} days`,
+  );
+  const data = await inChild<DataResult>("dashboard-data", {
+    dir: dir.path,
+    servers: 1,
+    perServer: PAGE.perServer,
+    lines: PAGE.lines,
+    spanDays: PAGE.spanDays,
+  } satisfies DataArgs);
+  const pages: PageResult[] = [];
+  for (let r = 0; r < PAGE.rounds; r++) {
+    progress(`dashboard: tasks page, process ${r + 1}`);
+    pages.push(
+      await inChild<PageResult>("dashboard-page", {
+        dir: dir.path,
+        perServer: PAGE.perServer,
+        warmUp: PAGE.warmUp,
+        samples: PAGE.samples,
+      } satisfies PageArgs),
+    );
+  }
+  await dir.remove();
+  const tasksPage = pooled(pages.map((p) => p.tasksMs));
+  const taskPage = pooled(pages.map((p) => p.taskMs));
+  const p0 = pages[0] as PageResult;
+  const label = `server of ${count(PAGE.perServer)} tasks, ${count(PAGE.lines)}-line log (${count(data.own)} of its tasks' runs over ${PAGE.spanDays} days, the rest other servers'), in process (inject)`;
+  rows.push({
+    figure: `dashboard tasks page (\`GET /s/<server>\`, each task's last 20 attempts), ${label}`,
+    p50: tasksPage.p50,
+    p99: tasksPage.p99,
+    max: tasksPage.max,
+    value: `${count(tasksPage.n)} samples, ${PAGE.rounds} processes; ${count(Math.round(p0.htmlBytes / 1024))} KB of HTML, ${count(p0.attempts)} attempts, ${count(Math.round(median(pages.map((p) => p.logBytes))))} bytes of log read per page`,
+    target: "≤ 50 ms p50",
+    met: tasksPage.p50 <= 50,
+  });
+  rows.push({
+    figure: `dashboard task page (\`GET /s/<server>/tasks/<id>\`, a random task), ${label}`,
+    p50: taskPage.p50,
+    p99: taskPage.p99,
+    max: taskPage.max,
+    value: `${count(taskPage.n)} samples`,
+  });
+
+  // Memory at 10,000 tasks, with and without the dashboard.
+  const rssDir = await tempDir();
+  const tasks = RSS.servers * RSS.perServer;
+  progress(`dashboard: RSS, ${count(tasks)} tasks`);
+  const rssData = await inChild<DataResult>("dashboard-data", {
+    dir: rssDir.path,
+    servers: RSS.servers,
+    perServer: RSS.perServer,
+    lines: 0,
+    spanDays: RSS.spanDays,
+  } satisfies DataArgs);
+  const withD: RssResult[] = [];
+  const without: RssResult[] = [];
+  for (let r = 0; r < RSS.rounds; r++) {
+    for (const on of r % 2 ? [true, false] : [false, true]) {
+      const res = await inChild<RssResult>(
+        "dashboard-rss",
+        { dir: rssDir.path, dashboard: on } satisfies RssArgs,
+        ["--expose-gc"],
+      );
+      (on ? withD : without).push(res);
+    }
+  }
+  await rssDir.remove();
+  const rssWith = median(withD.map((x) => x.rssMb));
+  const rssWithout = median(without.map((x) => x.rssMb));
+  const added = rssWith - rssWithout;
+  const heapAdded = median(withD.map((x) => x.heapMb)) - median(without.map((x) => x.heapMb));
+  const rssLabel = `${count(tasks)} tasks (${RSS.servers} servers × ${RSS.perServer}), ${count(rssData.own)}-line log (${RSS.spanDays} days of their runs), after start-up and GC`;
+  rows.push({
+    figure: `RSS, ${rssLabel}: without the dashboard`,
+    value: `${fmt(rssWithout)} MB (heap ${fmt(median(without.map((x) => x.heapMb)))} MB; median of ${without.length} processes)`,
+  });
+  rows.push({
+    figure: `RSS, ${rssLabel}: with the dashboard created, logged in, one tasks page (${RSS.perServer} tasks) and one task page served`,
+    value: `${fmt(rssWith)} MB (heap ${fmt(median(withD.map((x) => x.heapMb)))} MB; median of ${withD.length} processes)`,
+    target: "≤ 15 MB more than without",
+    met: added <= 15,
+    compare: `added: ${fmt(added)} MB RSS, ${fmt(heapAdded)} MB heap`,
+  });
+
+  // Fire lag at 1,000 due, with and without dashboard requests.
+  progress(
+    `dashboard: fire lag, ${count(LOAD.tasks)} due, ${LOAD.rps} requests a second around every other second`,
+  );
+  const lagLoad = await inChild<LoadLagResult>("dashboard-lag", LOAD satisfies LoadLagArgs);
+  raw.dashboard = {
+    data,
+    pages: pages.map((p) => ({
+      ...p,
+      tasksMs: dist(p.tasksMs),
+      taskMs: dist(p.taskMs),
+    })),
+    rss: { data: rssData, with: withD, without },
+    lag: {
+      loaded: {
+        dropped: lagLoad.loaded.dropped,
+        perRound: pooled(lagLoad.loaded.called).perRound,
+        claimedPerRound: pooled(lagLoad.loaded.claimed).perRound,
+      },
+      quiet: {
+        dropped: lagLoad.quiet.dropped,
+        perRound: pooled(lagLoad.quiet.called).perRound,
+        claimedPerRound: pooled(lagLoad.quiet.claimed).perRound,
+      },
+      requests: lagLoad.requests,
+    },
+  };
+  const loaded = pooled(lagLoad.loaded.called);
+  const quiet = pooled(lagLoad.quiet.called);
+  const loadedClaimed = pooled(lagLoad.loaded.claimed);
+  const quietClaimed = pooled(lagLoad.quiet.claimed);
+  const lagLabel = `fire lag, ${count(LOAD.tasks)} due at once (cron \`* * * * * *\`, ${LOAD.tasks / LOAD.perServer} servers × ${LOAD.perServer}), dashboard listening on loopback`;
+  const dropped = (d: number, n: number) => `${count(d)} of ${count(n * LOAD.tasks)} dropped`;
+  rows.push({
+    figure: `${lagLabel}, ${LOAD.rps} requests a second to it (tasks pages and task pages, real HTTP from a second process) around the instant: **ours**, scheduled instant → handler called`,
+    p50: loaded.p50,
+    p99: loaded.p99,
+    max: loaded.max,
+    value: dropped(lagLoad.loaded.dropped, LOAD.rounds),
+    target: "p99 ≤ 1.2× without requests",
+    met: loaded.p99 <= 1.2 * quiet.p99,
+    compare: `with ÷ without, p99: ${ratio(loaded.p99, quiet.p99)}; run claimed p50/p99/max ${fmt(loadedClaimed.p50)}/${fmt(loadedClaimed.p99)}/${fmt(loadedClaimed.max)} ms`,
+  });
+  rows.push({
+    figure: `${lagLabel}, no requests around the instant (the seconds between, same process): **ours**, scheduled instant → handler called`,
+    p50: quiet.p50,
+    p99: quiet.p99,
+    max: quiet.max,
+    value: dropped(lagLoad.quiet.dropped, LOAD.rounds),
+    compare: `run claimed p50/p99/max ${fmt(quietClaimed.p50)}/${fmt(quietClaimed.p99)}/${fmt(quietClaimed.max)} ms`,
+  });
+  const req = lagLoad.requests;
+  rows.push({
+    figure: `dashboard requests during those seconds, sent → whole response received (the second process's clock; server of ${LOAD.perServer} tasks firing every second)`,
+    p50: req.ms.p50,
+    p99: req.ms.p99,
+    max: req.ms.max,
+    value: `${count(req.sent)} sent, ${count(req.failed)} failed`,
+  });
+}
+
 // ---- table
 
 function table(): string {
@@ -579,6 +745,7 @@ const run: Record<Section, () => Promise<void>> = {
   split,
   servers,
   lifecycle,
+  dashboard,
 };
 const seconds: Record<string, number> = {};
 for (const s of SECTIONS) {

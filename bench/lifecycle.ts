@@ -49,7 +49,7 @@ function line(at: number, taskId: string, failed = false): string {
 }
 
 /** Writes `n` lines from `gen(i)` to <dir>/logs/executions.jsonl, in chunks. */
-async function writeLog(dir: string, n: number, gen: (i: number) => string): Promise<void> {
+export async function writeLog(dir: string, n: number, gen: (i: number) => string): Promise<void> {
   await mkdir(join(dir, "logs"), { recursive: true });
   const out = createWriteStream(join(dir, "logs", "executions.jsonl"));
   let chunk = "";
