@@ -4,6 +4,7 @@ import { type Execution, runKey } from "../src/store/execution.ts";
 import type { Task } from "../src/tasks/model.ts";
 import { nextRunAfter } from "../src/time/runs.ts";
 import { createDashboard, type Dashboard } from "../src/web/dashboard.ts";
+import { PAGE_SIZE } from "../src/web/routes/server-routes.ts";
 import { cronTasks, mixedTasks, noopHandler, writeDataDir } from "./fixtures.ts";
 import { benchConfig, type Dist, dist, inChild, nowMs, prng, sleepUntil, tempDir } from "./lib.ts";
 import { writeLog } from "./lifecycle.ts";
@@ -174,7 +175,8 @@ export async function pageChild(a: PageArgs): Promise<PageResult> {
   await app.scheduler.start();
   const { dashboard, cookie } = await openDashboard(app, a.dir);
   const server = `/s/${serverId(0)}`;
-  const last = `task-${a.perServer - 1}`;
+  // The first page lists the first PAGE_SIZE tasks.
+  const last = `task-${Math.min(a.perServer, PAGE_SIZE) - 1}`;
   const rnd = prng(3);
   const taskUrl = () => `${server}/tasks/task-${Math.floor(rnd() * a.perServer)}`;
   let body = "";

@@ -588,7 +588,7 @@ async function dashboard(): Promise<void> {
   const p0 = pages[0] as PageResult;
   const label = `server of ${count(PAGE.perServer)} tasks, ${count(PAGE.lines)}-line log (${count(data.own)} of its tasks' runs over ${PAGE.spanDays} days, the rest other servers'), in process (inject)`;
   rows.push({
-    figure: `dashboard tasks page (\`GET /s/<server>\`, each task's last 20 attempts), ${label}`,
+    figure: `dashboard tasks page (\`GET /s/<server>\`: its first page, 50 of the tasks, each with its last 20 attempts), ${label}`,
     p50: tasksPage.p50,
     p99: tasksPage.p99,
     max: tasksPage.max,

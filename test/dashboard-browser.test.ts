@@ -1,12 +1,11 @@
 import { mkdir, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { browserSkipReason, launchBrowser } from "./support/browser.ts";
 import { type FakeDiscord, startFakeDiscord } from "./support/fake-discord.ts";
-import { cli, type Proc, startMain } from "./support/process.ts";
+import { cli, freePort, type Proc, startMain } from "./support/process.ts";
 import { tempDir } from "./support/world.ts";
 
 // The dashboard in a real headless Chromium: logging in through the fake Discord's OAuth2
@@ -23,20 +22,21 @@ let dash: string;
 const procs: Proc[] = [];
 const cspViolations: string[] = [];
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
 async function newPage(viewport = { width: 1200, height: 800 }): Promise<Page> {
   const page = await browser.newPage({ viewport });
   page.on("console", (m) => {
     if (/Content.Security.Policy/i.test(m.text())) cspViolations.push(m.text());
   });
   return page;
+}
+
+/** Through the dashboard's login page and the fake Discord's authorize page, as admin. */
+async function logInAsAdmin(page: Page): Promise<void> {
+  await page.goto(dash);
+  await page.click("text=Log in with Discord");
+  await page.waitForURL(`${discord.webUrl}/**`);
+  await page.click("text=Log in as admin");
+  await page.waitForURL(`${dash}/`);
 }
 
 const shot = (page: Page, name: string) =>
@@ -67,9 +67,39 @@ describe.skipIf(browserSkipReason)("dashboard in Chromium", () => {
     const env = { DATA_DIR: data };
     const add = (...args: string[]) => cli(dir.path, env, "--server", discord.guildId, ...args);
     for (const args of [
-      ["standup", "--name", "Stand-up reminder", "--handler", "message", "--schedule", "every weekday at 9:30", "--message", "Stand-up in the usual room"],
-      ["backup-check", "--name", "Backup check", "--handler", "test", "--schedule", "every 2 hours"],
-      ["flaky-feed", "--name", "<b>Flaky</b> feed", "--handler", "test", "--schedule", "daily 12:00", "--option", "failWith=feed timed out", "--retries", "0"],
+      [
+        "standup",
+        "--name",
+        "Stand-up reminder",
+        "--handler",
+        "message",
+        "--schedule",
+        "every weekday at 9:30",
+        "--message",
+        "Stand-up in the usual room",
+      ],
+      [
+        "backup-check",
+        "--name",
+        "Backup check",
+        "--handler",
+        "test",
+        "--schedule",
+        "every 2 hours",
+      ],
+      [
+        "flaky-feed",
+        "--name",
+        "<b>Flaky</b> feed",
+        "--handler",
+        "test",
+        "--schedule",
+        "daily 12:00",
+        "--option",
+        "failWith=feed timed out",
+        "--retries",
+        "0",
+      ],
     ]) {
       const res = await add("tasks", "add", ...(args as string[]));
       expect(res.code, res.stderr).toBe(0);
@@ -96,11 +126,7 @@ describe.skipIf(browserSkipReason)("dashboard in Chromium", () => {
 
   it("logs in through Discord's OAuth2 page, runs a task and sees the attempt, disables it", async () => {
     const page = await newPage();
-    await page.goto(dash);
-    await page.click("text=Log in with Discord");
-    await page.waitForURL(`${discord.webUrl}/**`);
-    await page.click("text=Log in as admin");
-    await page.waitForURL(`${dash}/`);
+    await logInAsAdmin(page);
     await page.waitForSelector("text=Test Server");
     await shot(page, "servers");
 
@@ -123,17 +149,22 @@ describe.skipIf(browserSkipReason)("dashboard in Chromium", () => {
     await page.waitForSelector(".flash");
     expect(await page.textContent(".flash")).toContain("Task disabled");
     expect(await page.textContent("h1")).toContain("disabled");
-    const show = await cli(dir.path, { DATA_DIR: join(dir.path, "data") }, "--server", discord.guildId, "tasks", "show", "backup-check");
+    const show = await cli(
+      dir.path,
+      { DATA_DIR: join(dir.path, "data") },
+      "--server",
+      discord.guildId,
+      "tasks",
+      "show",
+      "backup-check",
+    );
     expect(show.stdout).toContain("enabled:   no");
     await page.close();
   });
 
   it("reads yesterday's briefing, rendered from its markdown", async () => {
     const page = await newPage();
-    await page.goto(dash);
-    await page.click("text=Log in with Discord");
-    await page.click("text=Log in as admin");
-    await page.waitForURL(`${dash}/`);
+    await logInAsAdmin(page);
     await page.click("text=Test Server");
     await page.click("nav.tabs >> text=Briefings");
     await page.click(`text=${yesterday}`);
@@ -146,10 +177,7 @@ describe.skipIf(browserSkipReason)("dashboard in Chromium", () => {
 
   it("reads well on a phone: nothing wider than the screen", async () => {
     const page = await newPage({ width: 390, height: 844 });
-    await page.goto(dash);
-    await page.click("text=Log in with Discord");
-    await page.click("text=Log in as admin");
-    await page.waitForURL(`${dash}/`);
+    await logInAsAdmin(page);
     await page.click("text=Test Server");
     await page.waitForSelector("table.tasks");
     const overflow = await page.evaluate(

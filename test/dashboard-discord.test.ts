@@ -1,8 +1,7 @@
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeDiscord, startFakeDiscord, type User } from "./support/fake-discord.ts";
-import { cli, type Proc, startMain } from "./support/process.ts";
+import { cli, freePort, type Proc, startMain } from "./support/process.ts";
 import { tempDir } from "./support/world.ts";
 
 // The dashboard of a bot connected to Discord (the fake, on 127.0.0.1), over real HTTP:
@@ -13,14 +12,6 @@ let discord: FakeDiscord;
 let dir: Awaited<ReturnType<typeof tempDir>>;
 let bot: Proc;
 let dash: string;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 const cookiesOf = (res: Response) =>
   res.headers
@@ -94,6 +85,9 @@ beforeAll(async () => {
   expect(add.code, add.stderr).toBe(0);
 }, 60_000);
 afterAll(async () => {
+  // Nothing secret reached the log: not the client secret, not an OAuth2 token or code.
+  expect(bot.output()).not.toContain(discord.clientSecret);
+  expect(bot.output()).not.toMatch(/access_token|code_verifier|[?&]code=/);
   bot.child.kill("SIGTERM");
   await bot.exited;
   await discord.close();

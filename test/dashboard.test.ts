@@ -162,6 +162,37 @@ describe("dashboard: pages", () => {
     expect(res.body).toContain("never run");
   });
 
+  it("a server's tasks come 50 to a page", async () => {
+    for (let i = 0; i < 120; i++) await addTask(`t${String(i).padStart(3, "0")}`);
+    const { cookie } = await login();
+    const first = (await get("/s/local", cookie)).body;
+    expect(first).toContain("(120; page 1 of 3)");
+    expect(first.match(/<tr>/g)).toHaveLength(51); // the header and 50 tasks
+    expect(first).toContain('href="/s/local?page=3"');
+    const last = (await get("/s/local?page=3", cookie)).body;
+    expect(last.match(/<tr>/g)).toHaveLength(21);
+    expect(last).toContain("t119");
+    expect(last).not.toContain("t000");
+    expect((await get("/s/local?page=99", cookie)).body).toContain("page 3 of 3");
+  });
+
+  it("a task's next 10 runs flag a daylight-saving move", async () => {
+    await w.close();
+    w = await makeWorld({ start: "2026-03-25T12:00:00Z" });
+    await d.server.close();
+    await open();
+    await addTask("night", { schedule: "daily 02:30", timezone: "Europe/Paris" });
+    const { cookie } = await login();
+    const body = (await get("/s/local/tasks/night", cookie)).body;
+    const runs = body.slice(body.indexOf("<h2>Next runs</h2>"), body.indexOf("<h2>History</h2>"));
+    expect(runs.match(/<tr>/g)).toHaveLength(10);
+    // 29 March 2026: 02:30 does not exist in Paris; the run moves, and the page says so.
+    expect(runs).toMatch(
+      /2026-03-29 03:00 \(Europe\/Paris\)<\/time>.*<span class="dst">⚠ [^<]+<\/span>/,
+    );
+    expect(runs.match(/class="dst"/g)).toHaveLength(1);
+  });
+
   it("hostile task names and outputs render inert", async () => {
     await addTask("evil", { name: HOSTILE_NAME, options: { message: HOSTILE_NAME } });
     const { cookie, csrf } = await login();

@@ -3,7 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Execution } from "../src/store/execution.ts";
-import { cli, type Proc, ROOT, startMain } from "./support/process.ts";
+import { cli, freePort, type Proc, ROOT, startMain } from "./support/process.ts";
 import { readLogLines, readOutputs, tempDir } from "./support/world.ts";
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -335,16 +335,6 @@ describe("npm start (the process)", () => {
     expect(await readFile(file, "utf8")).toBe('{"schemaVersion":1,"tasks":[{"id"');
   });
 });
-
-/** A port nothing listens on now. */
-async function freePort(): Promise<number> {
-  const { createServer } = await import("node:net");
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 describe("npm start: the dashboard", () => {
   it("prints a one-time login link that works once; the CLI makes new ones through the bot", async () => {

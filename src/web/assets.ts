@@ -40,9 +40,12 @@ input[type=text], input:not([type]), select, textarea { width: 100%; font: inher
 .help { font-size: .85rem; color: var(--muted); margin: .15rem 0 0; }
 pre { white-space: pre-wrap; word-break: break-word; background: #f0f1f4; padding: .75rem; border-radius: 6px; }
 .markdown { overflow-wrap: anywhere; }
-svg.chart rect.ok { fill: var(--ok); } svg.chart rect.bad { fill: var(--bad); } svg.chart rect.skip { fill: #b0b6c1; } svg.chart rect.late { fill: var(--warn); }
+svg.chart .ok { fill: var(--ok); } svg.chart .bad { fill: var(--bad); } svg.chart .skip { fill: #b0b6c1; } svg.chart .late { fill: var(--warn); }
 figure.chart-box { margin: 0; } figure.chart-box svg { width: 100%; height: auto; max-height: 10rem; }
 figcaption { font-size: .85rem; color: var(--muted); }
+nav.pager { display: flex; flex-wrap: wrap; gap: .25rem; margin: .75rem 0; }
+nav.pager a, nav.pager span { padding: .2rem .55rem; border: 1px solid var(--line); border-radius: 4px; text-decoration: none; }
+nav.pager span[aria-current] { background: var(--accent); color: #fff; border-color: var(--accent); }
 .login { max-width: 26rem; margin: 3rem auto; text-align: center; }
 @media (max-width: 640px) {
   table.tasks thead { display: none; }

@@ -7,6 +7,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  LogController,
 } from "fastify";
 import type { BriefingArchive } from "../outputs/briefing-archive.ts";
 import {
@@ -85,8 +86,9 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.log.child({ component: "dashboard" }) as FastifyBaseLogger,
     // Request lines would carry login tokens in query strings; errors are logged below.
-    disableRequestLogging: true,
-    trustProxy: true,
+    logController: new LogController({ disableRequestLogging: true }),
+    // A reverse proxy on this machine says who the client is (rate limits count per client).
+    trustProxy: "loopback",
     bodyLimit: 64 * 1024,
   });
   await app.register(fastifyCookie);

@@ -1,4 +1,4 @@
-import { setTimeout as delay } from "node:timers/promises";
+import { setTimeout as delay, setImmediate as yieldToTimers } from "node:timers/promises";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { isBriefingDate } from "../../outputs/briefing-archive.ts";
 import { MissionControlError, ValidationError } from "../../shared/errors.ts";
@@ -19,7 +19,7 @@ import {
   SETTING_FIELDS,
   settingsPage,
 } from "../views/pages.ts";
-import { tasksPage } from "../views/servers.ts";
+import { type TaskRow, tasksPage } from "../views/servers.ts";
 import { deletePage, dryRunPage, editPage, fieldText, taskPage } from "../views/task.ts";
 
 // Everything under /s/:server: a server's tasks, goals and reminders, briefings and settings.
@@ -27,6 +27,8 @@ import { deletePage, dryRunPage, editPage, fieldText, taskPage } from "../views/
 
 /** How long "Run now" waits for the run before answering "started". */
 const RUN_WAIT_MS = 5_000;
+/** Tasks on one page of a server's tasks. */
+export const PAGE_SIZE = 50;
 /** Attempts in each task's chart on the tasks page, and on the task's own page. */
 const LIST_CHART = 20;
 const TASK_CHART = 60;
@@ -66,13 +68,20 @@ export const serverRoutes = (deps: WebDeps) => async (app: FastifyInstance) => {
 
   app.get("/", async (req: Req, reply) => {
     const tenant = tenantOf(req);
-    const rows = await Promise.all(
-      tasks.overview(tenant).map(async (row) => ({
-        ...row,
-        recent: await tasks.recentAttempts(tenant, row.task.id, LIST_CHART),
-      })),
+    const all = tasks.overview(tenant);
+    const pages = Math.max(1, Math.ceil(all.length / PAGE_SIZE));
+    const page = Math.min(pages, Math.max(1, Number((req.query as { page?: string }).page) || 1));
+    const shown = all.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE);
+    const rows: TaskRow[] = [];
+    for (const [i, row] of shown.entries()) {
+      // The reads are synchronous: the scheduler's timers get their turn every few tasks.
+      if (i % 10 === 9) await yieldToTimers();
+      rows.push({ ...row, recent: await tasks.recentAttempts(tenant, row.task.id, LIST_CHART) });
+    }
+    return sendPage(
+      reply,
+      tasksPage(ctx(req), rows, deps.now(), { page, pages, total: all.length }),
     );
-    return sendPage(reply, tasksPage(ctx(req), rows, deps.now()));
   });
 
   app.get("/tasks/:id", async (req: Req, reply) => {

@@ -3,7 +3,7 @@ import type { TaskOverview } from "../../tasks/task-service.ts";
 import { formatSchedule } from "../../time/schedule.ts";
 import { describeSchedule } from "../../time/schedule-words.ts";
 import type { ServerRef } from "../access.ts";
-import { html } from "../html.ts";
+import { type Html, html } from "../html.ts";
 import { runChart } from "./charts.ts";
 import { percent, relative, when } from "./format.ts";
 import { type PageContext, page, serverPath } from "./layout.ts";
@@ -23,9 +23,24 @@ export interface TaskRow extends TaskOverview {
   recent: Execution[];
 }
 
-export function tasksPage(ctx: PageContext, rows: TaskRow[], now: number): string {
+export interface Paging {
+  page: number;
+  pages: number;
+  total: number;
+}
+
+function pager(base: string, { page, pages }: Paging): Html | "" {
+  if (pages <= 1) return "";
+  const link = (n: number) =>
+    n === page
+      ? html`<span aria-current="page">${n}</span>`
+      : html`<a href="${base}?page=${n}">${n}</a>`;
+  return html`<nav class="pager" aria-label="pages">${Array.from({ length: pages }, (_, i) => link(i + 1))}</nav>`;
+}
+
+export function tasksPage(ctx: PageContext, rows: TaskRow[], now: number, paging: Paging): string {
   const base = serverPath(ctx.server as ServerRef);
-  const body = html`<h1>Tasks <span class="muted">(${rows.length})</span></h1>
+  const body = html`<h1>Tasks <span class="muted">(${paging.total}${paging.pages > 1 ? `; page ${paging.page} of ${paging.pages}` : ""})</span></h1>
 ${
   rows.length
     ? html`<table class="tasks">
@@ -40,7 +55,7 @@ ${
 <td data-label="Success">${percent(h.totalRuns ? h.successCount / h.totalRuns : null)} <span class="muted">of ${h.totalRuns}</span></td>
 <td data-label="Recent runs">${runChart(recent)}</td>
 </tr>`;
-      })}</tbody></table>`
+      })}</tbody></table>${pager(base, paging)}`
     : html`<p class="card">No tasks yet. Add one with <code>/task add</code> in Discord or <code>npm run cli -- tasks add</code>.</p>`
 }`;
   return page(ctx, "Tasks", body, "tasks");
