@@ -12,7 +12,8 @@ import { zonedParts } from "./timezone.ts";
 
 const TIME = String.raw`(?:\d{1,2}(?::\d{2})?\s?(?:am|pm)|\d{1,2}:\d{2}|noon|midnight)`;
 const TIMES = String.raw`${TIME}(?:\s?(?:,|and|&)\s?${TIME})*`;
-const DAY_NAME = String.raw`(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day)?s?|weekdays?|weekends?|wednesdays?|saturdays?`;
+const DAY_NAME =
+  "(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day)?s?|weekdays?|weekends?|wednesdays?|saturdays?";
 const DAY_LIST = String.raw`(?:${DAY_NAME})(?:\s?(?:,|and|&|-|to|through)\s?(?:${DAY_NAME}))*`;
 const AT = String.raw`(?:\s(?:at|@))?\s`;
 const ORDINALS: Record<string, string> = {
