@@ -104,7 +104,10 @@ describe.skipIf(browserSkipReason)("dashboard in Chromium", () => {
       const res = await add("tasks", "add", ...(args as string[]));
       expect(res.code, res.stderr).toBe(0);
     }
-    for (const id of ["backup-check", "backup-check", "flaky-feed"]) await add("tasks", "run", id);
+    for (const id of ["backup-check", "backup-check", "flaky-feed"]) {
+      const run = await add("run", id);
+      expect(run.stdout + run.stderr).toMatch(/after 1 attempt/);
+    }
     const briefings = join(data, "briefings", discord.guildId);
     await mkdir(briefings, { recursive: true });
     await writeFile(

@@ -10,6 +10,7 @@ import { zonedParts } from "../../time/timezone.ts";
 import type { ServerRef } from "../access.ts";
 import { renderMarkdown } from "../markdown.ts";
 import { flashAndGo, sendPage, type WebDeps } from "../server.ts";
+import { LIST_CHART, TASK_CHART } from "../views/charts.ts";
 import type { PageContext } from "../views/layout.ts";
 import {
   briefingPage,
@@ -29,9 +30,6 @@ import { deletePage, dryRunPage, editPage, fieldText, taskPage } from "../views/
 const RUN_WAIT_MS = 5_000;
 /** Tasks on one page of a server's tasks. */
 export const PAGE_SIZE = 50;
-/** Attempts in each task's chart on the tasks page, and on the task's own page. */
-const LIST_CHART = 20;
-const TASK_CHART = 60;
 
 declare module "fastify" {
   interface FastifyRequest {

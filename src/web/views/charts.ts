@@ -6,6 +6,10 @@ import { type Html, html, trusted } from "../html.ts";
 // status, over a strip of how late each scheduled run started. One path per colour keeps a
 // tasks page of many charts small and quick to build.
 
+/** Attempts in each task's chart on the tasks page, and on the task's own page. */
+export const LIST_CHART = 20;
+export const TASK_CHART = 60;
+
 const latenessOf = (e: Execution) =>
   e.trigger === "schedule" && e.attempt === 1
     ? Math.max(0, Date.parse(e.ts) - e.durationMs - Date.parse(e.scheduledFor))
@@ -16,7 +20,7 @@ const r1 = (n: number) => Math.round(n * 10) / 10;
 
 export function runChart(
   attempts: readonly Execution[],
-  { width = 120, height = 28, labelled = false } = {},
+  { width = 120, height = 28, slots = LIST_CHART, labelled = false } = {},
 ): Html {
   if (!attempts.length) return html`<span class="muted">no runs yet</span>`;
   const n = attempts.length;
@@ -27,14 +31,16 @@ export function runChart(
     maxDuration = Math.max(maxDuration, (attempts[i] as Execution).durationMs);
     maxLate = Math.max(maxLate, late[i] as number);
   }
-  const step = width / n;
+  // A bar is as wide as one of `slots`, newest on the right: a task's first runs stay thin bars.
+  const step = width / Math.max(n, slots);
+  const left = width - n * step;
   const bar = r1(Math.max(1, step - 1));
   const top = height * 0.7;
   const strip = height - top - 2;
   const paths = { ok: "", bad: "", skip: "", late: "" };
   for (let i = 0; i < n; i++) {
     const e = attempts[i] as Execution;
-    const x = r1(i * step);
+    const x = r1(left + i * step);
     const h = r1(Math.max(1, (e.durationMs / maxDuration) * top));
     paths[CLASS[e.status]] += `M${x} ${r1(top - h)}h${bar}v${h}h-${bar}z`;
     const l = late[i] as number;

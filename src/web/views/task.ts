@@ -7,7 +7,7 @@ import { describeSchedule } from "../../time/schedule-words.ts";
 import type { ServerRef } from "../access.ts";
 import { type Html, html } from "../html.ts";
 import { renderMarkdown } from "../markdown.ts";
-import { runChart } from "./charts.ts";
+import { runChart, TASK_CHART } from "./charts.ts";
 import { ms, percent, relative, when } from "./format.ts";
 import { csrfField, type PageContext, page, postButton, serverPath } from "./layout.ts";
 
@@ -66,7 +66,7 @@ ${
     : html`<p class="muted">No upcoming runs${task.enabled ? "" : " (disabled)"}.</p>`
 }
 <h2>History</h2>
-${runChart(chart, { width: 600, height: 120, labelled: true })}
+${runChart(chart, { width: 600, height: 120, slots: TASK_CHART, labelled: true })}
 <h2>Recent attempts</h2>
 ${attemptsTable(task, report.recent)}`;
   return page(ctx, task.name, body, "tasks");
