@@ -53,6 +53,10 @@ export interface Store {
   /**
    * The current state. Read freely; change it only inside `update`, and by replacing items, not
    * editing them: items already written are frozen (the journal records replaced items).
+   * A list taken from here (or from the `db` an update gets) may be changed in place: the next
+   * write checks that list item by item. So take it afresh for each change: a list kept from
+   * before a write and changed after it is not checked again. Tasks changed only through
+   * `putTask` and `removeTask` cost a write only the tasks they touched.
    */
   readonly data: Db;
   readonly file: string;
