@@ -127,6 +127,24 @@ describe("store", () => {
     );
   });
 
+  it("backs up db.json as each start read it: the file itself, or with its journal applied", async () => {
+    const newest = async () => {
+      const names = (await readdir(join(sandbox.path, "backups"))).sort();
+      return readFile(join(sandbox.path, "backups", names.at(-1) as string), "utf8");
+    };
+    const first = await openStore({ dataDir: sandbox.path });
+    await first.update((d) => d.goals.push(goal(1)));
+    await first.close();
+    const closed = await readFile(db(), "utf8");
+    const second = await openStore({ dataDir: sandbox.path }); // copies db.json
+    expect(await newest()).toBe(closed);
+    await second.update((d) => d.goals.push(goal(2)));
+    // Not closed: the next start reads db.json with a journal line.
+    const third = track(await openStore({ dataDir: sandbox.path }));
+    expect(JSON.parse(await newest()).goals).toEqual([goal(1), goal(2)]);
+    expect(third.data.goals).toEqual([goal(1), goal(2)]);
+  });
+
   it("lets one process at a time hold a data dir, and takes over a stale lock", async () => {
     const first = track(await openStore({ dataDir: sandbox.path }));
     // Same pid as ours counts as stale, so fake a live owner: the parent process.

@@ -22,11 +22,17 @@ export class ChangeTracker {
   /** Every item as last written: an item still there unchanged is the same object. */
   #written = new WeakSet<Item>();
   #values = new Map<string, unknown>();
+  /** Lists the next `diff` checks item by item: they may have been changed in place. */
+  #scan = new Set<string>();
+  /** list key -> item key -> the item now (undefined: removed), as told by `touch`. */
+  #touched = new Map<string, Map<Id, Item | undefined>>();
 
   /** Makes `db` (as it is on disk) the state the next `diff` compares with. */
   reset(db: object): void {
     this.#items.clear();
     this.#values.clear();
+    this.#scan.clear();
+    this.#touched.clear();
     this.#written = new WeakSet();
     for (const [key, value] of Object.entries(db)) {
       if (Array.isArray(value)) {
@@ -40,6 +46,31 @@ export class ChangeTracker {
     }
   }
 
+  /**
+   * The next `diff` checks this list item by item: it was handed out, so it may have been
+   * changed in place (pushed to, spliced, replaced).
+   */
+  scan(key: string): void {
+    this.#scan.add(key);
+  }
+
+  /**
+   * The item with key `id` in list `key` is now `item` (undefined: removed from the list),
+   * `appended` when it was added at the list's end. A list changed only this way since the last
+   * `diff` is not scanned: the next `diff` looks at these items alone.
+   */
+  touch(key: string, id: Id, item: Item | undefined, appended: boolean): void {
+    let items = this.#touched.get(key);
+    if (!items) {
+      items = new Map();
+      this.#touched.set(key, items);
+    }
+    // New items go into the journal line in the order they are in the list, so that replaying
+    // it appends them in that order.
+    if (appended) items.delete(id);
+    items.set(id, item);
+  }
+
   /** The changes from the last state to `db`, which becomes the state compared with next. */
   diff(db: object): Change[] {
     const changes: Change[] = [];
@@ -49,13 +80,26 @@ export class ChangeTracker {
         this.#values.set(key, value);
         continue;
       }
-      const before = this.#items.get(key) ?? new Map<Id, Item>();
+      const known = this.#items.get(key);
+      const before = known ?? new Map<Id, Item>();
+      if (known && !this.#scan.has(key)) {
+        // Changed through `touch` alone: only the items it named can differ.
+        for (const [id, item] of this.#touched.get(key) ?? []) {
+          if (item === undefined) {
+            if (this.#forget(before, id)) changes.push(["del", key, id]);
+          } else if (before.get(id) !== item) {
+            changes.push(["put", key, deepFreeze(item)]);
+            this.#remember(before, id, item);
+          }
+        }
+        // Every item is accounted for, unless the list was changed some other way.
+        if (before.size === value.length) continue;
+      }
       for (const item of value as Item[]) {
         // Unchanged items (nearly all of them) are found without making their key.
         if (this.#written.has(item)) continue;
         changes.push(["put", key, deepFreeze(item)]);
-        before.set(itemKey(item), item);
-        this.#written.add(item);
+        this.#remember(before, itemKey(item), item);
       }
       // Every id still listed was matched or added; if the counts differ, some are gone.
       if (before.size !== value.length) {
@@ -63,13 +107,35 @@ export class ChangeTracker {
         for (const id of before.keys()) {
           if (!listed.has(id)) {
             changes.push(["del", key, id]);
-            before.delete(id);
+            this.#forget(before, id);
           }
         }
       }
       this.#items.set(key, before);
     }
+    this.#scan.clear();
+    this.#touched.clear();
     return changes;
+  }
+
+  /**
+   * `item` is now written under `id`. The item it replaces leaves `#written`: put back later
+   * (an edit undone), it is a change again.
+   */
+  #remember(before: Map<Id, Item>, id: Id, item: Item): void {
+    const old = before.get(id);
+    if (old) this.#written.delete(old);
+    before.set(id, item);
+    this.#written.add(item);
+  }
+
+  /** Whether there was an item `id` to forget. */
+  #forget(before: Map<Id, Item>, id: Id): boolean {
+    const old = before.get(id);
+    if (!old) return false;
+    this.#written.delete(old);
+    before.delete(id);
+    return true;
   }
 }
 

@@ -12,6 +12,11 @@ export type StoreFs = Pick<
   "open" | "readFile" | "rename" | "rm" | "readdir" | "mkdir" | "copyFile" | "writeFile"
 >;
 
+const missing = (err: NodeJS.ErrnoException): null => {
+  if (err.code === "ENOENT") return null;
+  throw err;
+};
+
 export class DurableFile {
   #seq = 0;
 
@@ -21,12 +26,12 @@ export class DurableFile {
   ) {}
 
   async read(): Promise<string | null> {
-    try {
-      return await this.fs.readFile(this.path, "utf8");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-      throw err;
-    }
+    return this.fs.readFile(this.path, "utf8").catch(missing);
+  }
+
+  /** The file's bytes, or null when there is none. */
+  async readBytes(): Promise<Buffer | null> {
+    return this.fs.readFile(this.path).catch(missing);
   }
 
   async write(text: string): Promise<void> {

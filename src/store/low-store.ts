@@ -2,7 +2,7 @@ import { Low } from "lowdb";
 import { MissionControlError } from "../shared/errors.ts";
 import type { Task } from "../tasks/model.ts";
 import { recordKey, type Tenant } from "../tasks/tenant.ts";
-import { ChangeTracker } from "./changes.ts";
+import { ChangeTracker, itemKey } from "./changes.ts";
 import { type Db, DbSchema } from "./db-schema.ts";
 import { type Files, newBase, readDisk, serialize, shown, writeSnapshot } from "./disk.ts";
 import type { Store, TaskListener } from "./store.ts";
@@ -11,6 +11,9 @@ const keyOf = (t: Task) => recordKey(t.guildId, t.id);
 
 /** How long a change made with `updateSoon` may wait for its write. */
 export const DEFER_MS = 500;
+
+/** Removals after which the task index is rebuilt rather than searched around. */
+const MAX_SHIFTS = 256;
 
 export class StoreWriteError extends MissionControlError {
   override name = "StoreWriteError";
@@ -49,10 +52,23 @@ export class LowStore implements Store {
   #deferred: Waiter[] = [];
   #deferTimer: ReturnType<typeof setTimeout> | null = null;
   #lastDeferredWrite = Number.NEGATIVE_INFINITY;
-  /** tenant -> id -> position in data.tasks, for the array it was built from. */
+  /**
+   * tenant -> id -> position in data.tasks, for the array it was built from. A position may be
+   * too high by up to `#shifts`: each removal moves the tasks after it one place left.
+   */
   #index = new Map<Tenant, Map<string, number>>();
   #indexed: Task[] | null = null;
   #indexedLength = 0;
+  #shifts = 0;
+  /**
+   * Whether data.tasks was handed out (read or set through `data`) since the last write: then
+   * it may have been changed in place, and neither the index nor the tasks touched are the
+   * whole story until that write has checked it in full.
+   */
+  #tasksOpen = false;
+  /** `data` as callers see it: the state, telling the store which lists were handed out. */
+  #view: Db | null = null;
+  #viewOf: Db | null = null;
   readonly #listeners = new Set<TaskListener>();
 
   constructor(
@@ -78,6 +94,8 @@ export class LowStore implements Store {
           if (stored.base) this.#base = stored.base;
           const db = DbSchema.parse(stored.raw);
           this.#tracker.reset(db);
+          this.#tasksOpen = false;
+          this.#indexed = null;
           this.#mustCompact = false;
           return db;
         },
@@ -92,12 +110,59 @@ export class LowStore implements Store {
   }
 
   get data(): Db {
-    return this.#low.data;
+    const db = this.#low.data;
+    if (this.#viewOf !== db) {
+      this.#view = new Proxy(db, this.#handOut);
+      this.#viewOf = db;
+    }
+    return this.#view as Db;
+  }
+
+  /**
+   * A list taken from `data` (or from the `db` an update gets) may be changed in place, in ways
+   * the store does not see; a list set there is new. Either way the next write checks that list
+   * item by item. Lists changed only through putTask and removeTask are not checked: the write
+   * looks at the tasks they touched.
+   */
+  readonly #handOut: ProxyHandler<Db> = {
+    get: (db, key) => {
+      const value = db[key as keyof Db];
+      if (Array.isArray(value)) this.#opened(key);
+      return value;
+    },
+    getOwnPropertyDescriptor: (db, key) => {
+      const found = Reflect.getOwnPropertyDescriptor(db, key);
+      if (Array.isArray(found?.value)) this.#opened(key);
+      return found;
+    },
+    set: (db, key, value) => {
+      this.#opened(key);
+      return Reflect.set(db, key, value);
+    },
+    defineProperty: (db, key, descriptor) => {
+      this.#opened(key);
+      return Reflect.defineProperty(db, key, descriptor);
+    },
+    deleteProperty: (db, key) => {
+      this.#opened(key);
+      return Reflect.deleteProperty(db, key);
+    },
+  };
+
+  #opened(key: string | symbol): void {
+    if (typeof key !== "string") return;
+    this.#tracker.scan(key);
+    if (key === "tasks") this.#tasksOpen = true;
   }
 
   /** One journal line with what changed, or, once the journal is big, all of db.json. */
   async #write(db: Db): Promise<void> {
     const changes = this.#tracker.diff(db);
+    if (this.#tasksOpen) {
+      // Checked in full just now; the index is rebuilt on its next use, as it may be stale.
+      this.#tasksOpen = false;
+      this.#indexed = null;
+    }
     const big = this.#disk.journal.size > Math.max(this.compactAt, this.#snapshotBytes);
     try {
       if (this.#mustCompact || big || !this.#disk.journal.usable) await this.#compact(db);
@@ -141,15 +206,29 @@ export class LowStore implements Store {
     const tasks = this.#low.data.tasks;
     const i = this.#position(next.guildId, next.id);
     const before = i < 0 ? undefined : tasks[i];
-    if (i < 0) tasks.push(next);
-    else tasks[i] = next;
+    if (i < 0) {
+      // #position indexed every task up to here.
+      this.#ids(next.guildId).set(next.id, tasks.push(next) - 1);
+      this.#indexedLength = tasks.length;
+    } else tasks[i] = next;
+    this.#tracker.touch("tasks", itemKey(next), next, i < 0);
     this.#emit(before, next);
   }
 
   removeTask(tenant: Tenant, id: string): Task | undefined {
-    const before = this.task(tenant, id);
-    if (!before) return undefined;
-    this.#low.data.tasks = this.#low.data.tasks.filter((t) => t !== before);
+    const i = this.#position(tenant, id);
+    if (i < 0) return undefined;
+    const tasks = this.#low.data.tasks;
+    const before = tasks[i] as Task;
+    // A new array, not a splice: one being iterated (across an await) stays as it was.
+    const rest = tasks.slice(0, i).concat(tasks.slice(i + 1));
+    this.#low.data.tasks = rest;
+    // The index goes on with the new array: the tasks after `i` moved one place left.
+    this.#indexed = rest;
+    if (this.#indexedLength > i) this.#indexedLength--;
+    this.#index.get(tenant)?.delete(id);
+    this.#shifts++;
+    this.#tracker.touch("tasks", itemKey(before), undefined, false);
     this.#emit(before, undefined);
     return before;
   }
@@ -176,35 +255,64 @@ export class LowStore implements Store {
   /** Where the tenant's task with this id is in data.tasks, or -1. */
   #position(tenant: Tenant, id: string): number {
     const tasks = this.#low.data.tasks;
-    if (this.#indexed !== tasks) this.#reindex(tasks);
-    // Appends are the common change: index them as they come.
+    if (
+      this.#indexed !== tasks ||
+      this.#indexedLength > tasks.length ||
+      this.#shifts > MAX_SHIFTS
+    ) {
+      this.#reindex(tasks);
+    }
+    // Appends: index them as they come.
     for (let i = this.#indexedLength; i < tasks.length; i++) {
       const t = tasks[i] as Task;
-      const ids = this.#index.get(t.guildId) ?? new Map<string, number>();
-      this.#index.set(t.guildId, ids);
+      const ids = this.#ids(t.guildId);
       if (!ids.has(t.id)) ids.set(t.id, i); // the first, as find() would
     }
     this.#indexedLength = tasks.length;
-    const i = this.#index.get(tenant)?.get(id);
-    const at = i === undefined ? undefined : tasks[i];
-    if (at && at.id === id && at.guildId === tenant) return i as number;
-    // A miss, or an entry made stale by a change in place: a scan decides, and a stale index is
-    // rebuilt. Misses are rare (a duplicate check, an unknown id), so the scan costs little.
+    const ids = this.#index.get(tenant);
+    const i = ids?.get(id);
+    if (ids && i !== undefined) {
+      // Removals since it was indexed moved it left, one place each at most.
+      const last = Math.max(0, i - this.#shifts);
+      for (let j = Math.min(i, tasks.length - 1); j >= last; j--) {
+        const at = tasks[j] as Task;
+        if (at.id === id && at.guildId === tenant) {
+          if (j !== i) ids.set(id, j);
+          return j;
+        }
+      }
+    } else if (!this.#tasksOpen) {
+      // Every task is indexed: since the last full check, tasks were added and removed only
+      // through putTask and removeTask, which keep the index.
+      return -1;
+    }
+    // A list changed in place by a caller since the last write: a miss, or an entry made stale.
+    // A scan decides, and a stale index is rebuilt.
     const found = tasks.findIndex((t) => t.id === id && t.guildId === tenant);
     if (found >= 0) this.#reindex(tasks);
     return found;
+  }
+
+  #ids(tenant: Tenant): Map<string, number> {
+    let ids = this.#index.get(tenant);
+    if (!ids) {
+      ids = new Map();
+      this.#index.set(tenant, ids);
+    }
+    return ids;
   }
 
   #reindex(tasks: Task[]): void {
     this.#index.clear();
     this.#indexed = tasks;
     this.#indexedLength = 0;
+    this.#shifts = 0;
   }
 
   update<T>(fn: (db: Db) => T): Promise<T> {
     let result: T;
     try {
-      result = fn(this.#low.data);
+      result = fn(this.data);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -215,7 +323,7 @@ export class LowStore implements Store {
   }
 
   updateSoon<T>(fn: (db: Db) => T): { result: T; written: Promise<void> } {
-    const result = fn(this.#low.data);
+    const result = fn(this.data);
     const written = new Promise<void>((resolve, reject) => {
       this.#deferred.push({ resolve, reject });
     });
@@ -275,7 +383,7 @@ export class LowStore implements Store {
     }
     // A clean stop leaves everything in db.json (a failure here loses nothing: the journal is
     // replayed on the next start).
-    if (this.#disk.journal.size) await this.#compact(this.data, true).catch(() => {});
+    if (this.#disk.journal.size) await this.#compact(this.#low.data, true).catch(() => {});
     await this.releaseLock();
   }
 }

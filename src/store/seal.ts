@@ -11,10 +11,11 @@ import { DurableFile, type StoreFs } from "./durable-file.ts";
 
 let schemaPrint: string | undefined;
 
-function digest(text: string): string {
+/** Of db.json's text, or of its bytes (the same digest, without encoding the text again). */
+function digest(content: string | Buffer): string {
   // The schema and the zod that checks it: after an update of either, every file is checked.
   schemaPrint ??= JSON.stringify({ zod: z.core.version, schema: z.toJSONSchema(DbSchema) });
-  return createHash("sha256").update(schemaPrint).update("\n").update(text).digest("hex");
+  return createHash("sha256").update(schemaPrint).update("\n").update(content).digest("hex");
 }
 
 export class Seal {
@@ -24,10 +25,19 @@ export class Seal {
     this.#file = new DurableFile(`${dbFile}.checked`, fs);
   }
 
-  /** Whether `text` is the db.json this program last wrote, under this schema. */
-  async matches(text: string): Promise<boolean> {
-    const saved = await this.#file.read().catch(() => null);
-    return saved !== null && saved.trim() === digest(text);
+  /** Whether `content` is the db.json this program last wrote, under this schema. */
+  async matches(content: string | Buffer): Promise<boolean> {
+    return this.vouches(await this.saved(), content);
+  }
+
+  /** The seal as recorded (null: none), for `vouches`. */
+  async saved(): Promise<string | null> {
+    return (await this.#file.read().catch(() => null))?.trim() ?? null;
+  }
+
+  /** Whether the seal `saved` vouches for `content`, db.json's text or bytes. */
+  vouches(saved: string | null, content: string | Buffer): boolean {
+    return saved !== null && saved === digest(content);
   }
 
   /** Forgets the seal: the next start checks db.json in full. */

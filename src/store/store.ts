@@ -6,6 +6,7 @@ import type { Task } from "../tasks/model.ts";
 import { LOCAL, type Tenant } from "../tasks/tenant.ts";
 import { type Db, DbSchema } from "./db-schema.ts";
 import {
+  type Files,
   files,
   newBase,
   readDisk,
@@ -53,6 +54,10 @@ export interface Store {
   /**
    * The current state. Read freely; change it only inside `update`, and by replacing items, not
    * editing them: items already written are frozen (the journal records replaced items).
+   * A list taken from here (or from the `db` an update gets) may be changed in place: the next
+   * write checks that list item by item. So take it afresh for each change: a list kept from
+   * before a write and changed after it is not checked again. Tasks changed only through
+   * `putTask` and `removeTask` cost a write only the tasks they touched.
    */
   readonly data: Db;
   readonly file: string;
@@ -140,13 +145,14 @@ export async function openStore({
     const { durable, journal } = disk;
     await durable.removeStaleTempFiles();
     const backups = join(dataDir, "backups");
-    const text = await durable.read().catch((err) => {
+    const { text, sealed } = await readDbFile(disk).catch((err) => {
       throw new CorruptStoreError(shown(durable.path), (err as Error).message, null);
     });
     const version = migrations.length + 1;
     let db: Db;
     let seq = 0;
     let base = newBase();
+    let backedUp: Promise<void> = Promise.resolve();
     if (text === null) {
       // Changes without the db.json they were made on: refused, never emptied.
       const orphan = await journal.read(0).catch((err) => {
@@ -189,7 +195,7 @@ export async function openStore({
         raw = { ...(migrations[v - 1] as Migration)(raw, { legacyTenant }), schemaVersion: v + 1 };
       }
       // Unchanged since this program wrote it from its checked state: no need to check again.
-      const unchanged = found === version && !replayed.bytes && (await disk.seal.matches(text));
+      const unchanged = found === version && !replayed.bytes && sealed;
       const parsed = unchanged
         ? { success: true as const, data: raw as Db }
         : DbSchema.safeParse(raw);
@@ -203,22 +209,44 @@ export async function openStore({
       }
       db = parsed.data;
       // Only a file that read cleanly becomes a backup, so the newest backup is always good.
-      await backup(fs, readText, backups, found, now());
+      await fs.mkdir(backups, { recursive: true, mode: 0o700 });
       // Start from an empty journal: no line ever follows a torn one. A file without a base
       // (from before bases) gets one, so the lines written on it can be told apart.
-      if (found < version || replayed.bytes || replayed.base === undefined) {
+      const rewrite = found < version || replayed.bytes || replayed.base === undefined;
+      // Else the backup is db.json as it is, which the file system copies while the state is
+      // indexed (below).
+      backedUp = backup(fs, rewrite ? { text: readText } : { copyOf: durable.path }, backups, {
+        version: found,
+        at: now(),
+      });
+      backedUp.catch(() => {}); // awaited below
+      if (rewrite) {
+        await backedUp;
         await writeSnapshot(disk, serialize(db, seq, base), true);
         await journal.clear();
       } else {
-        base = replayed.base;
+        base = replayed.base as string; // not a rewrite: it has one
       }
     }
     const snapshot = { seq, base, bytes: text?.length ?? 0 };
-    return new LowStore(disk, db, snapshot, text === null, compactAt, lock.release);
+    const store = new LowStore(disk, db, snapshot, text === null, compactAt, lock.release);
+    await backedUp;
+    return store;
   } catch (err) {
     await lock.release();
     throw err;
   }
+}
+
+/**
+ * db.json's text (null: there is none), and whether db.json.checked vouches for it: checked on
+ * its bytes while they are at hand, as the text would have to be encoded again.
+ */
+async function readDbFile({ durable, seal }: Files) {
+  const saved = await seal.saved();
+  const bytes = await durable.readBytes();
+  if (bytes === null) return { text: null, sealed: false };
+  return { text: bytes.toString("utf8"), sealed: seal.vouches(saved, bytes) };
 }
 
 /**
@@ -252,10 +280,20 @@ async function ownerOnly(dataDir: string): Promise<void> {
   }
 }
 
-async function backup(fs: StoreFs, text: string, dir: string, version: number, at: number) {
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+/**
+ * Writes `text`, or copies the file `copyOf`: one call, which goes on while this thread is busy
+ * (writeFile needs it between chunks).
+ */
+async function backup(
+  fs: StoreFs,
+  from: { text: string } | { copyOf: string },
+  dir: string,
+  { version, at }: { version: number; at: number },
+) {
   const stamp = new Date(at).toISOString().replace(/[:.]/g, "-");
-  await fs.writeFile(join(dir, `db-${stamp}-v${version}.json`), text, { mode: 0o600 });
+  const file = join(dir, `db-${stamp}-v${version}.json`);
+  if ("copyOf" in from) await fs.copyFile(from.copyOf, file);
+  else await fs.writeFile(file, from.text, { mode: 0o600 });
   const names = (await fs.readdir(dir)).filter((n) => /^db-.*\.json$/.test(n)).sort();
   for (const old of names.slice(0, Math.max(0, names.length - KEEP_BACKUPS))) {
     await fs.rm(join(dir, old), { force: true });

@@ -68,17 +68,21 @@ export class CrashFs {
         .filter((p) => dirname(p) === dir)
         .map((p) => p.slice(dir.length + 1));
     }) as never,
-    readFile: (async (path: string) => {
+    readFile: (async (path: string, encoding?: BufferEncoding) => {
       this.#tick();
-      return this.#inode(path).data.toString("utf8");
+      const { data } = this.#inode(path);
+      return encoding ? data.toString(encoding) : Buffer.from(data);
     }) as never,
     writeFile: (async (path: string, text: string) => {
       this.#tick();
       const inode = this.#entries.has(path) ? this.#inode(path) : this.#create(path);
       inode.data = Buffer.from(text);
     }) as never,
-    copyFile: (async () => {
-      throw new Error("copyFile is not simulated");
+    copyFile: (async (from: string, to: string) => {
+      this.#tick();
+      const data = this.#inode(from).data;
+      const inode = this.#entries.has(to) ? this.#inode(to) : this.#create(to);
+      inode.data = Buffer.from(data);
     }) as never,
     rm: (async (path: string, opts?: { force?: boolean }) => {
       this.#tick();
