@@ -48,6 +48,13 @@ export const ConfigSchema = z.object({
   ADMIN_USER_IDS: idList("ADMIN_USER_IDS"),
   ALLOWED_GUILD_IDS: idList("ALLOWED_GUILD_IDS"),
   DATA_DIR: z.string().default("./data"),
+  DATABASE_URL: z
+    .string()
+    .refine(
+      (url) => /^postgres(ql)?:\/\/./i.test(url) && URL.canParse(url),
+      "DATABASE_URL must be a postgres:// or postgresql:// URL, e.g. postgres://mission:secret@localhost:5432/mission_control",
+    )
+    .optional(),
   DEFAULT_TIMEZONE: z
     .string()
     .transform((zone, ctx) => {
