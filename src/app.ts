@@ -9,6 +9,7 @@ import type { Logger } from "./shared/logger.ts";
 import type { StoreFs } from "./store/durable-file.ts";
 import { ExecutionLog } from "./store/execution-log.ts";
 import type { LockHolder } from "./store/lock.ts";
+import { openPgStore } from "./store/pg/open.ts";
 import { rebuildHistory } from "./store/rebuild-history.ts";
 import { Retention } from "./store/retention.ts";
 import { openStore, type Store } from "./store/store.ts";
@@ -38,6 +39,7 @@ export interface AppOptions {
         | "SERVER_DATA_RETENTION_DAYS"
         | "RETENTION_DAYS"
         | "MANUAL_RUN_INTERVAL_SECONDS"
+        | "DATABASE_URL"
       >
     >;
   log: Logger;
@@ -87,13 +89,20 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const dataDir = config.DATA_DIR;
   const startedAt = clock.now();
   const defaultTenant = config.DISCORD_GUILD_ID ?? LOCAL;
-  const store = await openStore({
-    dataDir,
-    fs: opts.fs,
-    now: () => clock.now(),
-    legacyTenant: defaultTenant,
-    lockHolder: opts.lockHolder,
-  });
+  const store = config.DATABASE_URL
+    ? await openPgStore({
+        url: config.DATABASE_URL,
+        dataDir,
+        log,
+        lockHolder: opts.lockHolder,
+      })
+    : await openStore({
+        dataDir,
+        fs: opts.fs,
+        now: () => clock.now(),
+        legacyTenant: defaultTenant,
+        lockHolder: opts.lockHolder,
+      });
   const logDir = join(dataDir, "logs", "executions");
   const executionLog = new ExecutionLog(logDir, defaultTenant, (skipped) =>
     log.warn({ dir: logDir, skipped }, "execution log lines could not be read and were skipped"),

@@ -71,6 +71,20 @@ export class ChangeTracker {
     items.set(id, item);
   }
 
+  /**
+   * The item with key `id` in list `key` is stored as `item` (undefined: not stored) by someone
+   * else (another process): the state the next `diff` compares with, not a change to write.
+   */
+  accept(key: string, id: Id, item: Item | undefined): void {
+    let before = this.#items.get(key);
+    if (!before) {
+      before = new Map();
+      this.#items.set(key, before);
+    }
+    if (item === undefined) this.#forget(before, id);
+    else this.#remember(before, id, deepFreeze(item));
+  }
+
   /** The changes from the last state to `db`, which becomes the state compared with next. */
   diff(db: object): Change[] {
     const changes: Change[] = [];

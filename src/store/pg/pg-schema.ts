@@ -1,0 +1,76 @@
+import type pg from "pg";
+import { StartupError } from "../../shared/errors.ts";
+
+// The PostgreSQL schema and its versions. Records are rows keyed by tenant first (a server's
+// data is one range of the primary key), with the record as JSON, validated by the same zod
+// schemas as the file store's, and a version that makes concurrent writes detectable.
+
+export const LISTS = ["tasks", "goals", "reminders", "servers"] as const;
+export type ListName = (typeof LISTS)[number];
+
+/** Each step takes the schema from its index to the next version. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE mc_meta (key text PRIMARY KEY, value jsonb NOT NULL);
+   CREATE TABLE mc_records (
+     tenant text NOT NULL,
+     list text NOT NULL CHECK (list IN ('tasks', 'goals', 'reminders', 'servers')),
+     id text NOT NULL,
+     seq bigint GENERATED ALWAYS AS IDENTITY,
+     data jsonb NOT NULL,
+     version integer NOT NULL,
+     changed_at timestamptz NOT NULL DEFAULT now(),
+     PRIMARY KEY (tenant, list, id)
+   );
+   CREATE INDEX mc_records_by_list ON mc_records (list, tenant, seq);`,
+];
+
+/** The schema version this code reads and writes. */
+export const PG_SCHEMA_VERSION = MIGRATIONS.length;
+
+export class PgSchemaError extends StartupError {
+  override name = "PgSchemaError";
+}
+
+/**
+ * An empty database gets the schema; one at this version is used as it is; any other version
+ * is refused with what to do. Several processes starting at once take turns (an advisory lock).
+ */
+export async function ensureSchema(pool: pg.Pool, shownUrl: string): Promise<{ created: boolean }> {
+  const client = await pool.connect();
+  try {
+    await client.query("SELECT pg_advisory_lock(hashtext('mission_control_schema'))");
+    const exists = await client.query<{ ok: boolean }>(
+      "SELECT to_regclass('mc_meta') IS NOT NULL AS ok",
+    );
+    const found = exists.rows[0]?.ok
+      ? await client.query<{ value: number }>(
+          "SELECT value::int AS value FROM mc_meta WHERE key = 'schema_version'",
+        )
+      : null;
+    const version = found?.rows[0]?.value ?? 0;
+    if (version === PG_SCHEMA_VERSION) return { created: false };
+    if (version > PG_SCHEMA_VERSION)
+      throw new PgSchemaError(
+        `The database at ${shownUrl} has schema version ${version}, newer than this version of Mission Control understands (${PG_SCHEMA_VERSION}); upgrade Mission Control.`,
+      );
+    if (version > 0)
+      throw new PgSchemaError(
+        `The database at ${shownUrl} has schema version ${version}; this version of Mission Control needs ${PG_SCHEMA_VERSION}. Stop every Mission Control process on it, then run: npm run migrate -- --upgrade-schema`,
+      );
+    await client.query("BEGIN");
+    for (const step of MIGRATIONS) await client.query(step);
+    await client.query("INSERT INTO mc_meta (key, value) VALUES ('schema_version', $1::jsonb)", [
+      JSON.stringify(PG_SCHEMA_VERSION),
+    ]);
+    await client.query("COMMIT");
+    return { created: true };
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw err;
+  } finally {
+    await client
+      .query("SELECT pg_advisory_unlock(hashtext('mission_control_schema'))")
+      .catch(() => {});
+    client.release();
+  }
+}

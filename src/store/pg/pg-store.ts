@@ -1,0 +1,397 @@
+import type pg from "pg";
+import { ConflictError, MissionControlError } from "../../shared/errors.ts";
+import type { Logger } from "../../shared/logger.ts";
+import {
+  GoalSchema,
+  ReminderSchema,
+  ServerSchema,
+  type Task,
+  TaskSchema,
+} from "../../tasks/model.ts";
+import { recordKey, type Tenant } from "../../tasks/tenant.ts";
+import { type Change, ChangeTracker, itemKey } from "../changes.ts";
+import { type Db, DbSchema } from "../db-schema.ts";
+import { DEFER_MS } from "../low-store.ts";
+import { SCHEMA_VERSION, type Store, type TaskListener } from "../store.ts";
+import { ensureSchema, LISTS, type ListName } from "./pg-schema.ts";
+
+// The store on PostgreSQL, for several processes on one database. Each process keeps the whole
+// state in memory, as the file store does (reads are plain property reads, and the store's
+// contract stays synchronous); a change is written as rows in one transaction, each row
+// checked against the version this process last saw, so two processes changing the same task
+// at once cannot both win: the second gets a ConflictError and its change is undone. After a
+// commit, NOTIFY tells the other processes which rows changed; they read those rows back.
+
+type Item = { readonly id: string | number; readonly guildId?: string };
+type RowKey = { tenant: string; list: ListName; id: string };
+
+const CHANNEL = "mission_control_records";
+/** More rows than this in one change: the others reload everything rather than read a list. */
+const NOTIFY_MAX_KEYS = 200;
+
+/** A write lost to another process's change of the same record. */
+export class ConcurrentChangeError extends ConflictError {
+  override name = "ConcurrentChangeError";
+  constructor() {
+    super(
+      "this was changed by another Mission Control process at the same moment; nothing was changed here — look again and retry",
+    );
+  }
+}
+
+export class PgWriteError extends MissionControlError {
+  override name = "PgWriteError";
+  constructor(cause: unknown) {
+    super(
+      `could not save to PostgreSQL: ${(cause as Error)?.message ?? cause}; the change was not kept`,
+      { cause },
+    );
+  }
+}
+
+const rowKeyOf = (list: ListName, key: string | number): RowKey => {
+  const text = String(key);
+  if (list === "servers") return { tenant: text, list, id: text };
+  const slash = text.indexOf("/");
+  return { tenant: text.slice(0, slash), list, id: text.slice(slash + 1) };
+};
+const rowKeyText = (k: RowKey) => `${k.list}\u0000${k.tenant}\u0000${k.id}`;
+const keyOfItem = (list: ListName, item: Item) => rowKeyOf(list, itemKey(item));
+
+interface Waiter {
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+export class PgStore implements Store {
+  readonly data: Db;
+  readonly #tracker = new ChangeTracker();
+  /** Each row's version as this process last wrote or read it. */
+  readonly #versions = new Map<string, number>();
+  readonly #listeners = new Set<TaskListener>();
+  /** tenant/id -> position in data.tasks; rebuilt when it may be stale. */
+  #index: Map<string, number> | null = null;
+  #waiting: Waiter[] = [];
+  #deferred: Waiter[] = [];
+  #deferTimer: ReturnType<typeof setTimeout> | null = null;
+  #flushing: Promise<void> | null = null;
+  #listener: pg.PoolClient | null = null;
+  /** Told of rows other processes changed, one read at a time, in order. */
+  #applying: Promise<void> = Promise.resolve();
+  readonly #origin = `${process.pid}-${Math.random().toString(36).slice(2)}`;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    initial: Db,
+    versions: Map<string, number>,
+    readonly file: string,
+    readonly created: boolean,
+    private readonly log?: Logger,
+    private readonly onClose?: () => Promise<void>,
+  ) {
+    this.data = initial;
+    for (const [k, v] of versions) this.#versions.set(k, v);
+    this.#tracker.reset(initial);
+  }
+
+  /** Creates the schema on an empty database, then loads every record. */
+  static async open(opts: {
+    pool: pg.Pool;
+    shownUrl: string;
+    log?: Logger;
+    /** After the store is closed (the pool's owner ends it). */
+    onClose?: () => Promise<void>;
+  }): Promise<PgStore> {
+    const { created } = await ensureSchema(opts.pool, opts.shownUrl);
+    const { db, versions } = await loadAll(opts.pool);
+    const store = new PgStore(
+      opts.pool,
+      db,
+      versions,
+      opts.shownUrl,
+      created,
+      opts.log,
+      opts.onClose,
+    );
+    await store.#listen();
+    return store;
+  }
+
+  update<T>(fn: (db: Db) => T): Promise<T> {
+    let result: T;
+    try {
+      result = fn(this.data);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.#index = null;
+    return new Promise<T>((resolve, reject) => {
+      this.#waiting.push({ resolve: () => resolve(result), reject });
+      void this.#flush();
+    });
+  }
+
+  updateSoon<T>(fn: (db: Db) => T): { result: T; written: Promise<void> } {
+    const result = fn(this.data);
+    this.#index = null;
+    const written = new Promise<void>((resolve, reject) => {
+      this.#deferred.push({ resolve, reject });
+    });
+    this.#deferTimer ??= setTimeout(() => {
+      this.#deferTimer = null;
+      void this.#flush();
+    }, DEFER_MS);
+    return { result, written };
+  }
+
+  task(tenant: Tenant, id: string): Task | undefined {
+    const i = this.#positions().get(recordKey(tenant, id));
+    return i === undefined ? undefined : this.data.tasks[i];
+  }
+
+  tasksOf(tenant: Tenant): Task[] {
+    return this.data.tasks.filter((t) => t.guildId === tenant);
+  }
+
+  putTask(next: Task): void {
+    const i = this.#positions().get(recordKey(next.guildId, next.id));
+    const before = i === undefined ? undefined : this.data.tasks[i];
+    if (i === undefined)
+      this.#positions().set(recordKey(next.guildId, next.id), this.data.tasks.push(next) - 1);
+    else this.data.tasks[i] = next;
+    this.#emit(before, next);
+  }
+
+  removeTask(tenant: Tenant, id: string): Task | undefined {
+    const i = this.#positions().get(recordKey(tenant, id));
+    if (i === undefined) return undefined;
+    const before = this.data.tasks[i] as Task;
+    this.data.tasks = this.data.tasks.filter((_, j) => j !== i);
+    this.#index = null;
+    this.#emit(before, undefined);
+    return before;
+  }
+
+  onTaskChange(listener: TaskListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#deferTimer) clearTimeout(this.#deferTimer);
+    this.#deferTimer = null;
+    await this.#flush();
+    await this.#applying;
+    if (this.#listener) {
+      await this.#listener.query(`UNLISTEN ${CHANNEL}`).catch(() => {});
+      this.#listener.release();
+      this.#listener = null;
+    }
+    await this.onClose?.();
+  }
+
+  // ---- writing
+
+  /** Writes everything changed so far, one transaction at a time; callers share a write. */
+  async #flush(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+    if (!this.#waiting.length && !this.#deferred.length) return;
+    const waiters = [...this.#waiting, ...this.#deferred];
+    this.#waiting = [];
+    this.#deferred = [];
+    if (this.#deferTimer) clearTimeout(this.#deferTimer);
+    this.#deferTimer = null;
+    for (const list of LISTS) this.#tracker.scan(list);
+    const changes = this.#tracker.diff(this.data);
+    this.#flushing = this.#write(changes).then(
+      () => {
+        for (const w of waiters) w.resolve();
+      },
+      (err) => {
+        for (const w of waiters) w.reject(err);
+      },
+    );
+    try {
+      await this.#flushing;
+    } finally {
+      this.#flushing = null;
+    }
+  }
+
+  async #write(changes: Change[]): Promise<void> {
+    const rows = changes.filter((c) => c[0] !== "set") as Exclude<Change, ["set", ...unknown[]]>[];
+    if (!rows.length) return;
+    const keys = rows.map((c) =>
+      c[0] === "put" ? keyOfItem(c[1] as ListName, c[2]) : rowKeyOf(c[1] as ListName, c[2]),
+    );
+    const client = await this.pool.connect();
+    let conflict = false;
+    try {
+      await client.query("BEGIN");
+      for (const [i, change] of rows.entries()) {
+        const key = keys[i] as RowKey;
+        const known = this.#versions.get(rowKeyText(key));
+        let res: pg.QueryResult;
+        if (change[0] === "del") {
+          res = await client.query(
+            "DELETE FROM mc_records WHERE tenant = $1 AND list = $2 AND id = $3 AND version = $4",
+            [key.tenant, key.list, key.id, known ?? -1],
+          );
+        } else if (known === undefined) {
+          res = await client.query(
+            "INSERT INTO mc_records (tenant, list, id, data, version) VALUES ($1, $2, $3, $4, 1) ON CONFLICT DO NOTHING",
+            [key.tenant, key.list, key.id, JSON.stringify(change[2])],
+          );
+        } else {
+          res = await client.query(
+            "UPDATE mc_records SET data = $4, version = version + 1, changed_at = now() WHERE tenant = $1 AND list = $2 AND id = $3 AND version = $5",
+            [key.tenant, key.list, key.id, JSON.stringify(change[2]), known],
+          );
+        }
+        if (res.rowCount !== 1) {
+          conflict = true;
+          break;
+        }
+      }
+      if (conflict) {
+        await client.query("ROLLBACK");
+      } else {
+        const payload = JSON.stringify({
+          origin: this.#origin,
+          keys: keys.length > NOTIFY_MAX_KEYS ? null : keys,
+        });
+        await client.query("SELECT pg_notify($1, $2)", [CHANNEL, payload]);
+        await client.query("COMMIT");
+        for (const [i, change] of rows.entries()) {
+          const k = rowKeyText(keys[i] as RowKey);
+          if (change[0] === "del") this.#versions.delete(k);
+          else this.#versions.set(k, (this.#versions.get(k) ?? 0) + 1);
+        }
+        return;
+      }
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => {});
+      // Memory goes back to what is stored, as the file store goes back to its last good file.
+      await this.#reread(keys).catch((e) =>
+        this.log?.error({ err: e }, "could not re-read the records of a failed write"),
+      );
+      throw new PgWriteError(err);
+    } finally {
+      client.release();
+    }
+    // Another process changed one of these rows first: memory goes back to what is stored.
+    await this.#reread(keys);
+    throw new ConcurrentChangeError();
+  }
+
+  // ---- other processes' changes
+
+  async #listen(): Promise<void> {
+    const client = await this.pool.connect();
+    client.on("notification", (msg) => {
+      if (msg.channel !== CHANNEL || !msg.payload) return;
+      const { origin, keys } = JSON.parse(msg.payload) as { origin: string; keys: RowKey[] | null };
+      if (origin === this.#origin) return;
+      this.#applying = this.#applying
+        .then(() => (keys ? this.#reread(keys) : this.#rereadAll()))
+        .catch((err) => this.log?.error({ err }, "could not read another process's change"));
+    });
+    await client.query(`LISTEN ${CHANNEL}`);
+    this.#listener = client;
+  }
+
+  /** Puts these rows in memory as they are stored now (gone ones removed). */
+  async #reread(keys: RowKey[]): Promise<void> {
+    if (!keys.length) return;
+    const { rows } = await this.pool.query<{
+      tenant: string;
+      list: ListName;
+      id: string;
+      data: Item;
+      version: number;
+    }>(
+      "SELECT tenant, list, id, data, version FROM mc_records WHERE (tenant, list, id) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))",
+      [keys.map((k) => k.tenant), keys.map((k) => k.list), keys.map((k) => k.id)],
+    );
+    const found = new Map(rows.map((r) => [rowKeyText(r), r]));
+    for (const key of keys) {
+      const row = found.get(rowKeyText(key));
+      this.#accept(key, row ? parseItem(key.list, row.data) : undefined, row?.version);
+    }
+  }
+
+  async #rereadAll(): Promise<void> {
+    const { db, versions } = await loadAll(this.pool);
+    const before = new Map(this.data.tasks.map((t) => [recordKey(t.guildId, t.id), t]));
+    for (const list of LISTS)
+      (this.data as Record<ListName, Item[]>)[list] = db[list] as Item[] as never;
+    this.#versions.clear();
+    for (const [k, v] of versions) this.#versions.set(k, v);
+    this.#tracker.reset(this.data);
+    this.#index = null;
+    for (const task of this.data.tasks) {
+      const old = before.get(recordKey(task.guildId, task.id));
+      before.delete(recordKey(task.guildId, task.id));
+      if (old !== task) this.#emit(old, task);
+    }
+    for (const gone of before.values()) this.#emit(gone, undefined);
+  }
+
+  /** A record as stored now, in memory: replaced, added or removed; the tracker agrees. */
+  #accept(key: RowKey, item: Item | undefined, version: number | undefined): void {
+    const list = (this.data as Record<ListName, Item[]>)[key.list];
+    const itemId = key.list === "servers" ? key.id : `${key.tenant}/${key.id}`;
+    const i = list.findIndex((x) => String(itemKey(x)) === itemId);
+    const before = i < 0 ? undefined : list[i];
+    if (item && i >= 0) list[i] = item;
+    else if (item) list.push(item);
+    else if (i >= 0)
+      (this.data as Record<ListName, Item[]>)[key.list] = list.filter((_, j) => j !== i) as never;
+    if (version === undefined) this.#versions.delete(rowKeyText(key));
+    else this.#versions.set(rowKeyText(key), version);
+    this.#tracker.accept(key.list, itemKey(item ?? (before as Item)), item);
+    this.#index = null;
+    if (key.list === "tasks" && before !== item)
+      this.#emit(before as Task | undefined, item as Task | undefined);
+  }
+
+  #positions(): Map<string, number> {
+    if (!this.#index) {
+      this.#index = new Map(this.data.tasks.map((t, i) => [recordKey(t.guildId, t.id), i]));
+    }
+    return this.#index;
+  }
+
+  #emit(before: Task | undefined, after: Task | undefined): void {
+    for (const l of this.#listeners) l(before, after);
+  }
+}
+
+const ITEM_SCHEMAS = {
+  tasks: TaskSchema,
+  goals: GoalSchema,
+  reminders: ReminderSchema,
+  servers: ServerSchema,
+} as const;
+
+function parseItem(list: ListName, data: unknown): Item {
+  return ITEM_SCHEMAS[list].parse(data) as Item;
+}
+
+async function loadAll(pool: pg.Pool): Promise<{ db: Db; versions: Map<string, number> }> {
+  const { rows } = await pool.query<{
+    tenant: string;
+    list: ListName;
+    id: string;
+    data: unknown;
+    version: number;
+  }>("SELECT tenant, list, id, data, version FROM mc_records ORDER BY seq");
+  const raw: Record<string, unknown[]> = Object.fromEntries(LISTS.map((l) => [l, []]));
+  const versions = new Map<string, number>();
+  for (const row of rows) {
+    raw[row.list]?.push(row.data);
+    versions.set(rowKeyText(row), row.version);
+  }
+  const db = DbSchema.parse({ schemaVersion: SCHEMA_VERSION, ...raw });
+  return { db, versions };
+}

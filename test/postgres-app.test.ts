@@ -1,0 +1,83 @@
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type FreshDatabase, freshDatabase } from "./support/postgres.ts";
+import { cli, type Proc, startMain } from "./support/process.ts";
+import { readLogLines, tempDir } from "./support/world.ts";
+
+// `npm start` with DATABASE_URL: the store is PostgreSQL's. Commands from another process
+// (another machine's CLI: its own DATA_DIR, the same database) reach the running bot.
+
+let db: FreshDatabase;
+let dirs: Awaited<ReturnType<typeof tempDir>>[];
+const procs: Proc[] = [];
+
+const start = (dataDir: string, env: Record<string, string> = {}) => {
+  const p = startMain(dataDir, {
+    DATA_DIR: join(dataDir, "data"),
+    DATABASE_URL: db.url,
+    DEFAULT_TIMEZONE: "UTC",
+    MIN_INTERVAL_SECONDS: "1",
+    ...env,
+  });
+  procs.push(p);
+  return p;
+};
+
+beforeEach(async () => {
+  db = await freshDatabase();
+  dirs = [await tempDir(), await tempDir()];
+});
+afterEach(async () => {
+  for (const p of procs.splice(0)) {
+    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
+    await p.exited;
+  }
+  for (const d of dirs) await d.remove();
+  await db.drop();
+});
+
+describe("npm start with DATABASE_URL", () => {
+  it("keeps its tasks in PostgreSQL; another process's CLI changes reach the bot; one bot per database", async () => {
+    const [here, there] = dirs.map((d) => d.path) as [string, string];
+    const bot = start(here);
+    await bot.waitFor(/weekly-review/, 30_000);
+    expect(bot.output()).toContain("Created");
+    // Another machine: its own data folder, the same database. Its CLI opens the store itself.
+    const env = { DATA_DIR: join(there, "data"), DATABASE_URL: db.url, MIN_INTERVAL_SECONDS: "1" };
+    const add = await cli(
+      there,
+      env,
+      "tasks",
+      "add",
+      "tick",
+      "--handler",
+      "test",
+      "--schedule",
+      "every 1s",
+    );
+    expect(add.code, add.stderr).toBe(0);
+    // The bot heard of it and runs it.
+    const deadline = Date.now() + 15_000;
+    let ticks = 0;
+    while (ticks < 2 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      ticks = (await readLogLines(join(here, "data"))).filter((e) => e.taskId === "tick").length;
+    }
+    expect(ticks).toBeGreaterThanOrEqual(2);
+    // A second bot on the same database refuses, whatever its data folder.
+    const second = start(there);
+    expect((await second.exited).code).toBe(1);
+    expect(second.output()).toMatch(
+      /Another Mission Control bot is running on the database at .*; .*stop it first/,
+    );
+    expect(second.output()).not.toContain(new URL(db.url).password || "\u0000");
+    bot.child.kill("SIGTERM");
+    expect((await bot.exited).code).toBe(0);
+    // Restarted elsewhere: the tasks are in the database, not in the data folder.
+    const again = start(there);
+    await again.waitFor(/tick/, 30_000);
+    expect(again.output()).not.toContain("Created");
+    again.child.kill("SIGTERM");
+    expect((await again.exited).code).toBe(0);
+  });
+});
