@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type FreshDatabase, freshDatabase } from "./support/postgres.ts";
-import { cli, type Proc, startMain } from "./support/process.ts";
+import { cli, type Proc, runScript, startMain } from "./support/process.ts";
 import { readLogLines, tempDir } from "./support/world.ts";
 
 // `npm start` with DATABASE_URL: the store is PostgreSQL's. Commands from another process
@@ -79,5 +79,78 @@ describe("npm start with DATABASE_URL", () => {
     expect(again.output()).not.toContain("Created");
     again.child.kill("SIGTERM");
     expect((await again.exited).code).toBe(0);
+  });
+});
+
+describe("npm run migrate", () => {
+  it("copies everything to PostgreSQL and back, checks it, and is safe to run twice", async () => {
+    const [here, there] = dirs.map((d) => d.path) as [string, string];
+    const fileEnv = { DATA_DIR: join(here, "data"), DEFAULT_TIMEZONE: "UTC" };
+    for (const args of [
+      [
+        "tasks",
+        "add",
+        "standup",
+        "--handler",
+        "message",
+        "--schedule",
+        "every weekday at 9:30",
+        "--message",
+        "Stand-up",
+      ],
+      [
+        "--server",
+        "123456789012345678",
+        "tasks",
+        "add",
+        "backup",
+        "--handler",
+        "test",
+        "--schedule",
+        "daily 02:00",
+      ],
+      ["goals", "add", "Ship the dashboard"],
+      ["reminders", "add", "Renew the domain", "--due", "2026-12-24"],
+    ]) {
+      const r = await cli(here, fileEnv, ...args);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const toPg = await runScript(
+      "migrate.ts",
+      here,
+      { ...fileEnv, DATABASE_URL: db.url },
+      "--to",
+      "postgres",
+    );
+    expect(toPg.code, toPg.stderr).toBe(0);
+    expect(toPg.stdout).toMatch(/tasks\s+2 copied, 2 there now/);
+    expect(toPg.stdout).toMatch(/goals\s+1 copied, 1 there now/);
+    expect(toPg.stdout).not.toContain(new URL(db.url).password || "\u0000");
+    const twice = await runScript(
+      "migrate.ts",
+      here,
+      { ...fileEnv, DATABASE_URL: db.url },
+      "--to",
+      "postgres",
+    );
+    expect(twice.stdout).toMatch(/tasks\s+2 copied, 2 there now/);
+    // Read through the database from another folder, then copied back into a fresh one.
+    const pgEnv = { DATA_DIR: join(there, "data"), DATABASE_URL: db.url };
+    const listed = await cli(there, pgEnv, "--server", "123456789012345678", "tasks", "list");
+    expect(listed.stdout).toContain("backup");
+    const back = await runScript("migrate.ts", there, pgEnv, "--to", "file");
+    expect(back.code, back.stderr).toBe(0);
+    const fromFile = await cli(there, { DATA_DIR: join(there, "data") }, "reminders", "list");
+    expect(fromFile.stdout).toContain("Renew the domain");
+    // Nothing to copy is said, not done.
+    const empty = await runScript(
+      "migrate.ts",
+      there,
+      { DATA_DIR: join(there, "empty"), DATABASE_URL: db.url },
+      "--to",
+      "postgres",
+    );
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toContain("held no Mission Control data");
   });
 });

@@ -24,6 +24,8 @@ export async function openPgStore(opts: {
   dataDir: string;
   log: Logger;
   lockHolder?: LockHolder;
+  /** False when the data folder is held already (a migration holds the file store's). */
+  lockDir?: boolean;
 }): Promise<Store> {
   const shown = redactUrl(opts.url);
   try {
@@ -31,7 +33,10 @@ export async function openPgStore(opts: {
   } catch (err) {
     throw new StartupError(`DATA_DIR ${opts.dataDir} cannot be created: ${(err as Error).message}`);
   }
-  const dirLock = await lockDataDir(opts.dataDir, { holder: opts.lockHolder ?? "bot" });
+  const dirLock =
+    opts.lockDir === false
+      ? { release: async () => {} }
+      : await lockDataDir(opts.dataDir, { holder: opts.lockHolder ?? "bot" });
   let pool: pg.Pool | null = null;
   let held: pg.PoolClient | null = null;
   const release = async () => {
