@@ -21,7 +21,9 @@ beforeAll(async () => {
 });
 afterAll(() => dir.remove());
 
-describe("the CLI, as a process", () => {
+// Each test runs the CLI as a process many times over (about a second each through tsx): a
+// loaded 2-core machine needs more than the default 20 s for the longest.
+describe("the CLI, as a process", { timeout: 60_000 }, () => {
   it("adds, shows, edits, runs, lists and deletes a task", async () => {
     const added = await run(
       "tasks",
