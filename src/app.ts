@@ -160,6 +160,18 @@ export async function createApp(opts: AppOptions): Promise<App> {
     log,
     catchUpWindowMinutes: config.CATCH_UP_WINDOW_MINUTES,
   });
+  // PostgreSQL: scheduling stops while this process does not hold the database's scheduling
+  // lock (its connection was cut), and starts again, making up missed runs, once it does.
+  let paused = false;
+  store.onSchedulingChange?.((allowed) => {
+    if (!allowed && scheduler.running) {
+      paused = true;
+      scheduler.stop();
+    } else if (allowed && paused) {
+      paused = false;
+      void scheduler.start().catch((err) => log.error({ err }, "could not resume scheduling"));
+    }
+  });
   const service = new TaskService({
     store,
     handlers,

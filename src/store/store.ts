@@ -99,6 +99,11 @@ export interface Store {
    * too. Returns a function that stops the calls.
    */
   onTaskChange(listener: TaskListener): () => void;
+  /**
+   * Whether this process may schedule now, told of each change (PostgreSQL: while it holds the
+   * database's scheduling lock). Absent: always (the file store's data dir lock is for life).
+   */
+  onSchedulingChange?(listener: (allowed: boolean) => void): () => void;
   /** Writes pending changes, folds the journal into db.json and releases the data dir. */
   close(): Promise<void>;
 }

@@ -5,19 +5,15 @@ import type { Logger } from "../../shared/logger.ts";
 import { type LockHolder, lockDataDir } from "../lock.ts";
 import type { Store } from "../store.ts";
 import { connectPostgres, redactUrl } from "./connect.ts";
+import { SchedulingLease } from "./lease.ts";
 import { PgStore } from "./pg-store.ts";
 
 // DATABASE_URL: the store on PostgreSQL. The data folder is still locked as with the file store
 // (the execution log, outputs and the control socket live there, so a CLI command beside a
 // running bot talks to it). Until runs are shared out between processes, one bot process
-// schedules per database: a second one refuses to start, as a second one on a data folder does.
-// CLI commands (other processes) open the store freely; the bot hears of their changes.
-
-const INSTANCE_LOCK = "hashtext('mission_control_scheduler')";
-
-export class DatabaseInUseError extends StartupError {
-  override name = "DatabaseInUseError";
-}
+// schedules per database (lease.ts): a second one refuses to start, as a second one on a data
+// folder does. CLI commands (other processes) open the store freely; the bot hears of their
+// changes.
 
 export async function openPgStore(opts: {
   url: string;
@@ -38,27 +34,24 @@ export async function openPgStore(opts: {
       ? { release: async () => {} }
       : await lockDataDir(opts.dataDir, { holder: opts.lockHolder ?? "bot" });
   let pool: pg.Pool | null = null;
-  let held: pg.PoolClient | null = null;
+  let lease: SchedulingLease | null = null;
   const release = async () => {
-    held?.release();
+    await lease?.release();
     await pool?.end().catch(() => {});
     await dirLock.release();
   };
   try {
     pool = await connectPostgres(opts.url, { log: opts.log });
-    if ((opts.lockHolder ?? "bot") === "bot") {
-      // Held by this connection for the life of the process; a crash frees it at once.
-      held = await pool.connect();
-      const { rows } = await held.query<{ ok: boolean }>(
-        `SELECT pg_try_advisory_lock(${INSTANCE_LOCK}) AS ok`,
-      );
-      if (!rows[0]?.ok) {
-        throw new DatabaseInUseError(
-          `Another Mission Control bot is running on the database at ${shown}; for now one bot process schedules per database — stop it first`,
-        );
-      }
-    }
-    return await PgStore.open({ pool, shownUrl: shown, log: opts.log, onClose: release });
+    // CLI commands change records; only a bot schedules, and one per database.
+    if ((opts.lockHolder ?? "bot") === "bot")
+      lease = await SchedulingLease.acquire(pool, shown, opts.log);
+    return await PgStore.open({
+      pool,
+      shownUrl: shown,
+      log: opts.log,
+      lease: lease ?? undefined,
+      onClose: release,
+    });
   } catch (err) {
     await release();
     throw err;

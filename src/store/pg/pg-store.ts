@@ -13,6 +13,7 @@ import { type Change, ChangeTracker, itemKey } from "../changes.ts";
 import { type Db, DbSchema } from "../db-schema.ts";
 import { DEFER_MS } from "../low-store.ts";
 import { SCHEMA_VERSION, type Store, type TaskListener } from "../store.ts";
+import type { SchedulingLease } from "./lease.ts";
 import { ensureSchema, LISTS, type ListName } from "./pg-schema.ts";
 
 // The store on PostgreSQL, for several processes on one database. Each process keeps the whole
@@ -79,6 +80,7 @@ export class PgStore implements Store {
   /** Told of rows other processes changed, one read at a time, in order. */
   #applying: Promise<void> = Promise.resolve();
   readonly #origin = `${process.pid}-${Math.random().toString(36).slice(2)}`;
+  #closed = false;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -88,6 +90,7 @@ export class PgStore implements Store {
     readonly created: boolean,
     private readonly log?: Logger,
     private readonly onClose?: () => Promise<void>,
+    private readonly lease?: SchedulingLease,
   ) {
     this.data = initial;
     for (const [k, v] of versions) this.#versions.set(k, v);
@@ -101,6 +104,8 @@ export class PgStore implements Store {
     log?: Logger;
     /** After the store is closed (the pool's owner ends it). */
     onClose?: () => Promise<void>;
+    /** A bot's: whether it may schedule. */
+    lease?: SchedulingLease;
   }): Promise<PgStore> {
     const { created } = await ensureSchema(opts.pool, opts.shownUrl);
     const { db, versions } = await loadAll(opts.pool);
@@ -112,6 +117,7 @@ export class PgStore implements Store {
       created,
       opts.log,
       opts.onClose,
+      opts.lease,
     );
     await store.#listen();
     return store;
@@ -172,12 +178,17 @@ export class PgStore implements Store {
     return before;
   }
 
+  onSchedulingChange(listener: (allowed: boolean) => void): () => void {
+    return this.lease?.onChange(listener) ?? (() => {});
+  }
+
   onTaskChange(listener: TaskListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     if (this.#deferTimer) clearTimeout(this.#deferTimer);
     this.#deferTimer = null;
     await this.#flush();
@@ -296,8 +307,36 @@ export class PgStore implements Store {
         .then(() => (keys ? this.#reread(keys) : this.#rereadAll()))
         .catch((err) => this.log?.error({ err }, "could not read another process's change"));
     });
+    const lost = () => void this.#relisten(client);
+    client.on("error", lost);
+    client.on("end", lost);
     await client.query(`LISTEN ${CHANNEL}`);
     this.#listener = client;
+  }
+
+  /**
+   * The listening connection went (a restart of the server, a network cut): connect again,
+   * then read everything, for the changes missed meanwhile (and any write whose undo failed).
+   */
+  async #relisten(old: pg.PoolClient): Promise<void> {
+    if (this.#listener !== old) return;
+    this.#listener = null;
+    old.release(true);
+    if (this.#closed) return;
+    this.log?.warn(
+      "lost the PostgreSQL connection that hears other processes' changes; reconnecting",
+    );
+    for (let wait = 250; !this.#closed; wait = Math.min(wait * 2, 5_000)) {
+      await new Promise((r) => setTimeout(r, wait));
+      try {
+        await this.#listen();
+        await this.#rereadAll();
+        this.log?.info("reconnected to PostgreSQL; caught up with other processes' changes");
+        return;
+      } catch (err) {
+        this.log?.warn({ err: (err as Error).message }, "PostgreSQL still unreachable; retrying");
+      }
+    }
   }
 
   /** Puts these rows in memory as they are stored now (gone ones removed). */

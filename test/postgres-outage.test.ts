@@ -1,0 +1,97 @@
+import pg from "pg";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SchedulingLease } from "../src/store/pg/lease.ts";
+import { PgStore } from "../src/store/pg/pg-store.ts";
+import { TaskSchema } from "../src/tasks/model.ts";
+import {
+  type FreshDatabase,
+  freshDatabase,
+  postgresServerUrl,
+  withClient,
+} from "./support/postgres.ts";
+import { makeWorld, memoryLogger, type World } from "./support/world.ts";
+
+// A bot on PostgreSQL whose connections are cut (a server restart, a network drop): it stops
+// scheduling while it does not hold the scheduling lock, hears other processes' changes again
+// once reconnected, and resumes — unless another bot took the lock meanwhile.
+
+let db: FreshDatabase;
+let w: World;
+
+const cutConnections = async () =>
+  withClient(await postgresServerUrl(), (c) =>
+    c.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+      [db.name],
+    ),
+  );
+
+const until = async (check: () => boolean, what: string) => {
+  const end = Date.now() + 15_000;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+const logged = (text: string) => () => w.lines.some((l) => String(l.msg).includes(text));
+
+beforeEach(async () => {
+  db = await freshDatabase();
+  w = await makeWorld({ start: "2026-11-28T08:00:00Z", config: { DATABASE_URL: db.url } });
+});
+afterEach(async () => {
+  await w.close();
+  await db.drop();
+});
+
+describe("PostgreSQL: a cut connection", () => {
+  it("pauses scheduling, reconnects, catches up with others' changes, and resumes", async () => {
+    expect(w.app.scheduler.running).toBe(true);
+    await cutConnections();
+    await until(logged("scheduling paused"), "the pause");
+    await until(logged("scheduling resumed"), "the resume");
+    await until(() => w.app.scheduler.running, "the scheduler");
+    await until(logged("caught up with other processes' changes"), "the listener");
+    // Another process's change reaches this one again.
+    const pool = new pg.Pool({ connectionString: db.url });
+    const other = await PgStore.open({ pool, shownUrl: db.name });
+    await other.update(() =>
+      other.putTask(
+        TaskSchema.parse({
+          guildId: "local",
+          id: "from-elsewhere",
+          name: "x",
+          handler: "test",
+          schedule: { type: "daily", time: "09:00" },
+          timezone: "UTC",
+          createdAt: "2026-11-28T08:00:00.000Z",
+          updatedAt: "2026-11-28T08:00:00.000Z",
+        }),
+      ),
+    );
+    await until(() => w.app.store.task("local", "from-elsewhere") !== undefined, "the change");
+    expect(w.app.service.nextRun("local", "from-elsewhere")?.toISOString()).toBe(
+      "2026-11-28T09:00:00.000Z",
+    );
+    await other.close();
+    await pool.end();
+  });
+
+  it("stays paused while another bot holds the lock, and resumes when it lets go", async () => {
+    const pool = new pg.Pool({ connectionString: db.url });
+    await cutConnections();
+    // The other bot takes the lock before this one tries again.
+    let rival: SchedulingLease | null = null;
+    await until(() => w.app.scheduler.running === false, "the pause");
+    for (let i = 0; i < 50 && !rival; i++) {
+      rival = await SchedulingLease.acquire(pool, db.name, memoryLogger().log).catch(() => null);
+    }
+    expect(rival).not.toBeNull();
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(w.app.scheduler.running).toBe(false);
+    expect(logged("scheduling resumed")()).toBe(false);
+    await rival?.release();
+    await until(() => w.app.scheduler.running, "the resume");
+    await pool.end();
+  });
+});
