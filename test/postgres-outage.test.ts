@@ -1,7 +1,7 @@
 import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SchedulingLease } from "../src/store/pg/lease.ts";
-import { PgStore } from "../src/store/pg/pg-store.ts";
+import { PgStore, PgWriteError } from "../src/store/pg/pg-store.ts";
 import { TaskSchema } from "../src/tasks/model.ts";
 import {
   type FreshDatabase,
@@ -75,6 +75,28 @@ describe("PostgreSQL: a cut connection", () => {
     );
     await other.close();
     await pool.end();
+  });
+
+  it("a change while the database is unreachable is refused, and undone in memory once it is back", async () => {
+    const admin = await postgresServerUrl();
+    await withClient(admin, (c) => c.query(`ALTER DATABASE ${db.name} ALLOW_CONNECTIONS false`));
+    await cutConnections();
+    try {
+      const err = await w.app.service
+        .addTask("local", { id: "lost", handler: "test", schedule: "daily 10:00" })
+        .catch((e) => e);
+      expect(err).toBeInstanceOf(PgWriteError);
+      expect(err.message).toMatch(/could not save to PostgreSQL: .*; the change was not kept/);
+    } finally {
+      await withClient(admin, (c) => c.query(`ALTER DATABASE ${db.name} ALLOW_CONNECTIONS true`));
+    }
+    await until(() => w.app.store.task("local", "lost") === undefined, "the undo");
+    await until(() => w.app.scheduler.running, "the resume");
+    // Nothing of it reached the database.
+    const rows = await withClient(db.url, (c) =>
+      c.query("SELECT id FROM mc_records WHERE id = 'lost'"),
+    );
+    expect(rows.rowCount).toBe(0);
   });
 
   it("stays paused while another bot holds the lock, and resumes when it lets go", async () => {

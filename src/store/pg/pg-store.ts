@@ -235,7 +235,10 @@ export class PgStore implements Store {
     const keys = rows.map((c) =>
       c[0] === "put" ? keyOfItem(c[1] as ListName, c[2]) : rowKeyOf(c[1] as ListName, c[2]),
     );
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch(async (err) => {
+      await this.#undo(keys);
+      throw new PgWriteError(err);
+    });
     let conflict = false;
     try {
       await client.query("BEGIN");
@@ -282,10 +285,7 @@ export class PgStore implements Store {
       }
     } catch (err) {
       await client.query("ROLLBACK").catch(() => {});
-      // Memory goes back to what is stored, as the file store goes back to its last good file.
-      await this.#reread(keys).catch((e) =>
-        this.log?.error({ err: e }, "could not re-read the records of a failed write"),
-      );
+      await this.#undo(keys);
       throw new PgWriteError(err);
     } finally {
       client.release();
@@ -293,6 +293,30 @@ export class PgStore implements Store {
     // Another process changed one of these rows first: memory goes back to what is stored.
     await this.#reread(keys);
     throw new ConcurrentChangeError();
+  }
+
+  /**
+   * After a failed write, memory goes back to what is stored, as the file store goes back to
+   * its last good file; while the database cannot be read, it keeps trying, in the background.
+   */
+  async #undo(keys: RowKey[]): Promise<void> {
+    try {
+      await this.#reread(keys);
+    } catch {
+      void this.#catchUp();
+    }
+  }
+
+  async #catchUp(): Promise<void> {
+    for (let wait = 250; !this.#closed; wait = Math.min(wait * 2, 5_000)) {
+      await new Promise((r) => setTimeout(r, wait));
+      try {
+        await this.#rereadAll();
+        return;
+      } catch {
+        // Still unreachable; the listening connection's own retries log it.
+      }
+    }
   }
 
   // ---- other processes' changes
