@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { browserSkipReason, launchBrowser } from "./support/browser.ts";
+import { startDashboardBot } from "./support/dashboard-bot.ts";
 import { type FakeDiscord, startFakeDiscord } from "./support/fake-discord.ts";
 import { cli, freePort, type Proc, startMain } from "./support/process.ts";
 import { tempDir } from "./support/world.ts";
@@ -50,20 +51,11 @@ describe.skipIf(browserSkipReason)("dashboard in Chromium", () => {
     discord = await startFakeDiscord();
     dir = await tempDir();
     const data = join(dir.path, "data");
-    const port = await freePort();
-    dash = `http://127.0.0.1:${port}`;
-    bot = startMain(dir.path, {
-      DISCORD_TOKEN: discord.token,
-      DISCORD_API_URL: discord.url,
-      DISCORD_WEB_URL: discord.webUrl,
-      DISCORD_CLIENT_SECRET: discord.clientSecret,
-      DATA_DIR: data,
+    ({ bot, dash } = await startDashboardBot(discord, dir.path, {
       DEFAULT_TIMEZONE: "Europe/Paris",
       MANUAL_RUN_INTERVAL_SECONDS: "0",
-      DASHBOARD_PORT: String(port),
-    });
+    }));
     procs.push(bot);
-    await bot.waitFor(/Dashboard: /, 30_000);
     const env = { DATA_DIR: data };
     const add = (...args: string[]) => cli(dir.path, env, "--server", discord.guildId, ...args);
     for (const args of [

@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDashboardBot } from "./support/dashboard-bot.ts";
 import { type FakeDiscord, startFakeDiscord, type User } from "./support/fake-discord.ts";
-import { cli, freePort, type Proc, startMain } from "./support/process.ts";
+import { cli, type Proc } from "./support/process.ts";
 import { tempDir } from "./support/world.ts";
 
 // The dashboard of a bot connected to Discord (the fake, on 127.0.0.1), over real HTTP:
@@ -55,18 +56,7 @@ const post = (path: string, cookie: string, form: Record<string, string>) =>
 beforeAll(async () => {
   discord = await startFakeDiscord();
   dir = await tempDir();
-  const port = await freePort();
-  dash = `http://127.0.0.1:${port}`;
-  bot = startMain(dir.path, {
-    DISCORD_TOKEN: discord.token,
-    DISCORD_API_URL: discord.url,
-    DISCORD_WEB_URL: discord.webUrl,
-    DISCORD_CLIENT_SECRET: discord.clientSecret,
-    DATA_DIR: join(dir.path, "data"),
-    DEFAULT_TIMEZONE: "UTC",
-    DASHBOARD_PORT: String(port),
-  });
-  await bot.waitFor(/Dashboard: /, 30_000);
+  ({ bot, dash } = await startDashboardBot(discord, dir.path));
   // A task only the main server has.
   const env = { DATA_DIR: join(dir.path, "data") };
   const add = await cli(

@@ -4,26 +4,14 @@ import { ConflictError } from "../src/shared/errors.ts";
 import { PgSchemaError } from "../src/store/pg/pg-schema.ts";
 import { PgStore } from "../src/store/pg/pg-store.ts";
 import { openStore, type Store } from "../src/store/store.ts";
-import { type Task, TaskSchema } from "../src/tasks/model.ts";
+import type { Task } from "../src/tasks/model.ts";
 import { type FreshDatabase, freshDatabase } from "./support/postgres.ts";
-import { goal } from "./support/store-sandbox.ts";
+import { goal, task } from "./support/store-sandbox.ts";
 import { tempDir } from "./support/world.ts";
 
 // The store's contract, one suite for both backends: the JSON file (the default) and
 // PostgreSQL (DATABASE_URL). Then what only PostgreSQL is for: several processes on one
 // database.
-
-const task = (id: string, guildId = "local", name = id): Task =>
-  TaskSchema.parse({
-    guildId,
-    id,
-    name,
-    handler: "test",
-    schedule: { type: "daily", time: "09:00" },
-    timezone: "UTC",
-    createdAt: "2026-11-26T10:00:00.000Z",
-    updatedAt: "2026-11-26T10:00:00.000Z",
-  });
 
 interface Backend {
   /** Opens the store (a second call: another process on the same data). */
@@ -122,8 +110,8 @@ describe.each(backends)("store contract: %s", (_, make) => {
   it("keeps tenants apart: the same id in two servers, each its own", async () => {
     const store = await start();
     await store.update(() => {
-      store.putTask(task("backup", "111111111111111111", "one"));
-      store.putTask(task("backup", "222222222222222222", "two"));
+      store.putTask(task("backup", "one", "111111111111111111"));
+      store.putTask(task("backup", "two", "222222222222222222"));
     });
     const again = await reopen(store);
     expect(again.task("111111111111111111", "backup")?.name).toBe("one");
@@ -136,7 +124,7 @@ describe.each(backends)("store contract: %s", (_, make) => {
     const store = await start();
     const seen: [string | undefined, string | undefined][] = [];
     store.onTaskChange((before, after) => seen.push([before?.name, after?.name]));
-    await store.update(() => store.putTask(task("a", "local", "first")));
+    await store.update(() => store.putTask(task("a", "first")));
     await store.update(() =>
       store.putTask({ ...(store.task("local", "a") as Task), name: "second" }),
     );
@@ -189,7 +177,7 @@ describe("PostgreSQL: several processes on one database", () => {
     const b = await open();
     const seen: string[] = [];
     b.onTaskChange((before, after) => seen.push(`${before?.name ?? "-"}>${after?.name ?? "-"}`));
-    await a.update(() => a.putTask(task("x", "local", "one")));
+    await a.update(() => a.putTask(task("x", "one")));
     await until(() => b.task("local", "x") !== undefined);
     await a.update(() => a.putTask({ ...(a.task("local", "x") as Task), name: "two" }));
     await until(() => b.task("local", "x")?.name === "two");
@@ -204,7 +192,7 @@ describe("PostgreSQL: several processes on one database", () => {
   it("two processes changing the same task at once: one wins, the other gets a clear answer", async () => {
     const a = await open();
     const b = await open();
-    await a.update(() => a.putTask(task("x", "local", "start")));
+    await a.update(() => a.putTask(task("x", "start")));
     await until(() => b.task("local", "x") !== undefined);
     const results = await Promise.allSettled([
       a.update(() => a.putTask({ ...(a.task("local", "x") as Task), name: "from a" })),

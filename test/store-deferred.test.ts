@@ -1,47 +1,12 @@
 import { describe, expect, it, vi } from "vitest";
 import { DEFER_MS, StoreWriteError } from "../src/store/low-store.ts";
 import { openStore } from "../src/store/store.ts";
-import type { Task } from "../src/tasks/model.ts";
-import { diskProbe, goal, storeSandbox } from "./support/store-sandbox.ts";
+import { diskProbe, goal, storeSandbox, task } from "./support/store-sandbox.ts";
 
 // updateSoon (history counters without a write per run) and task(id) (an index, not a scan).
 
 const sandbox = storeSandbox();
 const { onDisk, track } = sandbox;
-
-const task = (id: string): Task => ({
-  guildId: "local",
-  id,
-  name: id,
-  description: null,
-  handler: "test",
-  schedule: { type: "daily", time: "09:00" },
-  timezone: "UTC",
-  channelId: null,
-  options: {},
-  retry: { maxRetries: 2, delaySeconds: 30, backoff: "exponential" },
-  timeoutSeconds: 120,
-  catchUp: "once",
-  maxRuns: null,
-  until: null,
-  skipNext: false,
-  suspended: false,
-  enabled: true,
-  ownerId: null,
-  createdAt: "2026-11-26T10:00:00.000Z",
-  updatedAt: "2026-11-26T10:00:00.000Z",
-  history: {
-    totalRuns: 0,
-    successCount: 0,
-    failureCount: 0,
-    lastRunAt: null,
-    lastStatus: null,
-    lastError: null,
-    lastDurationMs: null,
-    lastSuccessAt: null,
-    lastRunId: null,
-  },
-});
 
 describe("store.updateSoon", () => {
   it("applies at once, and is on disk soon after, many changes in few writes", async () => {

@@ -3,7 +3,7 @@ import type { Db } from "../src/store/db-schema.ts";
 import { openStore, type Store } from "../src/store/store.ts";
 import type { Task } from "../src/tasks/model.ts";
 import { Crash, CrashFs } from "./support/crash-fs.ts";
-import { goal, storeSandbox } from "./support/store-sandbox.ts";
+import { goal, storeSandbox, task } from "./support/store-sandbox.ts";
 import { tempDir } from "./support/world.ts";
 
 // A write carries only what changed: tasks changed through putTask and removeTask are looked at
@@ -13,40 +13,6 @@ import { tempDir } from "./support/world.ts";
 
 const sandbox = storeSandbox();
 const { onDisk, track } = sandbox;
-
-const task = (id: string, name = id): Task => ({
-  guildId: "local",
-  id,
-  name,
-  description: null,
-  handler: "test",
-  schedule: { type: "daily", time: "09:00" },
-  timezone: "UTC",
-  channelId: null,
-  options: {},
-  retry: { maxRetries: 2, delaySeconds: 30, backoff: "exponential" },
-  timeoutSeconds: 120,
-  catchUp: "once",
-  maxRuns: null,
-  until: null,
-  skipNext: false,
-  suspended: false,
-  enabled: true,
-  ownerId: null,
-  createdAt: "2026-11-26T10:00:00.000Z",
-  updatedAt: "2026-11-26T10:00:00.000Z",
-  history: {
-    totalRuns: 0,
-    successCount: 0,
-    failureCount: 0,
-    lastRunAt: null,
-    lastStatus: null,
-    lastError: null,
-    lastDurationMs: null,
-    lastSuccessAt: null,
-    lastRunId: null,
-  },
-});
 
 /** Tasks as "id:name" and goals as "id:text", sorted; read without handing out data.tasks. */
 const inMemory = (store: Store) =>

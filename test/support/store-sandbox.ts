@@ -4,7 +4,7 @@ import { afterEach, beforeEach } from "vitest";
 import type { Db } from "../../src/store/db-schema.ts";
 import type { StoreFs } from "../../src/store/durable-file.ts";
 import { readStored, type Store } from "../../src/store/store.ts";
-import { ServerSchema } from "../../src/tasks/model.ts";
+import { ServerSchema, type Task, TaskSchema } from "../../src/tasks/model.ts";
 import { tempDir } from "./world.ts";
 
 /**
@@ -87,3 +87,16 @@ export function diskProbe() {
   };
   return probe;
 }
+
+/** A stored task with every default: `name` is its id unless given. */
+export const task = (id: string, name = id, guildId = "local"): Task =>
+  TaskSchema.parse({
+    guildId,
+    id,
+    name,
+    handler: "test",
+    schedule: { type: "daily", time: "09:00" },
+    timezone: "UTC",
+    createdAt: "2026-11-26T10:00:00.000Z",
+    updatedAt: "2026-11-26T10:00:00.000Z",
+  });
