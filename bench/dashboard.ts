@@ -6,7 +6,17 @@ import { nextRunAfter } from "../src/time/runs.ts";
 import { createDashboard, type Dashboard } from "../src/web/dashboard.ts";
 import { PAGE_SIZE } from "../src/web/routes/server-routes.ts";
 import { cronTasks, mixedTasks, noopHandler, writeDataDir } from "./fixtures.ts";
-import { benchConfig, type Dist, dist, inChild, nowMs, prng, sleepUntil, tempDir } from "./lib.ts";
+import {
+  benchConfig,
+  type Dist,
+  dist,
+  fileLog,
+  inChild,
+  nowMs,
+  prng,
+  sleepUntil,
+  tempDir,
+} from "./lib.ts";
 import { writeLog } from "./lifecycle.ts";
 import { devNullLogger } from "./logger.ts";
 import { serverId } from "./servers.ts";
@@ -192,13 +202,13 @@ export async function pageChild(a: PageArgs): Promise<PageResult> {
   );
   const tasksMs: number[] = [];
   const taskMs: number[] = [];
-  const before = app.executionLog.bytesRead;
+  const before = fileLog(app).bytesRead;
   for (let i = 0; i < a.samples; i++) {
     const t = nowMs();
     await get(dashboard, cookie, server);
     tasksMs.push(nowMs() - t);
   }
-  const logBytes = (app.executionLog.bytesRead - before) / a.samples;
+  const logBytes = (fileLog(app).bytesRead - before) / a.samples;
   for (let i = 0; i < a.samples; i++) {
     const url = taskUrl();
     const t = nowMs();

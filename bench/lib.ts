@@ -3,6 +3,8 @@ import { mkdtemp, readFile, realpath, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { App } from "../src/app.ts";
+import type { ExecutionLog } from "../src/store/execution-log.ts";
 
 // Shared by the orchestrator (bench/index.ts) and the child processes (bench/child.ts).
 
@@ -161,3 +163,6 @@ export function benchConfig(dataDir: string, minIntervalSeconds = 60, catchUpMin
     CATCH_UP_WINDOW_MINUTES: catchUpMinutes,
   };
 }
+
+/** The app's execution log as the file log it is here (the bench runs without DATABASE_URL). */
+export const fileLog = (app: App): ExecutionLog => app.executionLog as ExecutionLog;

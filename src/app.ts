@@ -8,8 +8,10 @@ import type { Config } from "./shared/config.ts";
 import type { Logger } from "./shared/logger.ts";
 import type { StoreFs } from "./store/durable-file.ts";
 import { ExecutionLog } from "./store/execution-log.ts";
+import type { ExecutionRecords } from "./store/execution-records.ts";
 import type { LockHolder } from "./store/lock.ts";
 import { openPgStore } from "./store/pg/open.ts";
+import { PgExecutionLog } from "./store/pg/pg-execution-log.ts";
 import { rebuildHistory } from "./store/rebuild-history.ts";
 import { Retention } from "./store/retention.ts";
 import { openStore, type Store } from "./store/store.ts";
@@ -69,7 +71,8 @@ export interface App {
   servers: ServerService;
   scheduler: Scheduler;
   runner: Runner;
-  executionLog: ExecutionLog;
+  /** Day files under DATA_DIR, or a table with DATABASE_URL. */
+  executionLog: ExecutionRecords;
   /** Prometheus metrics of runs, outputs and alerts (the dashboard's /metrics). */
   metrics: Metrics;
   /** Removes what is older than RETENTION_DAYS (briefings stay). */
@@ -89,24 +92,32 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const dataDir = config.DATA_DIR;
   const startedAt = clock.now();
   const defaultTenant = config.DISCORD_GUILD_ID ?? LOCAL;
-  const store = config.DATABASE_URL
+  const pg = config.DATABASE_URL
     ? await openPgStore({
         url: config.DATABASE_URL,
         dataDir,
         log,
         lockHolder: opts.lockHolder,
       })
-    : await openStore({
-        dataDir,
-        fs: opts.fs,
-        now: () => clock.now(),
-        legacyTenant: defaultTenant,
-        lockHolder: opts.lockHolder,
-      });
+    : null;
+  const store: Store =
+    pg ??
+    (await openStore({
+      dataDir,
+      fs: opts.fs,
+      now: () => clock.now(),
+      legacyTenant: defaultTenant,
+      lockHolder: opts.lockHolder,
+    }));
   const logDir = join(dataDir, "logs", "executions");
-  const executionLog = new ExecutionLog(logDir, defaultTenant, (skipped) =>
-    log.warn({ dir: logDir, skipped }, "execution log lines could not be read and were skipped"),
-  );
+  const executionLog: ExecutionRecords = pg
+    ? new PgExecutionLog(pg.pool)
+    : new ExecutionLog(logDir, defaultTenant, (skipped) =>
+        log.warn(
+          { dir: logDir, skipped },
+          "execution log lines could not be read and were skipped",
+        ),
+      );
   const rebuilt = await rebuildHistory(store, executionLog).catch((err) => {
     log.error({ err }, "could not rebuild the history counters from the execution log");
     return 0;

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type FreshDatabase, freshDatabase } from "./support/postgres.ts";
+import { type FreshDatabase, freshDatabase, withClient } from "./support/postgres.ts";
 import { cli, type Proc, runScript, startMain } from "./support/process.ts";
 import { readLogLines, tempDir } from "./support/world.ts";
 
@@ -61,7 +61,14 @@ describe("npm start with DATABASE_URL", () => {
     let ticks = 0;
     while (ticks < 2 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 200));
-      ticks = (await readLogLines(join(here, "data"))).filter((e) => e.taskId === "tick").length;
+      // The execution log is a table of the database, with DATABASE_URL.
+      ticks = Number(
+        (
+          await withClient(db.url, (c) =>
+            c.query("SELECT count(*) AS n FROM mc_executions WHERE task_id = 'tick'"),
+          )
+        ).rows[0]?.n,
+      );
     }
     expect(ticks).toBeGreaterThanOrEqual(2);
     // A second bot on the same database refuses, whatever its data folder.
@@ -71,6 +78,8 @@ describe("npm start with DATABASE_URL", () => {
       /Another Mission Control bot is running on the database at .*; .*stop it first/,
     );
     expect(second.output()).not.toContain(new URL(db.url).password || "\u0000");
+    // Nothing of it in the bot's data folder: the log is shared by every process.
+    expect(await readLogLines(join(here, "data"))).toEqual([]);
     bot.child.kill("SIGTERM");
     expect((await bot.exited).code).toBe(0);
     // Restarted elsewhere: the tasks are in the database, not in the data folder.

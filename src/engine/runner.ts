@@ -8,7 +8,7 @@ import {
 } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import { type Execution, runKey, type Trigger } from "../store/execution.ts";
-import type { ExecutionLog } from "../store/execution-log.ts";
+import type { ExecutionRecords } from "../store/execution-records.ts";
 import type { Store } from "../store/store.ts";
 import {
   type HandlerOutput,
@@ -47,7 +47,7 @@ export interface RunResult {
 export interface RunnerDeps {
   store: Store;
   handlers: HandlerRegistry;
-  executionLog: ExecutionLog;
+  executionLog: ExecutionRecords;
   sinks: OutputSink[];
   clock: Clock;
   log: Logger;

@@ -1,6 +1,6 @@
 import type { Logger } from "../shared/logger.ts";
 import { runKey } from "../store/execution.ts";
-import type { ExecutionLog } from "../store/execution-log.ts";
+import type { ExecutionRecords } from "../store/execution-records.ts";
 import type { Store } from "../store/store.ts";
 import type { Task } from "../tasks/model.ts";
 import type { Tenant } from "../tasks/tenant.ts";
@@ -17,7 +17,7 @@ import { StartGates } from "./start-gates.ts";
 export interface SchedulerDeps {
   store: Store;
   runner: Runner;
-  executionLog: ExecutionLog;
+  executionLog: ExecutionRecords;
   clock: Clock;
   log: Logger;
   catchUpWindowMinutes: number;

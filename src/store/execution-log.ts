@@ -4,6 +4,7 @@ import { addDays } from "../time/relative.ts";
 import { DayLog, dayOf, type Removed } from "./day-log.ts";
 import { DaySummaries } from "./day-summaries.ts";
 import { type Execution, toExecution } from "./execution.ts";
+import type { ExecutionRecords } from "./execution-records.ts";
 import {
   at,
   lineWithPrev,
@@ -36,7 +37,7 @@ export const MAX_RECENT = 1000;
  * whatever the size of the log. Time windows (the briefing, catch-up) read the days they cover
  * from their ends; whole past days are tallied once into a summary beside the day's file.
  */
-export class ExecutionLog {
+export class ExecutionLog implements ExecutionRecords {
   readonly days: DayLog;
   /** Lines waiting for the write in flight to finish; they go out together in the next one. */
   #next: Batch | null = null;

@@ -1,7 +1,7 @@
 import { addRun, type Task } from "../tasks/model.ts";
 import { recordKey } from "../tasks/tenant.ts";
 import type { Execution } from "./execution.ts";
-import type { ExecutionLog } from "./execution-log.ts";
+import type { ExecutionRecords } from "./execution-records.ts";
 import type { Store } from "./store.ts";
 
 // History counters are a summary of the execution log, which is written first: a run's counters
@@ -12,7 +12,7 @@ import type { Store } from "./store.ts";
 /** Clock steps and slow runs: how far before the newest counted run a lost one may end. */
 const SLACK_MS = 10 * 60_000;
 
-export async function rebuildHistory(store: Store, log: ExecutionLog): Promise<number> {
+export async function rebuildHistory(store: Store, log: ExecutionRecords): Promise<number> {
   const tasks = store.data.tasks;
   if (!tasks.length) return 0;
   // A lost run's line ends after the store's last write, so after the newest run it counted.

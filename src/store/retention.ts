@@ -1,7 +1,7 @@
 import { readdir, rmdir, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { DayLog, dayOf, type Removed } from "./day-log.ts";
-import type { ExecutionLog } from "./execution-log.ts";
+import type { ExecutionRecords } from "./execution-records.ts";
 
 // What RETENTION_DAYS removes: execution log days, delivery record days and saved outputs older
 // than the cutoff. Briefings (and reviews) are the archive and stay. The bot does this once a
@@ -27,7 +27,7 @@ export class Retention {
   constructor(
     private readonly deps: {
       dataDir: string;
-      executionLog: ExecutionLog;
+      executionLog: ExecutionRecords;
       now: () => number;
       retentionDays: number;
     },

@@ -3,7 +3,8 @@ import { ConflictError, NotFoundError, QuotaError, ValidationError } from "../sh
 import { parseInput } from "../shared/parse-input.ts";
 import { closest, didYouMean } from "../shared/suggest.ts";
 import type { Execution } from "../store/execution.ts";
-import { type ExecutionLog, MAX_RECENT } from "../store/execution-log.ts";
+import { MAX_RECENT } from "../store/execution-log.ts";
+import type { ExecutionRecords } from "../store/execution-records.ts";
 import type { Store } from "../store/store.ts";
 import type { Clock } from "../time/clock.ts";
 import { checkSchedule } from "../time/schedule.ts";
@@ -30,7 +31,7 @@ export interface TaskServiceDeps {
   store: Store;
   handlers: HandlerRegistry;
   runner: Runner;
-  executionLog: ExecutionLog;
+  executionLog: ExecutionRecords;
   clock: Clock;
   /** Each server's settings: a task's default time zone is its server's. */
   servers: ServerService;

@@ -3,7 +3,6 @@ import type pg from "pg";
 import { StartupError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { type LockHolder, lockDataDir } from "../lock.ts";
-import type { Store } from "../store.ts";
 import { connectPostgres, redactUrl } from "./connect.ts";
 import { SchedulingLease } from "./lease.ts";
 import { PgStore } from "./pg-store.ts";
@@ -22,7 +21,7 @@ export async function openPgStore(opts: {
   lockHolder?: LockHolder;
   /** False when the data folder is held already (a migration holds the file store's). */
   lockDir?: boolean;
-}): Promise<Store> {
+}): Promise<PgStore> {
   const shown = redactUrl(opts.url);
   try {
     await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });

@@ -22,6 +22,22 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY (tenant, list, id)
    );
    CREATE INDEX mc_records_by_list ON mc_records (list, tenant, seq);`,
+  // The execution log: one row per attempt, as a line of the file log.
+  `CREATE TABLE mc_executions (
+     seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     tenant text NOT NULL,
+     task_id text NOT NULL,
+     run_id text NOT NULL,
+     scheduled_for timestamptz NOT NULL,
+     attempt integer NOT NULL,
+     trigger text NOT NULL,
+     status text NOT NULL,
+     duration_ms double precision NOT NULL,
+     error text,
+     ts timestamptz NOT NULL
+   );
+   CREATE INDEX mc_executions_by_task ON mc_executions (tenant, task_id, seq);
+   CREATE INDEX mc_executions_by_time ON mc_executions (ts);`,
 ];
 
 /** The schema version this code reads and writes. */
@@ -32,8 +48,8 @@ export class PgSchemaError extends StartupError {
 }
 
 /**
- * An empty database gets the schema; one at this version is used as it is; any other version
- * is refused with what to do. Several processes starting at once take turns (an advisory lock).
+ * An empty database gets the schema, an older one the steps it lacks; one newer than the code
+ * is refused, with what to do. Several processes starting at once take turns (an advisory lock).
  */
 export async function ensureSchema(pool: pg.Pool, shownUrl: string): Promise<{ created: boolean }> {
   const client = await pool.connect();
@@ -53,17 +69,16 @@ export async function ensureSchema(pool: pg.Pool, shownUrl: string): Promise<{ c
       throw new PgSchemaError(
         `The database at ${shownUrl} has schema version ${version}, newer than this version of Mission Control understands (${PG_SCHEMA_VERSION}); upgrade Mission Control.`,
       );
-    if (version > 0)
-      throw new PgSchemaError(
-        `The database at ${shownUrl} has schema version ${version}; this version of Mission Control needs ${PG_SCHEMA_VERSION}. Stop every Mission Control process on it, then run: npm run migrate -- --upgrade-schema`,
-      );
+    // Older: the steps it lacks, in one transaction (they only add).
     await client.query("BEGIN");
-    for (const step of MIGRATIONS) await client.query(step);
-    await client.query("INSERT INTO mc_meta (key, value) VALUES ('schema_version', $1::jsonb)", [
-      JSON.stringify(PG_SCHEMA_VERSION),
-    ]);
+    for (const step of MIGRATIONS.slice(version)) await client.query(step);
+    await client.query(
+      `INSERT INTO mc_meta (key, value) VALUES ('schema_version', $1::jsonb)
+       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+      [JSON.stringify(PG_SCHEMA_VERSION)],
+    );
     await client.query("COMMIT");
-    return { created: true };
+    return { created: version === 0 };
   } catch (err) {
     await client.query("ROLLBACK").catch(() => {});
     throw err;

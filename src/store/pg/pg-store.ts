@@ -83,7 +83,8 @@ export class PgStore implements Store {
   #closed = false;
 
   private constructor(
-    private readonly pool: pg.Pool,
+    /** Its connections, shared with the execution log's table. */
+    readonly pool: pg.Pool,
     initial: Db,
     versions: Map<string, number>,
     readonly file: string,

@@ -1,0 +1,138 @@
+import pg from "pg";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Execution } from "../src/store/execution.ts";
+import { ExecutionLog } from "../src/store/execution-log.ts";
+import type { ExecutionRecords } from "../src/store/execution-records.ts";
+import { PgExecutionLog } from "../src/store/pg/pg-execution-log.ts";
+import { PgStore } from "../src/store/pg/pg-store.ts";
+import { freshDatabase } from "./support/postgres.ts";
+import { tempDir } from "./support/world.ts";
+
+// The execution log's contract, one suite for both: day files under DATA_DIR, and the
+// PostgreSQL table (DATABASE_URL).
+
+const DAY = 86_400_000;
+const T0 = Date.parse("2026-11-20T10:00:00Z");
+
+const attempt = (
+  taskId: string,
+  atMs: number,
+  over: Partial<Execution> = {},
+  tenant = "local",
+): Execution => ({
+  ts: new Date(atMs + 12).toISOString(),
+  guildId: tenant,
+  taskId,
+  runId: `${tenant}/${taskId}@${new Date(atMs).toISOString()}`,
+  scheduledFor: new Date(atMs).toISOString(),
+  attempt: 1,
+  trigger: "schedule",
+  status: "success",
+  durationMs: 12,
+  error: null,
+  ...over,
+});
+
+const backends: [string, () => Promise<{ log: ExecutionRecords; cleanup(): Promise<void> }>][] = [
+  [
+    "day files",
+    async () => {
+      const dir = await tempDir();
+      const log = new ExecutionLog(dir.path, "local");
+      return {
+        log,
+        cleanup: async () => {
+          await log.close();
+          await dir.remove();
+        },
+      };
+    },
+  ],
+  [
+    "PostgreSQL",
+    async () => {
+      const db = await freshDatabase();
+      const pool = new pg.Pool({ connectionString: db.url });
+      const store = await PgStore.open({ pool, shownUrl: db.name }); // creates the schema
+      return {
+        log: new PgExecutionLog(pool),
+        cleanup: async () => {
+          await store.close();
+          await pool.end();
+          await db.drop();
+        },
+      };
+    },
+  ],
+];
+
+describe.each(backends)("execution log contract: %s", (_, make) => {
+  let log: ExecutionRecords;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => {
+    ({ log, cleanup } = await make());
+    // Six days of a daily task, a retried run, another task and another server.
+    for (let d = 0; d < 6; d++) await log.append(attempt("daily", T0 + d * DAY));
+    await log.append(attempt("flaky", T0 + 5 * DAY, { status: "failure", error: "boom" }));
+    await log.append(
+      attempt("flaky", T0 + 5 * DAY, {
+        attempt: 2,
+        trigger: "retry",
+        ts: new Date(T0 + 5 * DAY + 60_000).toISOString(),
+      }),
+    );
+    await log.append(attempt("daily", T0 + 5 * DAY, {}, "123456789012345678"));
+  });
+  afterEach(() => cleanup());
+
+  it("reads a task's recent attempts, oldest first, as written", async () => {
+    const recent = await log.recent("local", "daily", 3);
+    expect(recent.map((e) => e.scheduledFor)).toEqual(
+      [3, 4, 5].map((d) => new Date(T0 + d * DAY).toISOString()),
+    );
+    expect(recent[2]).toEqual(attempt("daily", T0 + 5 * DAY));
+    expect(await log.recent("local", "nothing", 3)).toEqual([]);
+  });
+
+  it("lists entries since an instant, and walks back from the newest", async () => {
+    const since = await log.since(T0 + 5 * DAY);
+    expect(since.map((e) => `${e.guildId}/${e.taskId}#${e.attempt}`)).toEqual([
+      "local/daily#1",
+      "local/flaky#1",
+      "local/flaky#2",
+      "123456789012345678/daily#1",
+    ]);
+    const back: string[] = [];
+    await log.readBackwards((e) => {
+      back.push(e.taskId);
+      return back.length < 3;
+    });
+    expect(back).toEqual(["daily", "flaky", "flaky"]);
+  });
+
+  it("counts a tenant's runs in a window, each run once, as its last attempt", async () => {
+    const activity = await log.activity("local", T0 + 4 * DAY, T0 + 6 * DAY);
+    expect(activity).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ taskId: "daily", runs: 2, succeeded: 2 }),
+        expect.objectContaining({ taskId: "flaky", runs: 1, succeeded: 1, failed: 0 }),
+      ]),
+    );
+    expect(await log.activity("123456789012345678", T0, T0 + 7 * DAY)).toEqual([
+      expect.objectContaining({ taskId: "daily", runs: 1 }),
+    ]);
+  });
+
+  it("removes the days before a cutoff, listing them first on a dry run", async () => {
+    const cutoff = new Date(T0 + 2 * DAY).toISOString().slice(0, 10);
+    const dry = await log.removeBefore(cutoff, true);
+    expect(dry).toHaveLength(2);
+    expect(await log.recent("local", "daily", 10)).toHaveLength(6);
+    const removed = await log.removeBefore(cutoff, false);
+    expect(removed.length).toBe(2);
+    expect(removed.every((r) => r.bytes > 0)).toBe(true);
+    expect(
+      (await log.recent("local", "daily", 10)).map((e) => e.scheduledFor.slice(0, 10)),
+    ).toEqual([2, 3, 4, 5].map((d) => new Date(T0 + d * DAY).toISOString().slice(0, 10)));
+  });
+});
