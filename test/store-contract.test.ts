@@ -1,7 +1,7 @@
 import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConflictError } from "../src/shared/errors.ts";
-import { PgSchemaError } from "../src/store/pg/pg-schema.ts";
+import { PG_SCHEMA_VERSION, PgSchemaError } from "../src/store/pg/pg-schema.ts";
 import { PgStore } from "../src/store/pg/pg-store.ts";
 import { openStore, type Store } from "../src/store/store.ts";
 import type { Task } from "../src/tasks/model.ts";
@@ -210,6 +210,23 @@ describe("PostgreSQL: several processes on one database", () => {
     await until(
       () => a.task("local", "x")?.name === winner && b.task("local", "x")?.name === winner,
     );
+  });
+
+  it("adds the steps an older schema lacks at a start, keeping its records", async () => {
+    const first = await open();
+    await first.update(() => first.putTask(task("kept")));
+    await first.close();
+    stores.splice(0);
+    // As a database of schema 1 was: no execution log table.
+    await pools[0]?.query("DROP TABLE mc_executions");
+    await pools[0]?.query("UPDATE mc_meta SET value = '1' WHERE key = 'schema_version'");
+    const again = await open();
+    expect(again.created).toBe(false);
+    expect(again.task("local", "kept")).toBeDefined();
+    const { rows } = await (pools[0] as pg.Pool).query(
+      "SELECT value::int AS v, to_regclass('mc_executions') IS NOT NULL AS log FROM mc_meta WHERE key = 'schema_version'",
+    );
+    expect(rows[0]).toEqual({ v: PG_SCHEMA_VERSION, log: true });
   });
 
   it("refuses a database whose schema is newer than the code, saying what to do", async () => {
