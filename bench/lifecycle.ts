@@ -196,6 +196,7 @@ export async function diskChild(a: DiskArgs): Promise<DiskResult> {
   const retention = new Retention({
     dataDir: dir.path,
     executionLog: log,
+    deliveries: journal,
     now: () => now,
     retentionDays: a.retentionDays,
   });

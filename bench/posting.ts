@@ -106,7 +106,7 @@ export async function postingChild(a: PostingArgs): Promise<PostingResult> {
         (ctx) => oneLine(ctx.task.id, ctx.scheduledFor.getTime()),
       ),
     ],
-    sinks: ({ servers }) => createDiscordSinks(client, config, log, servers),
+    sinks: (parts) => createDiscordSinks(client, log, parts),
   });
   await app.scheduler.start();
   const ours = await measureEverySecond(a.tasks, a.seconds, counts, a.warmUp);

@@ -1,16 +1,19 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import { DeliveryJournal } from "./discord/delivery-journal.ts";
 import { Runner } from "./engine/runner.ts";
 import { Scheduler } from "./engine/scheduler.ts";
 import { createFileSink } from "./outputs/file-sink.ts";
 import type { OutputSink } from "./outputs/sink.ts";
 import type { Config } from "./shared/config.ts";
 import type { Logger } from "./shared/logger.ts";
+import type { DeliveryRecords } from "./store/delivery-records.ts";
 import type { StoreFs } from "./store/durable-file.ts";
 import { ExecutionLog } from "./store/execution-log.ts";
 import type { ExecutionRecords } from "./store/execution-records.ts";
 import type { LockHolder } from "./store/lock.ts";
 import { openPgStore } from "./store/pg/open.ts";
+import { PgDeliveryRecords } from "./store/pg/pg-deliveries.ts";
 import { PgExecutionLog } from "./store/pg/pg-execution-log.ts";
 import { rebuildHistory } from "./store/rebuild-history.ts";
 import { Retention } from "./store/retention.ts";
@@ -51,7 +54,9 @@ export interface AppOptions {
    * Posting sinks (Discord), or a function that makes them from the parts they need; the file
    * sink always comes first.
    */
-  sinks?: OutputSink[] | ((parts: { servers: ServerService }) => OutputSink[]);
+  sinks?:
+    | OutputSink[]
+    | ((parts: { servers: ServerService; deliveries: DeliveryRecords }) => OutputSink[]);
   random?: () => number;
   fs?: StoreFs;
   /** The Discord gateway's ping in ms, once connected. */
@@ -133,7 +138,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
       timezone: config.DEFAULT_TIMEZONE,
     },
   });
-  const sinks = typeof opts.sinks === "function" ? opts.sinks({ servers }) : (opts.sinks ?? []);
+  const deliveries: DeliveryRecords = pg
+    ? new PgDeliveryRecords(pg.pool, () => clock.now())
+    : new DeliveryJournal(join(dataDir, "logs", "deliveries"), defaultTenant, () => clock.now());
+  const sinks =
+    typeof opts.sinks === "function" ? opts.sinks({ servers, deliveries }) : (opts.sinks ?? []);
   // A handler reads only its own tenant's records (one view per tenant, made on first use).
   const views = new Map<Tenant, ReadAccess>();
   const data = (tenant: Tenant): ReadAccess => {
@@ -208,6 +217,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     retention: new Retention({
       dataDir,
       executionLog,
+      deliveries,
       now: () => clock.now(),
       retentionDays: config.RETENTION_DAYS ?? 90,
     }),

@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     config,
     log,
     handlers,
-    sinks: client ? ({ servers }) => createDiscordSinks(client, config, log, servers) : [],
+    sinks: client ? (parts) => createDiscordSinks(client, log, parts) : [],
     gatewayPing: client ? () => client.ws.ping : undefined,
     channelGuild: client ? (id) => channelGuild(client, id) : undefined,
   });

@@ -1,18 +1,16 @@
 import { once } from "node:events";
-import { join } from "node:path";
 import { Client, Events, GatewayIntentBits } from "discord.js";
 import type { OutputSink } from "../outputs/sink.ts";
 import type { Config } from "../shared/config.ts";
 import type { Logger } from "../shared/logger.ts";
+import type { DeliveryRecords } from "../store/delivery-records.ts";
 import type { ItemService } from "../tasks/items.ts";
 import type { ServerService } from "../tasks/servers.ts";
 import type { TaskService } from "../tasks/task-service.ts";
-import { LOCAL } from "../tasks/tenant.ts";
 import { channelGuild } from "./access.ts";
 import { createAlertSink } from "./alert-sink.ts";
 import { createChannelSink } from "./channel-sink.ts";
 import type { Command } from "./command.ts";
-import { DeliveryJournal } from "./delivery-journal.ts";
 import { createInteractionHandler } from "./interactions.ts";
 import { registerCommands } from "./register.ts";
 import { followServers } from "./server-lifecycle.ts";
@@ -31,20 +29,11 @@ export function createDiscordClient(config: Pick<Config, "DISCORD_API_URL">): Cl
 /** The channel and DM sinks. */
 export function createDiscordSinks(
   client: Client,
-  config: Config,
   log: Logger,
-  servers: ServerService,
+  { servers, deliveries }: { servers: ServerService; deliveries: DeliveryRecords },
 ): OutputSink[] {
   return [
-    createChannelSink({
-      client,
-      servers,
-      journal: new DeliveryJournal(
-        join(config.DATA_DIR, "logs", "deliveries"),
-        config.DISCORD_GUILD_ID ?? LOCAL,
-      ),
-      log,
-    }),
+    createChannelSink({ client, servers, journal: deliveries, log }),
     createAlertSink({ client, servers, log }),
   ];
 }

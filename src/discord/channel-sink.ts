@@ -2,10 +2,10 @@ import { createHash } from "node:crypto";
 import { type Client, DiscordAPIError } from "discord.js";
 import type { OutputSink, RunOutput } from "../outputs/sink.ts";
 import type { Logger } from "../shared/logger.ts";
+import type { DeliveryRecords } from "../store/delivery-records.ts";
 import type { ServerService } from "../tasks/servers.ts";
 import { LOCAL, recordKey } from "../tasks/tenant.ts";
 import { zonedParts } from "../time/timezone.ts";
-import type { DeliveryJournal } from "./delivery-journal.ts";
 import { PostRefusedError } from "./errors.ts";
 import { splitForDiscord } from "./markdown-split.ts";
 
@@ -48,7 +48,7 @@ export function createChannelSink(deps: {
   client: Client;
   /** A task without a channel posts to its server's briefing channel, if it has one. */
   servers: Pick<ServerService, "settings">;
-  journal: DeliveryJournal;
+  journal: DeliveryRecords;
   log: Logger;
 }): OutputSink {
   const { client, journal, log } = deps;

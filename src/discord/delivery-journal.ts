@@ -1,4 +1,5 @@
-import { DayLog, dayOf, readLinesBackwards } from "../store/day-log.ts";
+import { DayLog, dayOf, type Removed, readLinesBackwards } from "../store/day-log.ts";
+import type { DeliveryRecords } from "../store/delivery-records.ts";
 import { LOCAL, type Tenant } from "../tasks/tenant.ts";
 
 // data/logs/deliveries/YYYY-MM-DD.jsonl: a run's key is written before and after its output is
@@ -11,7 +12,7 @@ import { LOCAL, type Tenant } from "../tasks/tenant.ts";
  */
 export const REMEMBER_MS = 4 * 3_600_000;
 
-export class DeliveryJournal {
+export class DeliveryJournal implements DeliveryRecords {
   readonly days: DayLog;
   /** Run key → when it was posted, oldest first; entries older than REMEMBER_MS are dropped. */
   #posted: Map<string, number> | null = null;
@@ -56,6 +57,10 @@ export class DeliveryJournal {
     const next = this.#queue.then(() => this.days.append(dayOf(ts), () => line));
     this.#queue = next.catch(() => {});
     return next;
+  }
+
+  removeBefore(day: string, dryRun: boolean): Promise<Removed[]> {
+    return this.days.removeBefore(day, dryRun);
   }
 
   #forget(now: number): void {

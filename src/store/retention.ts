@@ -1,6 +1,7 @@
 import { readdir, rmdir, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { DayLog, dayOf, type Removed } from "./day-log.ts";
+import { dayOf, type Removed } from "./day-log.ts";
+import type { DeliveryRecords } from "./delivery-records.ts";
 import type { ExecutionRecords } from "./execution-records.ts";
 
 // What RETENTION_DAYS removes: execution log days, delivery record days and saved outputs older
@@ -28,6 +29,7 @@ export class Retention {
     private readonly deps: {
       dataDir: string;
       executionLog: ExecutionRecords;
+      deliveries: DeliveryRecords;
       now: () => number;
       retentionDays: number;
     },
@@ -35,14 +37,14 @@ export class Retention {
 
   /** Removes (dryRun: only lists) what is older than `olderThanDays` (RETENTION_DAYS by default). */
   async cleanup(opts: { olderThanDays?: number; dryRun?: boolean } = {}): Promise<CleanupReport> {
-    const { dataDir, executionLog } = this.deps;
+    const { dataDir, executionLog, deliveries: records } = this.deps;
     const dryRun = opts.dryRun ?? false;
     const cutoff = this.deps.now() - (opts.olderThanDays ?? this.deps.retentionDays) * 86_400_000;
     // Whole days: a day goes once all of it is older than the cutoff.
     const day = dayOf(cutoff);
     const log = await executionLog.removeBefore(day, dryRun);
     const deliveriesDir = join(dataDir, "logs", "deliveries");
-    const deliveries = await new DayLog(deliveriesDir).removeBefore(day, dryRun);
+    const deliveries = await records.removeBefore(day, dryRun);
     deliveries.push(...(await removeIfOlder(`${deliveriesDir}.jsonl`, cutoff, dryRun)));
     const outputs = await removeOutputs(join(dataDir, "outputs"), cutoff, dryRun);
     const kinds = [

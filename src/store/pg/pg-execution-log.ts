@@ -104,18 +104,28 @@ export class PgExecutionLog implements ExecutionRecords {
     }
   }
 
-  async removeBefore(day: string, dryRun: boolean): Promise<Removed[]> {
-    const { rows } = await this.pool.query<{ day: string; bytes: string }>(
-      `SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, sum(pg_column_size(e.*))::bigint AS bytes
-       FROM mc_executions e WHERE ts < $1 GROUP BY 1 ORDER BY 1`,
-      [`${day}T00:00:00Z`],
-    );
-    if (!dryRun && rows.length)
-      await this.pool.query("DELETE FROM mc_executions WHERE ts < $1", [`${day}T00:00:00Z`]);
-    return rows.map((r) => ({ path: `mc_executions ${r.day}`, bytes: Number(r.bytes) }));
+  removeBefore(day: string, dryRun: boolean): Promise<Removed[]> {
+    return removeDaysBefore(this.pool, "mc_executions", day, dryRun);
   }
 
   async close(): Promise<void> {
     // The pool is the store's; it ends it.
   }
+}
+
+/** The rows of a table of dated records from UTC days before `day`, by day; removed unless dryRun. */
+export async function removeDaysBefore(
+  pool: pg.Pool,
+  table: "mc_executions" | "mc_deliveries",
+  day: string,
+  dryRun: boolean,
+): Promise<Removed[]> {
+  const cutoff = `${day}T00:00:00Z`;
+  const { rows } = await pool.query<{ day: string; bytes: string }>(
+    `SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, sum(pg_column_size(r.*))::bigint AS bytes
+     FROM ${table} r WHERE ts < $1 GROUP BY 1 ORDER BY 1`,
+    [cutoff],
+  );
+  if (!dryRun && rows.length) await pool.query(`DELETE FROM ${table} WHERE ts < $1`, [cutoff]);
+  return rows.map((r) => ({ path: `${table} ${r.day}`, bytes: Number(r.bytes) }));
 }

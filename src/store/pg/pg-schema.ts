@@ -38,6 +38,16 @@ const MIGRATIONS: string[] = [
    );
    CREATE INDEX mc_executions_by_task ON mc_executions (tenant, task_id, seq);
    CREATE INDEX mc_executions_by_time ON mc_executions (ts);`,
+  // Delivery records: a run's key before and after its output was posted.
+  `CREATE TABLE mc_deliveries (
+     run_id text NOT NULL,
+     phase text NOT NULL CHECK (phase IN ('posting', 'posted')),
+     task_id text NOT NULL,
+     channel_id text NOT NULL,
+     ts timestamptz NOT NULL,
+     PRIMARY KEY (run_id, phase)
+   );
+   CREATE INDEX mc_deliveries_by_time ON mc_deliveries (ts);`,
 ];
 
 /** The schema version this code reads and writes. */

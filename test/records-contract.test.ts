@@ -1,15 +1,18 @@
 import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { DeliveryJournal } from "../src/discord/delivery-journal.ts";
+import type { DeliveryRecords } from "../src/store/delivery-records.ts";
 import type { Execution } from "../src/store/execution.ts";
 import { ExecutionLog } from "../src/store/execution-log.ts";
 import type { ExecutionRecords } from "../src/store/execution-records.ts";
+import { PgDeliveryRecords } from "../src/store/pg/pg-deliveries.ts";
 import { PgExecutionLog } from "../src/store/pg/pg-execution-log.ts";
 import { PgStore } from "../src/store/pg/pg-store.ts";
 import { freshDatabase } from "./support/postgres.ts";
 import { tempDir } from "./support/world.ts";
 
-// The execution log's contract, one suite for both: day files under DATA_DIR, and the
-// PostgreSQL table (DATABASE_URL).
+// The execution log's and the delivery records' contracts, one suite for both backends: day
+// files under DATA_DIR, and PostgreSQL's tables (DATABASE_URL).
 
 const DAY = 86_400_000;
 const T0 = Date.parse("2026-11-20T10:00:00Z");
@@ -134,5 +137,66 @@ describe.each(backends)("execution log contract: %s", (_, make) => {
     expect(
       (await log.recent("local", "daily", 10)).map((e) => e.scheduledFor.slice(0, 10)),
     ).toEqual([2, 3, 4, 5].map((d) => new Date(T0 + d * DAY).toISOString().slice(0, 10)));
+  });
+});
+
+const deliveryBackends: [
+  string,
+  () => Promise<{ records: DeliveryRecords; setNow(ms: number): void; cleanup(): Promise<void> }>,
+][] = [
+  [
+    "day files",
+    async () => {
+      const dir = await tempDir();
+      let now = T0;
+      return {
+        records: new DeliveryJournal(dir.path, "local", () => now),
+        setNow: (ms) => {
+          now = ms;
+        },
+        cleanup: () => dir.remove(),
+      };
+    },
+  ],
+  [
+    "PostgreSQL",
+    async () => {
+      const db = await freshDatabase();
+      const pool = new pg.Pool({ connectionString: db.url });
+      const store = await PgStore.open({ pool, shownUrl: db.name });
+      let now = T0;
+      return {
+        records: new PgDeliveryRecords(pool, () => now),
+        setNow: (ms) => {
+          now = ms;
+        },
+        cleanup: async () => {
+          await store.close();
+          await pool.end();
+          await db.drop();
+        },
+      };
+    },
+  ],
+];
+
+describe.each(deliveryBackends)("delivery records contract: %s", (_, make) => {
+  it("knows a run as posted only once its post is recorded, and removes old days", async () => {
+    const { records, setNow, cleanup } = await make();
+    try {
+      const run = "local/briefing@2026-11-20T08:00:00.000Z";
+      await records.mark(run, "briefing", "posting", "123456789012345678");
+      expect(await records.posted(run)).toBe(false);
+      await records.mark(run, "briefing", "posted", "123456789012345678");
+      expect(await records.posted(run)).toBe(true);
+      setNow(T0 + 3 * DAY);
+      await records.mark("local/later@x", "later", "posted", "123456789012345678");
+      const cutoff = new Date(T0 + 2 * DAY).toISOString().slice(0, 10);
+      expect(await records.removeBefore(cutoff, true)).toHaveLength(1);
+      expect((await records.removeBefore(cutoff, false)).every((r) => r.bytes > 0)).toBe(true);
+      expect(await records.removeBefore(cutoff, true)).toEqual([]);
+    } finally {
+      await cleanup();
+    }
   });
 });
