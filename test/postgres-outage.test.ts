@@ -33,6 +33,13 @@ const until = async (check: () => boolean, what: string) => {
     await new Promise((r) => setTimeout(r, 20));
   }
 };
+/** A pool of this test's own, whose connections the cuts may end too. */
+const testPool = (): pg.Pool => {
+  const pool = new pg.Pool({ connectionString: db.url });
+  pool.on("connect", (client) => client.on("error", () => {}));
+  pool.on("error", () => {});
+  return pool;
+};
 const logged = (text: string) => () => w.lines.some((l) => String(l.msg).includes(text));
 
 beforeEach(async () => {
@@ -53,7 +60,7 @@ describe("PostgreSQL: a cut connection", () => {
     await until(() => w.app.scheduler.running, "the scheduler");
     await until(logged("caught up with other processes' changes"), "the listener");
     // Another process's change reaches this one again.
-    const pool = new pg.Pool({ connectionString: db.url });
+    const pool = testPool();
     const other = await PgStore.open({ pool, shownUrl: db.name });
     await other.update(() =>
       other.putTask(
@@ -100,7 +107,7 @@ describe("PostgreSQL: a cut connection", () => {
   });
 
   it("stays paused while another bot holds the lock, and resumes when it lets go", async () => {
-    const pool = new pg.Pool({ connectionString: db.url });
+    const pool = testPool();
     await cutConnections();
     // The other bot takes the lock before this one tries again.
     let rival: SchedulingLease | null = null;

@@ -193,9 +193,12 @@ export async function connectPostgres(url: string, opts: ConnectOptions): Promis
   const pool = new pg.Pool({ ...opts.pool, connectionString: url });
   // An idle connection the server closes (restart, failover) must not crash the process; the
   // next query opens a new one.
-  pool.on("error", (err) =>
-    log.warn({ target }, `PostgreSQL connection lost: ${scrub(classify(err).message, secrets)}`),
-  );
+  const lost = (err: Error) =>
+    log.warn({ target }, `PostgreSQL connection lost: ${scrub(classify(err).message, secrets)}`);
+  pool.on("error", lost);
+  // So is one cut while checked out between two queries: pg then emits "error" on the client,
+  // which must have a listener from its first moment.
+  pool.on("connect", (client) => client.on("error", lost));
   log.info({ target, url: redactUrl(url) }, `connected to PostgreSQL at ${target}`);
   return pool;
 }
