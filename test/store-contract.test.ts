@@ -217,16 +217,16 @@ describe("PostgreSQL: several processes on one database", () => {
     await first.update(() => first.putTask(task("kept")));
     await first.close();
     stores.splice(0);
-    // As a database of schema 1 was: no execution log table.
-    await pools[0]?.query("DROP TABLE mc_executions");
+    // As a database of schema 1 was: records only, no execution log or delivery records.
+    await pools[0]?.query("DROP TABLE mc_executions, mc_deliveries");
     await pools[0]?.query("UPDATE mc_meta SET value = '1' WHERE key = 'schema_version'");
     const again = await open();
     expect(again.created).toBe(false);
     expect(again.task("local", "kept")).toBeDefined();
     const { rows } = await (pools[0] as pg.Pool).query(
-      "SELECT value::int AS v, to_regclass('mc_executions') IS NOT NULL AS log FROM mc_meta WHERE key = 'schema_version'",
+      "SELECT value::int AS v, to_regclass('mc_executions') IS NOT NULL AS log, to_regclass('mc_deliveries') IS NOT NULL AS deliveries FROM mc_meta WHERE key = 'schema_version'",
     );
-    expect(rows[0]).toEqual({ v: PG_SCHEMA_VERSION, log: true });
+    expect(rows[0]).toEqual({ v: PG_SCHEMA_VERSION, log: true, deliveries: true });
   });
 
   it("refuses a database whose schema is newer than the code, saying what to do", async () => {
