@@ -12,9 +12,6 @@ import type { StoreFs } from "./store/durable-file.ts";
 import { ExecutionLog } from "./store/execution-log.ts";
 import type { ExecutionRecords } from "./store/execution-records.ts";
 import type { LockHolder } from "./store/lock.ts";
-import { openPgStore } from "./store/pg/open.ts";
-import { PgDeliveryRecords } from "./store/pg/pg-deliveries.ts";
-import { PgExecutionLog } from "./store/pg/pg-execution-log.ts";
 import { rebuildHistory } from "./store/rebuild-history.ts";
 import { Retention } from "./store/retention.ts";
 import { openStore, type Store } from "./store/store.ts";
@@ -97,16 +94,18 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const dataDir = config.DATA_DIR;
   const startedAt = clock.now();
   const defaultTenant = config.DISCORD_GUILD_ID ?? LOCAL;
+  // DATABASE_URL: the records, the execution log and the delivery records in PostgreSQL.
   const pg = config.DATABASE_URL
-    ? await openPgStore({
+    ? await (await import("./store/pg/backend.ts")).openPostgres({
         url: config.DATABASE_URL,
         dataDir,
         log,
         lockHolder: opts.lockHolder,
+        now: () => clock.now(),
       })
     : null;
   const store: Store =
-    pg ??
+    pg?.store ??
     (await openStore({
       dataDir,
       fs: opts.fs,
@@ -115,14 +114,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
       lockHolder: opts.lockHolder,
     }));
   const logDir = join(dataDir, "logs", "executions");
-  const executionLog: ExecutionRecords = pg
-    ? new PgExecutionLog(pg.pool)
-    : new ExecutionLog(logDir, defaultTenant, (skipped) =>
-        log.warn(
-          { dir: logDir, skipped },
-          "execution log lines could not be read and were skipped",
-        ),
-      );
+  const executionLog: ExecutionRecords =
+    pg?.executionLog ??
+    new ExecutionLog(logDir, defaultTenant, (skipped) =>
+      log.warn({ dir: logDir, skipped }, "execution log lines could not be read and were skipped"),
+    );
   const rebuilt = await rebuildHistory(store, executionLog).catch((err) => {
     log.error({ err }, "could not rebuild the history counters from the execution log");
     return 0;
@@ -138,9 +134,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
       timezone: config.DEFAULT_TIMEZONE,
     },
   });
-  const deliveries: DeliveryRecords = pg
-    ? new PgDeliveryRecords(pg.pool, () => clock.now())
-    : new DeliveryJournal(join(dataDir, "logs", "deliveries"), defaultTenant, () => clock.now());
+  const deliveries: DeliveryRecords =
+    pg?.deliveries ??
+    new DeliveryJournal(join(dataDir, "logs", "deliveries"), defaultTenant, () => clock.now());
   const sinks =
     typeof opts.sinks === "function" ? opts.sinks({ servers, deliveries }) : (opts.sinks ?? []);
   // A handler reads only its own tenant's records (one view per tenant, made on first use).
