@@ -1,19 +1,24 @@
 import type pg from "pg";
 import { ConflictError, MissionControlError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
-import {
-  GoalSchema,
-  ReminderSchema,
-  ServerSchema,
-  type Task,
-  TaskSchema,
-} from "../../tasks/model.ts";
+import type { Task } from "../../tasks/model.ts";
 import { recordKey, type Tenant } from "../../tasks/tenant.ts";
 import { type Change, ChangeTracker, itemKey } from "../changes.ts";
-import { type Db, DbSchema } from "../db-schema.ts";
+import type { Db } from "../db-schema.ts";
 import { DEFER_MS } from "../low-store.ts";
-import { SCHEMA_VERSION, type Store, type TaskListener } from "../store.ts";
+import type { Store, TaskListener } from "../store.ts";
 import type { SchedulingLease } from "./lease.ts";
+import {
+  type Item,
+  keyOfItem,
+  loadAll,
+  parseItem,
+  type RowKey,
+  readRows,
+  rowKeyOf,
+  rowKeyText,
+  writeRows,
+} from "./pg-records.ts";
 import { ensureSchema, LISTS, type ListName } from "./pg-schema.ts";
 
 // The store on PostgreSQL, for several processes on one database. Each process keeps the whole
@@ -22,9 +27,6 @@ import { ensureSchema, LISTS, type ListName } from "./pg-schema.ts";
 // checked against the version this process last saw, so two processes changing the same task
 // at once cannot both win: the second gets a ConflictError and its change is undone. After a
 // commit, NOTIFY tells the other processes which rows changed; they read those rows back.
-
-type Item = { readonly id: string | number; readonly guildId?: string };
-type RowKey = { tenant: string; list: ListName; id: string };
 
 const CHANNEL = "mission_control_records";
 /** More rows than this in one change: the others reload everything rather than read a list. */
@@ -49,15 +51,6 @@ export class PgWriteError extends MissionControlError {
     );
   }
 }
-
-const rowKeyOf = (list: ListName, key: string | number): RowKey => {
-  const text = String(key);
-  if (list === "servers") return { tenant: text, list, id: text };
-  const slash = text.indexOf("/");
-  return { tenant: text.slice(0, slash), list, id: text.slice(slash + 1) };
-};
-const rowKeyText = (k: RowKey) => `${k.list}\u0000${k.tenant}\u0000${k.id}`;
-const keyOfItem = (list: ListName, item: Item) => rowKeyOf(list, itemKey(item));
 
 interface Waiter {
   resolve(): void;
@@ -243,31 +236,7 @@ export class PgStore implements Store {
     let conflict = false;
     try {
       await client.query("BEGIN");
-      for (const [i, change] of rows.entries()) {
-        const key = keys[i] as RowKey;
-        const known = this.#versions.get(rowKeyText(key));
-        let res: pg.QueryResult;
-        if (change[0] === "del") {
-          res = await client.query(
-            "DELETE FROM mc_records WHERE tenant = $1 AND list = $2 AND id = $3 AND version = $4",
-            [key.tenant, key.list, key.id, known ?? -1],
-          );
-        } else if (known === undefined) {
-          res = await client.query(
-            "INSERT INTO mc_records (tenant, list, id, data, version) VALUES ($1, $2, $3, $4, 1) ON CONFLICT DO NOTHING",
-            [key.tenant, key.list, key.id, JSON.stringify(change[2])],
-          );
-        } else {
-          res = await client.query(
-            "UPDATE mc_records SET data = $4, version = version + 1, changed_at = now() WHERE tenant = $1 AND list = $2 AND id = $3 AND version = $5",
-            [key.tenant, key.list, key.id, JSON.stringify(change[2]), known],
-          );
-        }
-        if (res.rowCount !== 1) {
-          conflict = true;
-          break;
-        }
-      }
+      conflict = !(await writeRows(client, rows, keys, this.#versions));
       if (conflict) {
         await client.query("ROLLBACK");
       } else {
@@ -367,16 +336,7 @@ export class PgStore implements Store {
   /** Puts these rows in memory as they are stored now (gone ones removed). */
   async #reread(keys: RowKey[]): Promise<void> {
     if (!keys.length) return;
-    const { rows } = await this.pool.query<{
-      tenant: string;
-      list: ListName;
-      id: string;
-      data: Item;
-      version: number;
-    }>(
-      "SELECT tenant, list, id, data, version FROM mc_records WHERE (tenant, list, id) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))",
-      [keys.map((k) => k.tenant), keys.map((k) => k.list), keys.map((k) => k.id)],
-    );
+    const rows = await readRows(this.pool, keys);
     const found = new Map(rows.map((r) => [rowKeyText(r), r]));
     for (const key of keys) {
       const row = found.get(rowKeyText(key));
@@ -429,33 +389,4 @@ export class PgStore implements Store {
   #emit(before: Task | undefined, after: Task | undefined): void {
     for (const l of this.#listeners) l(before, after);
   }
-}
-
-const ITEM_SCHEMAS = {
-  tasks: TaskSchema,
-  goals: GoalSchema,
-  reminders: ReminderSchema,
-  servers: ServerSchema,
-} as const;
-
-function parseItem(list: ListName, data: unknown): Item {
-  return ITEM_SCHEMAS[list].parse(data) as Item;
-}
-
-async function loadAll(pool: pg.Pool): Promise<{ db: Db; versions: Map<string, number> }> {
-  const { rows } = await pool.query<{
-    tenant: string;
-    list: ListName;
-    id: string;
-    data: unknown;
-    version: number;
-  }>("SELECT tenant, list, id, data, version FROM mc_records ORDER BY seq");
-  const raw: Record<string, unknown[]> = Object.fromEntries(LISTS.map((l) => [l, []]));
-  const versions = new Map<string, number>();
-  for (const row of rows) {
-    raw[row.list]?.push(row.data);
-    versions.set(rowKeyText(row), row.version);
-  }
-  const db = DbSchema.parse({ schemaVersion: SCHEMA_VERSION, ...raw });
-  return { db, versions };
 }
