@@ -97,6 +97,13 @@ describe.each(backends)("execution log contract: %s", (_, make) => {
     expect(await log.recent("local", "nothing", 3)).toEqual([]);
   });
 
+  it("reads several tasks' recent attempts at once, as one at a time would", async () => {
+    const many = await log.recentMany("local", ["daily", "flaky", "nothing"], 2);
+    expect(many.get("daily")).toEqual(await log.recent("local", "daily", 2));
+    expect(many.get("flaky")?.map((e) => e.attempt)).toEqual([1, 2]);
+    expect(many.get("nothing")).toEqual([]);
+  });
+
   it("lists entries since an instant, and walks back from the newest", async () => {
     const since = await log.since(T0 + 5 * DAY);
     expect(since.map((e) => `${e.guildId}/${e.taskId}#${e.attempt}`)).toEqual([

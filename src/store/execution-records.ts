@@ -14,6 +14,12 @@ export interface ExecutionRecords {
   activity(tenant: Tenant, sinceMs: number, untilMs?: number): Promise<TaskActivity[]>;
   /** A task's last `limit` attempts, oldest first. */
   recent(tenant: Tenant, taskId: string, limit: number): Promise<Execution[]>;
+  /** `recent` of several tasks at once (a page of them), by task id. */
+  recentMany(
+    tenant: Tenant,
+    taskIds: readonly string[],
+    limit: number,
+  ): Promise<Map<string, Execution[]>>;
   /** Walks the log from the newest entry back; `visit` returns false to stop. */
   readBackwards(visit: (e: Execution) => boolean): Promise<void>;
   /** Removes (dryRun: only lists) the entries of UTC days before `day` (YYYY-MM-DD). */

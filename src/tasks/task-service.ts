@@ -196,9 +196,13 @@ export class TaskService {
     }));
   }
 
-  /** A task's last `count` attempts, oldest first (the dashboard's charts). */
-  async recentAttempts(tenant: Tenant, id: string, count: number): Promise<Execution[]> {
-    return this.deps.executionLog.recent(tenant, id, Math.min(count, MAX_RECENT));
+  /** Each task's last `count` attempts, oldest first, by task id (the dashboard's charts). */
+  async recentAttempts(
+    tenant: Tenant,
+    ids: readonly string[],
+    count: number,
+  ): Promise<Map<string, Execution[]>> {
+    return this.deps.executionLog.recentMany(tenant, ids, Math.min(count, MAX_RECENT));
   }
 
   async history(tenant: Tenant, id: string, limit = 10): Promise<TaskHistoryReport> {

@@ -91,6 +91,23 @@ export class PgExecutionLog implements ExecutionRecords {
     return rows.reverse().map(toExecution);
   }
 
+  async recentMany(
+    tenant: Tenant,
+    taskIds: readonly string[],
+    limit: number,
+  ): Promise<Map<string, Execution[]>> {
+    const { rows } = await this.pool.query<Row>(
+      `SELECT ${COLUMNS} FROM (
+         SELECT *, row_number() OVER (PARTITION BY task_id ORDER BY seq DESC) AS newest
+         FROM mc_executions WHERE tenant = $1 AND task_id = ANY($2::text[])
+       ) t WHERE newest <= $3 ORDER BY seq`,
+      [tenant, taskIds, limit],
+    );
+    const all = new Map<string, Execution[]>(taskIds.map((id) => [id, []]));
+    for (const row of rows) all.get(row.task_id)?.push(toExecution(row));
+    return all;
+  }
+
   async readBackwards(visit: (e: Execution) => boolean): Promise<void> {
     let before = "9223372036854775807";
     for (;;) {
