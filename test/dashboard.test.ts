@@ -399,15 +399,19 @@ describe("dashboard: /healthz and /metrics", () => {
     await w.app.scheduler.idle();
     const res = await d.server.inject({ url: "/metrics" });
     expect(res.statusCode).toBe(200);
-    const families = parsePrometheus(res.body) as {
-      name: string;
-      metrics: { labels?: Record<string, string>; value?: string; count?: string }[];
-    }[];
+    const families = parsePrometheus(res.body);
     const family = (name: string) => families.find((f) => f.name === name);
     expect(family("mission_control_attempts_total")?.metrics).toEqual([
       expect.objectContaining({ labels: { status: "success", trigger: "schedule" }, value: "1" }),
     ]);
     expect(family("mission_control_attempt_duration_seconds")?.metrics[0]?.count).toBe("1");
+    // Cumulative buckets: never falling, and the widest holds every attempt.
+    const buckets = Object.values(
+      family("mission_control_attempt_duration_seconds")?.metrics[0]?.buckets ?? {},
+    ).map(Number);
+    expect(buckets.length).toBeGreaterThan(5);
+    expect(buckets).toEqual([...buckets].sort((a, b) => a - b));
+    expect(buckets.at(-1)).toBe(1);
     expect(family("mission_control_fire_lag_seconds")?.metrics[0]?.count).toBe("1");
     expect(family("mission_control_tasks")?.metrics).toEqual(
       expect.arrayContaining([

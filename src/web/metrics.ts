@@ -1,11 +1,12 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { OutputSink } from "../outputs/sink.ts";
 import type { Execution } from "../store/execution.ts";
 import type { Task } from "../tasks/model.ts";
 
 // Prometheus metrics for GET /metrics: one registry per app (tests build their own), fed by
 // the runner's attempts and by a sink placed after the others, so an output counts as
-// delivered only once every sink before it took it.
+// delivered only once every sink before it took it. An attempt only adds to plain numbers
+// (it is on the fire path of every run); they become Prometheus text when scraped.
 
 export interface Metrics {
   registry: Registry;
@@ -16,28 +17,94 @@ export interface Metrics {
 }
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+const LAG_SECONDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 60];
+
+interface Value {
+  labels: Record<string, string | number>;
+  value: number;
+  metricName?: string;
+}
+
+/** A histogram as counts per bucket, read out cumulatively at scrape time. */
+class Buckets {
+  readonly #counts: Float64Array;
+  #sum = 0;
+  #count = 0;
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly bounds: number[],
+  ) {
+    this.#counts = new Float64Array(bounds.length);
+  }
+
+  observe(value: number): void {
+    this.#sum += value;
+    this.#count++;
+    const i = this.bounds.findIndex((b) => value <= b);
+    if (i >= 0) this.#counts[i] = (this.#counts[i] as number) + 1;
+  }
+
+  values(): Value[] {
+    let running = 0;
+    const out: Value[] = this.bounds.map((le, i) => {
+      running += this.#counts[i] as number;
+      return { labels: { le }, value: running, metricName: `${this.name}_bucket` };
+    });
+    out.push(
+      { labels: { le: "+Inf" }, value: this.#count, metricName: `${this.name}_bucket` },
+      { labels: {}, value: this.#sum, metricName: `${this.name}_sum` },
+      { labels: {}, value: this.#count, metricName: `${this.name}_count` },
+    );
+    return out;
+  }
+}
+
+/** A metric prom-client formats from values we keep ourselves. */
+function register(
+  registry: Registry,
+  name: string,
+  help: string,
+  type: "counter" | "histogram",
+  values: () => Value[],
+): void {
+  // prom-client formats any metric that answers get() with its values.
+  registry.registerMetric({
+    name,
+    help,
+    get: async () => ({ name, help, type, aggregator: "sum", values: values() }),
+  } as never);
+}
 
 export function createMetrics(tasks: () => readonly Task[]): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "mission_control_process_" });
-  const attempts = new Counter({
-    name: "mission_control_attempts_total",
-    help: "Attempts of task runs, by status and trigger (retries are trigger=retry)",
-    labelNames: ["status", "trigger"] as const,
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: "mission_control_attempt_duration_seconds",
-    help: "How long an attempt's handler ran",
-    buckets: SECONDS,
-    registers: [registry],
-  });
-  const lag = new Histogram({
-    name: "mission_control_fire_lag_seconds",
-    help: "From a run's scheduled instant to its handler's start (first attempts of scheduled runs)",
-    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 60],
-    registers: [registry],
-  });
+  /** "status trigger" -> attempts */
+  const attempts = new Map<string, number>();
+  register(
+    registry,
+    "mission_control_attempts_total",
+    "Attempts of task runs, by status and trigger (retries are trigger=retry)",
+    "counter",
+    () =>
+      [...attempts].map(([key, value]) => {
+        const [status, trigger] = key.split(" ") as [string, string];
+        return { labels: { status, trigger }, value };
+      }),
+  );
+  const duration = new Buckets(
+    "mission_control_attempt_duration_seconds",
+    "How long an attempt's handler ran",
+    SECONDS,
+  );
+  const lag = new Buckets(
+    "mission_control_fire_lag_seconds",
+    "From a run's scheduled instant to its handler's start (first attempts of scheduled runs)",
+    LAG_SECONDS,
+  );
+  for (const h of [duration, lag])
+    register(registry, h.name, h.help, "histogram", () => h.values());
   new Gauge({
     name: "mission_control_tasks",
     help: "Tasks, by whether they are enabled",
@@ -65,7 +132,8 @@ export function createMetrics(tasks: () => readonly Task[]): Metrics {
   return {
     registry,
     attempt(e) {
-      attempts.inc({ status: e.status, trigger: e.trigger });
+      const key = `${e.status} ${e.trigger}`;
+      attempts.set(key, (attempts.get(key) ?? 0) + 1);
       duration.observe(e.durationMs / 1000);
       if (e.trigger === "schedule" && e.attempt === 1) {
         const started = Date.parse(e.ts) - e.durationMs;
