@@ -42,8 +42,13 @@ class Buckets {
   observe(value: number): void {
     this.#sum += value;
     this.#count++;
-    const i = this.bounds.findIndex((b) => value <= b);
-    if (i >= 0) this.#counts[i] = (this.#counts[i] as number) + 1;
+    // A loop, not findIndex: this runs for every attempt.
+    for (let i = 0; i < this.bounds.length; i++) {
+      if (value <= (this.bounds[i] as number)) {
+        this.#counts[i] = (this.#counts[i] as number) + 1;
+        return;
+      }
+    }
   }
 
   values(): Value[] {

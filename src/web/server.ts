@@ -74,7 +74,8 @@ export const sameSecret = (a: string, b: string): boolean => {
   return x.length === y.length && timingSafeEqual(x, y);
 };
 
-function statusOf(err: unknown): number {
+/** The HTTP status of a refusal, by its class. */
+export function statusOf(err: unknown): number {
   if (err instanceof ValidationError) return 422;
   if (err instanceof NotFoundError) return 404;
   if (err instanceof ConflictError || err instanceof AlreadyRunningError) return 409;

@@ -1,7 +1,7 @@
 import { setTimeout as delay, setImmediate as yieldToTimers } from "node:timers/promises";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { isBriefingDate } from "../../outputs/briefing-archive.ts";
-import { MissionControlError, ValidationError } from "../../shared/errors.ts";
+import { MissionControlError, NotFoundError, ValidationError } from "../../shared/errors.ts";
 import type { ItemKind } from "../../tasks/items.ts";
 import type { SettingsPatch } from "../../tasks/servers.ts";
 import { FIELDS, flagFields, type TaskPatch } from "../../tasks/task-form.ts";
@@ -9,7 +9,7 @@ import { type Tenant, TenantSchema } from "../../tasks/tenant.ts";
 import { zonedParts } from "../../time/timezone.ts";
 import type { ServerRef } from "../access.ts";
 import { renderMarkdown } from "../markdown.ts";
-import { flashAndGo, sendPage, type WebDeps } from "../server.ts";
+import { flashAndGo, sendPage, statusOf, type WebDeps } from "../server.ts";
 import { LIST_CHART, TASK_CHART } from "../views/charts.ts";
 import type { PageContext } from "../views/layout.ts";
 import {
@@ -103,7 +103,8 @@ export const serverRoutes = (deps: WebDeps) => async (app: FastifyInstance) => {
       try {
         return flashAndGo(req, reply, to(req), await run(req));
       } catch (err) {
-        if (err instanceof MissionControlError && !(err.name === "NotFoundError"))
+        // An unknown task or item is a 404 page; other refusals are a notice where you were.
+        if (err instanceof MissionControlError && !(err instanceof NotFoundError))
           return flashAndGo(req, reply, to(req), err.message, "error");
         throw err;
       }
@@ -178,13 +179,8 @@ export const serverRoutes = (deps: WebDeps) => async (app: FastifyInstance) => {
       await tasks.editTask(tenant, task.id, patch as TaskPatch);
       return flashAndGo(req, reply, taskUrl(req), "Task saved.");
     } catch (err) {
-      if (!(err instanceof MissionControlError)) throw err;
-      const field = err instanceof ValidationError ? err.field : null;
-      return sendPage(
-        reply,
-        editPage(ctx(req), task, body, options, { field, message: err.message }),
-        err instanceof ValidationError ? 422 : 409,
-      );
+      const problem = formProblem(err);
+      return sendPage(reply, editPage(ctx(req), task, body, options, problem), statusOf(err));
     }
   });
 
@@ -272,12 +268,16 @@ export const serverRoutes = (deps: WebDeps) => async (app: FastifyInstance) => {
       await servers.setSettings(tenant, patch as SettingsPatch);
       return flashAndGo(req, reply, `${base(req)}/settings`, "Settings saved.");
     } catch (err) {
-      if (!(err instanceof MissionControlError)) throw err;
-      const field = err instanceof ValidationError ? err.field : null;
-      return sendPage(reply, settingsPage(ctx(req), body, { field, message: err.message }), 422);
+      return sendPage(reply, settingsPage(ctx(req), body, formProblem(err)), statusOf(err));
     }
   });
 };
+
+/** A refusal a form shows above its fields, marking the one it names; anything else is thrown on. */
+function formProblem(err: unknown): { field: string | null; message: string } {
+  if (!(err instanceof MissionControlError)) throw err;
+  return { field: err instanceof ValidationError ? err.field : null, message: err.message };
+}
 
 function parseOptions(text: string): Record<string, unknown> {
   const problem = 'must be a JSON object of the handler\'s options, e.g. {"upcomingDays": 3}';
