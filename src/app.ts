@@ -1,6 +1,7 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { DeliveryJournal } from "./discord/delivery-journal.ts";
+import { DueRuns } from "./engine/due-runs.ts";
 import { Runner } from "./engine/runner.ts";
 import { Scheduler } from "./engine/scheduler.ts";
 import { createFileSink } from "./outputs/file-sink.ts";
@@ -168,16 +169,24 @@ export async function createApp(opts: AppOptions): Promise<App> {
     data,
     random: opts.random,
   });
+  const dueRuns = new DueRuns({ store, runner, executionLog, clock, log });
+  // Bot processes on PostgreSQL share the runs: each adds the runs it finds due to one queue,
+  // and whichever takes a run starts it. A CLI command runs nothing on schedule.
+  const queue =
+    pg && (opts.lockHolder ?? "bot") === "bot"
+      ? await pg.runQueue((run, gate, takenOver) => dueRuns.startQueued(run, gate, takenOver))
+      : undefined;
   const scheduler = new Scheduler({
     store,
-    runner,
+    dueRuns,
+    queue,
     executionLog,
     clock,
     log,
     catchUpWindowMinutes: config.CATCH_UP_WINDOW_MINUTES,
   });
-  // PostgreSQL: scheduling stops while this process does not hold the database's scheduling
-  // lock (its connection was cut), and starts again, making up missed runs, once it does.
+  // PostgreSQL: scheduling stops while this process cannot hear the database (its connection
+  // was cut), and starts again, making up missed runs, once it can.
   let paused = false;
   store.onSchedulingChange?.((allowed) => {
     if (!allowed && scheduler.running) {
@@ -230,6 +239,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     async close(graceMs = 10_000) {
       scheduler.stop();
       await runner.stop(graceMs);
+      await queue?.close();
       files.close();
       await executionLog.close();
       await store.close();

@@ -23,6 +23,16 @@ const start = (dataDir: string, env: Record<string, string> = {}) => {
   return p;
 };
 
+/** The execution log is a table of the database, with DATABASE_URL. */
+const tickRuns = async () =>
+  Number(
+    (
+      await withClient(db.url, (c) =>
+        c.query("SELECT count(*) AS n FROM mc_executions WHERE task_id = 'tick'"),
+      )
+    ).rows[0]?.n,
+  );
+
 beforeEach(async () => {
   db = await freshDatabase();
   dirs = [await tempDir(), await tempDir()];
@@ -37,7 +47,7 @@ afterEach(async () => {
 });
 
 describe("npm start with DATABASE_URL", () => {
-  it("keeps its tasks in PostgreSQL; another process's CLI changes reach the bot; one bot per database", async () => {
+  it("keeps its tasks in PostgreSQL; another process's CLI changes reach the bot; a second bot shares the runs", async () => {
     const [here, there] = dirs.map((d) => d.path) as [string, string];
     const bot = start(here);
     await bot.waitFor(/weekly-review/, 30_000);
@@ -61,27 +71,31 @@ describe("npm start with DATABASE_URL", () => {
     let ticks = 0;
     while (ticks < 2 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 200));
-      // The execution log is a table of the database, with DATABASE_URL.
-      ticks = Number(
-        (
-          await withClient(db.url, (c) =>
-            c.query("SELECT count(*) AS n FROM mc_executions WHERE task_id = 'tick'"),
-          )
-        ).rows[0]?.n,
-      );
+      ticks = await tickRuns();
     }
     expect(ticks).toBeGreaterThanOrEqual(2);
-    // A second bot on the same database refuses, whatever its data folder.
+    // A second bot on the same database joins: the two share the runs, each run once.
     const second = start(there);
-    expect((await second.exited).code).toBe(1);
-    expect(second.output()).toMatch(
-      /Another Mission Control bot is running on the database at .*; .*stop it first/,
+    await second.waitFor(/tick/, 30_000);
+    expect(second.output()).not.toContain("Created");
+    const before = ticks;
+    while (ticks < before + 4 && Date.now() < deadline + 30_000) {
+      await new Promise((r) => setTimeout(r, 200));
+      ticks = await tickRuns();
+    }
+    expect(ticks).toBeGreaterThanOrEqual(before + 4);
+    const twice = await withClient(db.url, (c) =>
+      c.query(
+        "SELECT run_id FROM mc_executions WHERE task_id = 'tick' GROUP BY run_id HAVING count(*) > 1",
+      ),
     );
-    expect(second.output()).not.toContain(new URL(db.url).password || "\u0000");
+    expect(twice.rows).toEqual([]);
     // Nothing of it in the bot's data folder: the log is shared by every process.
     expect(await readLogLines(join(here, "data"))).toEqual([]);
     bot.child.kill("SIGTERM");
     expect((await bot.exited).code).toBe(0);
+    second.child.kill("SIGTERM");
+    expect((await second.exited).code).toBe(0);
     // Restarted elsewhere: the tasks are in the database, not in the data folder.
     const again = start(there);
     await again.waitFor(/tick/, 30_000);

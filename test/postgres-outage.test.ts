@@ -1,6 +1,5 @@
 import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SchedulingLease } from "../src/store/pg/lease.ts";
 import { PgStore, PgWriteError } from "../src/store/pg/pg-store.ts";
 import { TaskSchema } from "../src/tasks/model.ts";
 import {
@@ -9,11 +8,11 @@ import {
   postgresServerUrl,
   withClient,
 } from "./support/postgres.ts";
-import { makeWorld, memoryLogger, type World } from "./support/world.ts";
+import { makeWorld, type World } from "./support/world.ts";
 
 // A bot on PostgreSQL whose connections are cut (a server restart, a network drop): it stops
-// scheduling while it does not hold the scheduling lock, hears other processes' changes again
-// once reconnected, and resumes — unless another bot took the lock meanwhile.
+// scheduling while it cannot hear the database, hears other processes' changes again once
+// reconnected, and resumes.
 
 let db: FreshDatabase;
 let w: World;
@@ -104,23 +103,5 @@ describe("PostgreSQL: a cut connection", () => {
       c.query("SELECT id FROM mc_records WHERE id = 'lost'"),
     );
     expect(rows.rowCount).toBe(0);
-  });
-
-  it("stays paused while another bot holds the lock, and resumes when it lets go", async () => {
-    const pool = testPool();
-    await cutConnections();
-    // The other bot takes the lock before this one tries again.
-    let rival: SchedulingLease | null = null;
-    await until(() => w.app.scheduler.running === false, "the pause");
-    for (let i = 0; i < 50 && !rival; i++) {
-      rival = await SchedulingLease.acquire(pool, db.name, memoryLogger().log).catch(() => null);
-    }
-    expect(rival).not.toBeNull();
-    await new Promise((r) => setTimeout(r, 1_500));
-    expect(w.app.scheduler.running).toBe(false);
-    expect(logged("scheduling resumed")()).toBe(false);
-    await rival?.release();
-    await until(() => w.app.scheduler.running, "the resume");
-    await pool.end();
   });
 });

@@ -212,6 +212,31 @@ describe("PostgreSQL: several processes on one database", () => {
     );
   });
 
+  it("a change of hundreds of records at once reaches the others (too many to list in a NOTIFY)", async () => {
+    const a = await open();
+    const b = await open();
+    await a.update(() => {
+      for (let i = 0; i < 300; i++) a.putTask(task(`bulk-${i}`));
+    });
+    await until(() => b.tasksOf("local").length === 300);
+  });
+
+  it("bookkeeping that loses to another process's write of the same task is applied again on top", async () => {
+    const a = await open();
+    const b = await open();
+    await a.update(() => a.putTask(task("x", "start")));
+    await until(() => b.task("local", "x") !== undefined);
+    // a's deferred change is written after b's change of the same task, which it has not heard of.
+    const soon = a.updateSoon(() => {
+      const t = a.task("local", "x") as Task;
+      a.putTask({ ...t, description: "counted by a" });
+    });
+    await b.update(() => b.putTask({ ...(b.task("local", "x") as Task), name: "renamed by b" }));
+    await soon.written;
+    const stored = (await open()).task("local", "x");
+    expect(stored).toMatchObject({ name: "renamed by b", description: "counted by a" });
+  });
+
   it("adds the steps an older schema lacks at a start, keeping its records", async () => {
     const first = await open();
     await first.update(() => first.putTask(task("kept")));

@@ -88,6 +88,14 @@ export class Runner {
     return this.#running.has(recordKey(tenant, taskId));
   }
 
+  /** Settles once the task has no run in progress here. */
+  async finishing(tenant: Tenant, taskId: string): Promise<void> {
+    const key = recordKey(tenant, taskId);
+    while (this.#running.has(key)) {
+      await (this.#running.get(key) ?? new Promise<void>((r) => setImmediate(r))).catch(() => {});
+    }
+  }
+
   run(req: RunRequest): Promise<RunResult> {
     if (this.#stopping.signal.aborted) return this.#refused();
     const key = recordKey(req.tenant, req.taskId);

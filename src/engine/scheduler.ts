@@ -6,17 +6,27 @@ import type { Task } from "../tasks/model.ts";
 import type { Tenant } from "../tasks/tenant.ts";
 import { type Clock, isoTime, MAX_TIMER_MS, type TimerHandle } from "../time/clock.ts";
 import { catchUpRun, nextDue, timelineChanged } from "../time/timeline.ts";
+import type { DueRun, DueRuns } from "./due-runs.ts";
 import { MinHeap } from "./min-heap.ts";
-import type { Runner } from "./runner.ts";
 import { StartGates } from "./start-gates.ts";
 
 // One timer over every task's next instant, kept in a min-heap: the timeline answers "when
 // next", the scheduler decides "what now". It follows the store's task changes: a changed task
 // gets a new slot, and its old one is dropped lazily when it reaches the top.
 
+/** Where due runs go when processes share them (PostgreSQL): one of them will start each. */
+export interface RunQueue {
+  add(run: DueRun): void;
+  /** Takes runs from the queue while the scheduler runs. */
+  start(): void;
+  pause(): void;
+}
+
 export interface SchedulerDeps {
   store: Store;
-  runner: Runner;
+  dueRuns: DueRuns;
+  /** Absent: this process starts every due run itself. */
+  queue?: RunQueue;
   executionLog: ExecutionRecords;
   clock: Clock;
   log: Logger;
@@ -60,6 +70,7 @@ export class Scheduler {
     }
     this.#arm();
     gates.open();
+    this.deps.queue?.start();
   }
 
   /** Between start() and stop(): what /healthz reports. */
@@ -69,6 +80,7 @@ export class Scheduler {
 
   /** Stops scheduling; runs already started go on (the runner bounds them on shutdown). */
   stop(): void {
+    this.deps.queue?.pause();
     this.#unfollow?.();
     this.#unfollow = null;
     if (this.#timer) this.deps.clock.clearTimeout(this.#timer);
@@ -140,33 +152,24 @@ export class Scheduler {
     gates.open();
   }
 
-  #due({ tenant, taskId, at }: Slot, now: number, gates: StartGates): void {
-    const task = this.deps.store.task(tenant, taskId);
-    if (!task || nextDue(task, at - 1) !== at) return; // deleted, disabled or ended meanwhile
+  #due(slot: Slot, now: number, gates: StartGates): void {
+    const run: DueRun = {
+      tenant: slot.tenant,
+      taskId: slot.taskId,
+      at: slot.at,
+      trigger: "schedule",
+    };
+    const task = this.deps.dueRuns.current(run);
+    if (!task) return; // deleted, disabled or ended meanwhile
     // The next slot counts from the later of the due instant and now, so a late timer
     // (a busy event loop, a suspended laptop) fires once, not once per missed instant.
-    this.#place(task, Math.max(at, now));
-    if (task.skipNext) {
-      this.#track(
-        this.deps.store
-          .update(() => {
-            const t = this.deps.store.task(tenant, taskId);
-            if (t) this.deps.store.putTask({ ...t, skipNext: false });
-          })
-          .then(() => this.#logSkip(task, at, "skipped once by request (skipNext)")),
-      );
-      return;
-    }
-    this.#dispatch(task, at, "schedule", gates);
+    this.#place(task, Math.max(slot.at, now));
+    this.#dispatch(task, run, gates);
   }
 
-  #dispatch(task: Task, at: number, trigger: "schedule" | "catch-up", gates: StartGates): void {
-    const run = this.deps.runner.claim(
-      task,
-      { tenant: task.guildId, taskId: task.id, trigger, scheduledFor: at },
-      gates.next(),
-    );
-    this.#track(run ?? this.#logSkip(task, at, "the previous run was still in progress"));
+  #dispatch(task: Task, run: DueRun, gates: StartGates): void {
+    if (this.deps.queue) this.deps.queue.add(run);
+    else this.#track(this.deps.dueRuns.start(task, run.at, run.trigger, gates.next()));
   }
 
   // Shared handlers rather than closures per run: with thousands of runs due at once, every
@@ -188,22 +191,6 @@ export class Scheduler {
     this.#settled();
   };
 
-  async #logSkip(task: Task, at: number, reason: string): Promise<void> {
-    this.deps.log.info({ taskId: task.id, reason }, `task ${task.id}: run skipped`);
-    await this.deps.executionLog.append({
-      ts: isoTime(this.deps.clock.now()),
-      guildId: task.guildId,
-      taskId: task.id,
-      runId: runKey(task.guildId, task.id, at),
-      scheduledFor: isoTime(at),
-      attempt: 0,
-      trigger: "schedule",
-      status: "skipped",
-      durationMs: 0,
-      error: reason,
-    });
-  }
-
   /** The runs already in the log within the catch-up window, or null when there is no window. */
   async #loggedRuns(now: number): Promise<Set<string> | null> {
     const windowMs = this.deps.catchUpWindowMinutes * 60_000;
@@ -224,6 +211,10 @@ export class Scheduler {
     const { missed, next } = catchUpRun(task, now - windowMs, now);
     if (missed === null || logged.has(runKey(task.guildId, task.id, missed))) return next;
     this.deps.log.info({ taskId: task.id, missed: isoTime(missed) }, "catching up a missed run");
-    this.#dispatch(task, missed, "catch-up", gates);
+    this.#dispatch(
+      task,
+      { tenant: task.guildId, taskId: task.id, at: missed, trigger: "catch-up" },
+      gates,
+    );
   }
 }

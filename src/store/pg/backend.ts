@@ -5,6 +5,7 @@ import type { LockHolder } from "../lock.ts";
 import { openPgStore } from "./open.ts";
 import { PgDeliveryRecords } from "./pg-deliveries.ts";
 import { PgExecutionLog } from "./pg-execution-log.ts";
+import { type ExecuteRun, PgRunQueue } from "./pg-run-queue.ts";
 import type { PgStore } from "./pg-store.ts";
 
 // Everything the composition root takes from PostgreSQL, in the one module it loads only when
@@ -16,11 +17,18 @@ export async function openPostgres(opts: {
   log: Logger;
   lockHolder?: LockHolder;
   now: () => number;
-}): Promise<{ store: PgStore; executionLog: ExecutionRecords; deliveries: DeliveryRecords }> {
+}): Promise<{
+  store: PgStore;
+  executionLog: ExecutionRecords;
+  deliveries: DeliveryRecords;
+  /** The runs every bot process on the database shares; `execute` starts one taken here. */
+  runQueue(execute: ExecuteRun): Promise<PgRunQueue>;
+}> {
   const store = await openPgStore(opts);
   return {
     store,
     executionLog: new PgExecutionLog(store.pool),
     deliveries: new PgDeliveryRecords(store.pool, opts.now),
+    runQueue: (execute) => PgRunQueue.open({ pool: store.pool, execute, log: opts.log }),
   };
 }

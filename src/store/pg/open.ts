@@ -4,15 +4,13 @@ import { StartupError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { type LockHolder, lockDataDir } from "../lock.ts";
 import { connectPostgres, redactUrl } from "./connect.ts";
-import { SchedulingLease } from "./lease.ts";
 import { PgStore } from "./pg-store.ts";
 
 // DATABASE_URL: the store on PostgreSQL. The data folder is still locked as with the file store
-// (the execution log, outputs and the control socket live there, so a CLI command beside a
-// running bot talks to it). Until runs are shared out between processes, one bot process
-// schedules per database (lease.ts): a second one refuses to start, as a second one on a data
-// folder does. CLI commands (other processes) open the store freely; the bot hears of their
-// changes.
+// (outputs and the control socket live there, so a CLI command beside a running bot talks to
+// it). Any number of bot processes share one database, each with its own data folder (or its
+// own shard's lock in a shared one), and share its runs through the run queue
+// (pg-run-queue.ts). CLI commands open the store freely; the bots hear of their changes.
 
 export async function openPgStore(opts: {
   url: string;
@@ -33,24 +31,13 @@ export async function openPgStore(opts: {
       ? { release: async () => {} }
       : await lockDataDir(opts.dataDir, { holder: opts.lockHolder ?? "bot" });
   let pool: pg.Pool | null = null;
-  let lease: SchedulingLease | null = null;
   const release = async () => {
-    await lease?.release();
     await pool?.end().catch(() => {});
     await dirLock.release();
   };
   try {
     pool = await connectPostgres(opts.url, { log: opts.log });
-    // CLI commands change records; only a bot schedules, and one per database.
-    if ((opts.lockHolder ?? "bot") === "bot")
-      lease = await SchedulingLease.acquire(pool, shown, opts.log);
-    return await PgStore.open({
-      pool,
-      shownUrl: shown,
-      log: opts.log,
-      lease: lease ?? undefined,
-      onClose: release,
-    });
+    return await PgStore.open({ pool, shownUrl: shown, log: opts.log, onClose: release });
   } catch (err) {
     await release();
     throw err;

@@ -7,7 +7,6 @@ import { type Change, ChangeTracker, itemKey } from "../changes.ts";
 import type { Db } from "../db-schema.ts";
 import { DEFER_MS } from "../low-store.ts";
 import type { Store, TaskListener } from "../store.ts";
-import type { SchedulingLease } from "./lease.ts";
 import {
   type Item,
   keyOfItem,
@@ -29,8 +28,11 @@ import { ensureSchema, LISTS, type ListName } from "./pg-schema.ts";
 // commit, NOTIFY tells the other processes which rows changed; they read those rows back.
 
 const CHANNEL = "mission_control_records";
-/** More rows than this in one change: the others reload everything rather than read a list. */
-const NOTIFY_MAX_KEYS = 200;
+/**
+ * A NOTIFY payload is at most 8,000 bytes: a change whose list of rows is longer tells the
+ * others to read everything instead.
+ */
+const NOTIFY_MAX_BYTES = 7_900;
 
 /** A write lost to another process's change of the same record. */
 export class ConcurrentChangeError extends ConflictError {
@@ -55,7 +57,13 @@ export class PgWriteError extends MissionControlError {
 interface Waiter {
   resolve(): void;
   reject(err: unknown): void;
+  /** Bookkeeping (updateSoon) applies its change again on what another process stored. */
+  redo?: () => void;
+  tries?: number;
 }
+
+/** How often bookkeeping is applied again after losing to another process's write. */
+const REDO_TRIES = 3;
 
 export class PgStore implements Store {
   readonly data: Db;
@@ -63,6 +71,7 @@ export class PgStore implements Store {
   /** Each row's version as this process last wrote or read it. */
   readonly #versions = new Map<string, number>();
   readonly #listeners = new Set<TaskListener>();
+  readonly #schedulingListeners = new Set<(allowed: boolean) => void>();
   /** tenant/id -> position in data.tasks; rebuilt when it may be stale. */
   #index: Map<string, number> | null = null;
   #waiting: Waiter[] = [];
@@ -84,7 +93,6 @@ export class PgStore implements Store {
     readonly created: boolean,
     private readonly log?: Logger,
     private readonly onClose?: () => Promise<void>,
-    private readonly lease?: SchedulingLease,
   ) {
     this.data = initial;
     for (const [k, v] of versions) this.#versions.set(k, v);
@@ -98,8 +106,6 @@ export class PgStore implements Store {
     log?: Logger;
     /** After the store is closed (the pool's owner ends it). */
     onClose?: () => Promise<void>;
-    /** A bot's: whether it may schedule. */
-    lease?: SchedulingLease;
   }): Promise<PgStore> {
     const { created } = await ensureSchema(opts.pool, opts.shownUrl);
     const { db, versions } = await loadAll(opts.pool);
@@ -111,7 +117,6 @@ export class PgStore implements Store {
       created,
       opts.log,
       opts.onClose,
-      opts.lease,
     );
     await store.#listen();
     return store;
@@ -135,13 +140,38 @@ export class PgStore implements Store {
     const result = fn(this.data);
     this.#index = null;
     const written = new Promise<void>((resolve, reject) => {
-      this.#deferred.push({ resolve, reject });
+      this.#defer({ resolve, reject, redo: () => fn(this.data), tries: 0 });
     });
+    return { result, written };
+  }
+
+  #defer(waiter: Waiter): void {
+    this.#deferred.push(waiter);
     this.#deferTimer ??= setTimeout(() => {
       this.#deferTimer = null;
       void this.#flush();
     }, DEFER_MS);
-    return { result, written };
+  }
+
+  /**
+   * A run's history counters lost to another process's write of the same task (processes
+   * share the runs of a task): counted again on the task as now stored, and written later.
+   */
+  #redo(waiter: Waiter, err: unknown): void {
+    const tries = waiter.tries ?? 0;
+    if (!(err instanceof ConcurrentChangeError) || !waiter.redo || tries >= REDO_TRIES) {
+      waiter.reject(err);
+      return;
+    }
+    waiter.tries = tries + 1;
+    try {
+      waiter.redo();
+    } catch (e) {
+      waiter.reject(e);
+      return;
+    }
+    this.#index = null;
+    this.#defer(waiter);
   }
 
   task(tenant: Tenant, id: string): Task | undefined {
@@ -172,8 +202,14 @@ export class PgStore implements Store {
     return before;
   }
 
+  /**
+   * Scheduling follows the listening connection: while it is lost, this process cannot hear
+   * other processes' changes (nor, most likely, reach the database at all), so it stops; once
+   * it is back and has read everything again, it resumes.
+   */
   onSchedulingChange(listener: (allowed: boolean) => void): () => void {
-    return this.lease?.onChange(listener) ?? (() => {});
+    this.#schedulingListeners.add(listener);
+    return () => this.#schedulingListeners.delete(listener);
   }
 
   onTaskChange(listener: TaskListener): () => void {
@@ -213,7 +249,7 @@ export class PgStore implements Store {
         for (const w of waiters) w.resolve();
       },
       (err) => {
-        for (const w of waiters) w.reject(err);
+        for (const w of waiters) this.#redo(w, err);
       },
     );
     try {
@@ -240,10 +276,9 @@ export class PgStore implements Store {
       if (conflict) {
         await client.query("ROLLBACK");
       } else {
-        const payload = JSON.stringify({
-          origin: this.#origin,
-          keys: keys.length > NOTIFY_MAX_KEYS ? null : keys,
-        });
+        let payload = JSON.stringify({ origin: this.#origin, keys });
+        if (Buffer.byteLength(payload) > NOTIFY_MAX_BYTES)
+          payload = JSON.stringify({ origin: this.#origin, keys: null });
         await client.query("SELECT pg_notify($1, $2)", [CHANNEL, payload]);
         await client.query("COMMIT");
         for (const [i, change] of rows.entries()) {
@@ -297,8 +332,11 @@ export class PgStore implements Store {
       if (msg.channel !== CHANNEL || !msg.payload) return;
       const { origin, keys } = JSON.parse(msg.payload) as { origin: string; keys: RowKey[] | null };
       if (origin === this.#origin) return;
+      // Changes not written yet go first: read over, they would be lost; written, the ones on
+      // the same records lose to the other process's, and bookkeeping is applied again.
       this.#applying = this.#applying
-        .then(() => (keys ? this.#reread(keys) : this.#rereadAll()))
+        .then(() => this.#flush().catch(() => {}))
+        .then(() => (keys ? this.#reread(keys, true) : this.#rereadAll()))
         .catch((err) => this.log?.error({ err }, "could not read another process's change"));
     });
     const lost = () => void this.#relisten(client);
@@ -318,14 +356,18 @@ export class PgStore implements Store {
     old.release(true);
     if (this.#closed) return;
     this.log?.warn(
-      "lost the PostgreSQL connection that hears other processes' changes; reconnecting",
+      "lost the PostgreSQL connection that hears other processes' changes: scheduling paused; reconnecting",
     );
+    for (const l of this.#schedulingListeners) l(false);
     for (let wait = 250; !this.#closed; wait = Math.min(wait * 2, 5_000)) {
       await new Promise((r) => setTimeout(r, wait));
       try {
         await this.#listen();
         await this.#rereadAll();
-        this.log?.info("reconnected to PostgreSQL; caught up with other processes' changes");
+        this.log?.info(
+          "reconnected to PostgreSQL; caught up with other processes' changes: scheduling resumed",
+        );
+        for (const l of this.#schedulingListeners) l(true);
         return;
       } catch (err) {
         this.log?.warn({ err: (err as Error).message }, "PostgreSQL still unreachable; retrying");
@@ -333,13 +375,19 @@ export class PgStore implements Store {
     }
   }
 
-  /** Puts these rows in memory as they are stored now (gone ones removed). */
-  async #reread(keys: RowKey[]): Promise<void> {
+  /**
+   * Puts these rows in memory as they are stored now (gone ones removed). `onlyNewer`, for
+   * another process's change: a row this process has read or written since is left as it is
+   * here (it may hold bookkeeping applied again on top, not written yet).
+   */
+  async #reread(keys: RowKey[], onlyNewer = false): Promise<void> {
     if (!keys.length) return;
     const rows = await readRows(this.pool, keys);
     const found = new Map(rows.map((r) => [rowKeyText(r), r]));
     for (const key of keys) {
       const row = found.get(rowKeyText(key));
+      const known = this.#versions.get(rowKeyText(key));
+      if (onlyNewer && row && known !== undefined && row.version <= known) continue;
       this.#accept(key, row ? parseItem(key.list, row.data) : undefined, row?.version);
     }
   }

@@ -1,0 +1,112 @@
+import type { Logger } from "../shared/logger.ts";
+import { runKey } from "../store/execution.ts";
+import type { ExecutionRecords } from "../store/execution-records.ts";
+import type { Store } from "../store/store.ts";
+import type { Task } from "../tasks/model.ts";
+import type { Tenant } from "../tasks/tenant.ts";
+import { type Clock, isoTime } from "../time/clock.ts";
+import { nextDue } from "../time/timeline.ts";
+import type { Runner } from "./runner.ts";
+import type { StartGate } from "./start-gates.ts";
+
+// What happens to a run once it is due: skipped once by request, skipped because the last run
+// still goes on, or claimed by the runner. The scheduler does this at once on one process; on
+// PostgreSQL the run goes through the shared queue first, and whichever process takes it does
+// this (queue-runs.ts).
+
+/** A scheduled instant of a task, as the scheduler found it due. */
+export interface DueRun {
+  tenant: Tenant;
+  taskId: string;
+  at: number;
+  trigger: "schedule" | "catch-up";
+}
+
+/** A taken-over run finished, if at all, within this many of its task's last log lines. */
+const RECENT_LINES = 200;
+
+export interface DueRunsDeps {
+  store: Store;
+  runner: Runner;
+  executionLog: ExecutionRecords;
+  clock: Clock;
+  log: Logger;
+}
+
+export class DueRuns {
+  constructor(private readonly deps: DueRunsDeps) {}
+
+  /**
+   * The task as stored now, if this run is still one of its runs: not deleted, and (for a
+   * scheduled run) not disabled, ended or rescheduled since it was found due.
+   */
+  current({ tenant, taskId, at, trigger }: DueRun): Task | undefined {
+    const task = this.deps.store.task(tenant, taskId);
+    if (!task) return undefined;
+    if (trigger === "schedule" && nextDue(task, at - 1) !== at) return undefined;
+    return task;
+  }
+
+  /**
+   * A run taken from the shared queue. One taken over from a process that stopped may have
+   * finished there before it could say so: the execution log tells.
+   */
+  async startQueued(run: DueRun, gate: StartGate, takenOver: boolean): Promise<unknown> {
+    if (takenOver) {
+      const task = this.current(run);
+      if (!task || (await this.#finished(task, run.at))) return;
+      // A run taken over is late: rather than be skipped for the task's next run, which may
+      // be in progress here by now, it waits for it.
+      await this.deps.runner.finishing(run.tenant, run.taskId);
+    }
+    const task = this.current(run);
+    if (!task) return;
+    return this.start(task, run.at, run.trigger, gate);
+  }
+
+  async #finished(task: Task, at: number): Promise<boolean> {
+    const runId = runKey(task.guildId, task.id, at);
+    const lastAttempt = 1 + task.retry.maxRetries;
+    const lines = await this.deps.executionLog.recent(task.guildId, task.id, RECENT_LINES);
+    return lines.some(
+      (l) =>
+        l.runId === runId &&
+        (l.status === "success" || l.status === "skipped" || l.attempt >= lastAttempt),
+    );
+  }
+
+  /** Starts the run (its handler once `gate` opens), or logs why it is skipped. */
+  start(task: Task, at: number, trigger: DueRun["trigger"], gate: StartGate): Promise<unknown> {
+    const { store } = this.deps;
+    if (task.skipNext && trigger === "schedule") {
+      return store
+        .update(() => {
+          const t = store.task(task.guildId, task.id);
+          if (t) store.putTask({ ...t, skipNext: false });
+        })
+        .then(() => this.#logSkip(task, at, "skipped once by request (skipNext)"));
+    }
+    const run = this.deps.runner.claim(
+      task,
+      { tenant: task.guildId, taskId: task.id, trigger, scheduledFor: at },
+      gate,
+    );
+    return run ?? this.#logSkip(task, at, "the previous run was still in progress");
+  }
+
+  async #logSkip(task: Task, at: number, reason: string): Promise<void> {
+    this.deps.log.info({ taskId: task.id, reason }, `task ${task.id}: run skipped`);
+    await this.deps.executionLog.append({
+      ts: isoTime(this.deps.clock.now()),
+      guildId: task.guildId,
+      taskId: task.id,
+      runId: runKey(task.guildId, task.id, at),
+      scheduledFor: isoTime(at),
+      attempt: 0,
+      trigger: "schedule",
+      status: "skipped",
+      durationMs: 0,
+      error: reason,
+    });
+  }
+}
