@@ -107,8 +107,12 @@ async function main(): Promise<void> {
         `Could not connect to Discord: ${(err as Error).message}. Check DISCORD_TOKEN (and DISCORD_API_URL if set).`,
       );
     });
+    const shard =
+      config.SHARD_COUNT === undefined
+        ? ""
+        : ` (shard ${config.SHARD_ID} of ${config.SHARD_COUNT})`;
     say(
-      `Mission Control is connected to Discord as ${client.user?.tag}; slash commands are registered ${config.DISCORD_GUILD_ID ? "to your server" : "globally"}.`,
+      `Mission Control is connected to Discord as ${client.user?.tag}${shard}; slash commands are registered ${config.DISCORD_GUILD_ID ? "to your server" : "globally"}.`,
     );
   }
   await app.scheduler.start();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../src/shared/config.ts";
+import { loadConfig, loadManagerConfig } from "../src/shared/config.ts";
 import { ConfigError } from "../src/shared/errors.ts";
 
 describe("config", () => {
@@ -79,5 +79,76 @@ describe("config", () => {
     expect(text).toMatch(message);
     expect(text).toContain(name);
     expect(text).not.toContain("\n");
+  });
+
+  describe("sharding", () => {
+    /** The one-line ConfigError of `env`, or the config it parsed to. */
+    const outcome = (env: Record<string, string>, load = loadConfig) => {
+      try {
+        const c = load(env);
+        return [c.SHARD_ID, c.SHARD_COUNT];
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as Error).message;
+      }
+    };
+
+    it("takes SHARD_ID and SHARD_COUNT together, or discord.js's SHARDS for SHARD_ID", () => {
+      expect(outcome({})).toEqual([undefined, undefined]);
+      expect(outcome({ SHARD_ID: "1", SHARD_COUNT: "2" })).toEqual([1, 2]);
+      expect(outcome({ SHARD_ID: "0", SHARD_COUNT: "1" })).toEqual([0, 1]);
+      // What discord.js's ShardingManager gives its children: a list, or a bare shard id.
+      expect(outcome({ SHARDS: "[1]", SHARD_COUNT: "2" })).toEqual([1, 2]);
+      expect(outcome({ SHARDS: "1", SHARD_COUNT: "2" })).toEqual([1, 2]);
+      expect(outcome({ SHARDS: "[1]", SHARD_ID: "0", SHARD_COUNT: "2" })).toEqual([0, 2]);
+    });
+
+    it.each([
+      [
+        { SHARD_ID: "0" },
+        "Invalid configuration: SHARD_COUNT is missing: SHARD_ID is set, and the two go together, e.g. SHARD_ID=0 and SHARD_COUNT=2 (or neither, for one process)",
+      ],
+      [
+        { SHARD_COUNT: "2" },
+        "Invalid configuration: SHARD_ID is missing: SHARD_COUNT is set, and the two go together, e.g. SHARD_ID=0 and SHARD_COUNT=2 (or neither, for one process)",
+      ],
+      [
+        { SHARD_ID: "2", SHARD_COUNT: "2" },
+        "Invalid configuration: SHARD_ID must be less than SHARD_COUNT (shards are numbered 0 to 1), e.g. SHARD_ID=1 with SHARD_COUNT=2",
+      ],
+      [
+        { SHARD_ID: "-1", SHARD_COUNT: "2" },
+        "Invalid configuration: SHARD_ID must be at least 0, e.g. SHARD_ID=0",
+      ],
+      [
+        { SHARD_ID: "one", SHARD_COUNT: "2" },
+        "Invalid configuration: SHARD_ID must be a whole number, e.g. SHARD_ID=0",
+      ],
+      [
+        { SHARD_ID: "0", SHARD_COUNT: "1.5" },
+        "Invalid configuration: SHARD_COUNT must be a whole number, e.g. SHARD_COUNT=2",
+      ],
+      [
+        { SHARD_ID: "0", SHARD_COUNT: "0" },
+        "Invalid configuration: SHARD_COUNT must be at least 1, e.g. SHARD_COUNT=2",
+      ],
+      [
+        { SHARDS: "[0,1]", SHARD_COUNT: "2" },
+        "Invalid configuration: SHARDS must name one shard, as discord.js's ShardingManager does (one shard per process), e.g. SHARDS=[1]; or set SHARD_ID instead",
+      ],
+    ])("refuses %j in one line", (env, message) => {
+      expect(outcome(env)).toBe(message);
+    });
+
+    it("start:sharded takes SHARD_COUNT alone, and refuses a SHARD_ID it would give every shard", () => {
+      expect(outcome({}, loadManagerConfig)).toEqual([undefined, undefined]);
+      expect(outcome({ SHARD_COUNT: "4" }, loadManagerConfig)).toEqual([0, 4]);
+      expect(outcome({ SHARD_COUNT: "0" }, loadManagerConfig)).toMatch(
+        /SHARD_COUNT must be at least 1/,
+      );
+      expect(outcome({ SHARD_ID: "1", SHARD_COUNT: "2" }, loadManagerConfig)).toMatch(
+        /^Invalid configuration: SHARD_ID must be unset for npm run start:sharded, which gives each process its shard/,
+      );
+    });
   });
 });

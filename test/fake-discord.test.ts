@@ -86,6 +86,83 @@ describe("members and roles, through the bot's client", () => {
   });
 });
 
+describe("sharding, as Discord does", () => {
+  /** Shard 0 and shard 1 of 2, and what each was sent. */
+  const shards: { client: Client; events: { t: string; d: Record<string, unknown> }[] }[] = [];
+  beforeAll(async () => {
+    discord = await startFakeDiscord({ recommendedShards: 2 });
+    for (const id of [0, 1]) {
+      const client = createDiscordClient({
+        DISCORD_API_URL: discord.url,
+        SHARD_ID: id,
+        SHARD_COUNT: 2,
+      });
+      const events: (typeof shards)[number]["events"] = [];
+      client.on(
+        Events.Raw,
+        (packet: { t: string; d: Record<string, unknown> }) => void events.push(packet),
+      );
+      const ready = once(client, Events.ClientReady);
+      await client.login(discord.token);
+      await ready;
+      shards.push({ client, events });
+    }
+  });
+  afterAll(async () => {
+    for (const { client } of shards) await client.destroy();
+    await discord?.close();
+  });
+  const sent = (shard: number, t: string) => shards[shard]?.events.filter((e) => e.t === t) ?? [];
+  /** The interactions a shard was sent, by id. */
+  const interactions = (shard: number) => sent(shard, "INTERACTION_CREATE").map((e) => e.d.id);
+
+  it("recommends the shard count it was given", async () => {
+    const res = await fetch(`${discord.url}/v10/gateway/bot`, {
+      headers: { authorization: `Bot ${discord.token}` },
+    });
+    expect(((await res.json()) as { shards: number }).shards).toBe(2);
+  });
+
+  it("puts the two servers on different shards, and tells each shard of its own only", () => {
+    expect(discord.identified).toEqual([
+      [0, 2],
+      [1, 2],
+    ]);
+    const own = [discord.guildId, discord.otherGuildId];
+    for (const shard of [0, 1]) {
+      const [ready] = sent(shard, "READY");
+      expect(ready?.d.shard).toEqual([shard, 2]);
+      const listed = ready?.d.guilds as { id: string; unavailable: boolean }[];
+      expect(listed.map((g) => [g.id, g.unavailable])).toEqual([[own[shard], true]]);
+      expect(sent(shard, "GUILD_CREATE").map((e) => e.d.id)).toEqual([own[shard]]);
+      expect([...(shards[shard]?.client.guilds.cache.keys() ?? [])]).toEqual([own[shard]]);
+    }
+  });
+
+  it("sends a server's interactions to its shard only, and DMs to shard 0", async () => {
+    // Events on one connection arrive in order: once a shard has the last one sent to it, it
+    // would have had any other before.
+    const inB = discord.command("task", "list", {}, { guild: discord.otherGuildId });
+    const dm = discord.command("task", "list", {}, { dm: true });
+    const inA = discord.command("task", "list", {}, { guild: discord.guildId });
+    await discord.waitFor(() => interactions(0).includes(inA) && interactions(1).includes(inB));
+    expect(interactions(0)).toEqual([dm, inA]);
+    expect(interactions(1)).toEqual([inB]);
+  });
+
+  it("sends a server's own events to its shard only", async () => {
+    discord.outage(discord.otherGuildId);
+    discord.endOutage(discord.otherGuildId);
+    discord.outage(discord.guildId);
+    await discord.waitFor(
+      () => sent(0, "GUILD_DELETE").length && sent(1, "GUILD_CREATE").length > 1,
+    );
+    expect(sent(0, "GUILD_DELETE").map((e) => e.d.id)).toEqual([discord.guildId]);
+    expect(sent(1, "GUILD_DELETE").map((e) => e.d.id)).toEqual([discord.otherGuildId]);
+    expect(sent(0, "GUILD_CREATE").map((e) => e.d.id)).toEqual([discord.guildId]);
+  });
+});
+
 /** A PKCE pair, as a dashboard makes one for each login. */
 function pkce() {
   const verifier = randomBytes(32).toString("base64url");

@@ -18,11 +18,17 @@ import { followServers } from "./server-lifecycle.ts";
 // The Discord side: one client with the least intents it needs (Guilds: servers and channels
 // for permission checks; interactions and DMs we send need none), its sinks, and its start.
 
-export function createDiscordClient(config: Pick<Config, "DISCORD_API_URL">): Client {
+export function createDiscordClient(
+  config: Pick<Config, "DISCORD_API_URL" | "SHARD_ID" | "SHARD_COUNT">,
+): Client {
   return new Client({
     intents: [GatewayIntentBits.Guilds],
     // The gateway URL is then discovered through this REST base (GET /gateway/bot).
     rest: config.DISCORD_API_URL ? { api: config.DISCORD_API_URL } : {},
+    // One shard of several processes: Discord sends it only the events of its own servers.
+    ...(config.SHARD_ID !== undefined && config.SHARD_COUNT !== undefined
+      ? { shards: [config.SHARD_ID], shardCount: config.SHARD_COUNT }
+      : {}),
   });
 }
 
@@ -77,7 +83,10 @@ export async function startBot(deps: {
   await client.login(deps.token);
   await ready;
   if (!client.isReady()) throw new Error("the Discord client did not become ready");
-  log.info({ user: client.user.tag, guilds: client.guilds.cache.size }, "connected to Discord");
+  log.info(
+    { user: client.user.tag, guilds: client.guilds.cache.size, shard: config.SHARD_ID },
+    "connected to Discord",
+  );
   // After an upgrade without DISCORD_GUILD_ID, tasks move to their channel's server first, so
   // that server is not taken for a new one.
   const moved = await deps.servers.rehome((id) => channelGuild(client, id));

@@ -1,4 +1,4 @@
-import { type Client, Events, type Guild } from "discord.js";
+import { type Client, Events, type Guild, ShardClientUtil } from "discord.js";
 import type { Config } from "../shared/config.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { ServerService } from "../tasks/servers.ts";
@@ -24,6 +24,14 @@ export function followServers(deps: LifecycleDeps): { reconcile(): Promise<void>
   const { client, config, servers, service, log } = deps;
   const allowed = (id: string) =>
     !config.ALLOWED_GUILD_IDS.length || config.ALLOWED_GUILD_IDS.includes(id);
+  /** A server this client's shards hear of: another shard's is not missing, only elsewhere. */
+  const ours = (id: string) => {
+    const { shards, shardCount } = client.options;
+    return (
+      !Array.isArray(shards) ||
+      shards.includes(ShardClientUtil.shardIdForGuildId(id, shardCount ?? 1))
+    );
+  };
 
   async function refuse(guild: Guild): Promise<void> {
     log.warn({ guildId: guild.id }, "not in ALLOWED_GUILD_IDS: leaving the server");
@@ -61,7 +69,7 @@ export function followServers(deps: LifecycleDeps): { reconcile(): Promise<void>
     async reconcile() {
       for (const guild of client.guilds.cache.values()) await welcome(guild);
       for (const { tenant } of servers.servers()) {
-        if (tenant !== LOCAL && !client.guilds.cache.has(tenant)) {
+        if (tenant !== LOCAL && ours(tenant) && !client.guilds.cache.has(tenant)) {
           await servers.removed(tenant, deps.now());
         }
       }

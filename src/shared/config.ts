@@ -37,7 +37,7 @@ const wholeNumber = (name: string, min: number, example: number) =>
     .int(`${name} must be a whole number, e.g. ${name}=${example}`)
     .min(min, `${name} must be at least ${min}, e.g. ${name}=${example}`);
 
-export const ConfigSchema = z.object({
+const Variables = z.object({
   DISCORD_TOKEN: z.string().optional(),
   DISCORD_API_URL: z
     .url({ error: "DISCORD_API_URL must be an http(s) URL, e.g. http://127.0.0.1:3000/api" })
@@ -90,6 +90,31 @@ export const ConfigSchema = z.object({
       error: "LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent",
     })
     .default("info"),
+  SHARD_ID: wholeNumber("SHARD_ID", 0, 0).optional(),
+  SHARD_COUNT: wholeNumber("SHARD_COUNT", 1, 2).optional(),
+});
+
+export const ConfigSchema = Variables.superRefine(({ SHARD_ID, SHARD_COUNT }, ctx) => {
+  // A process runs shard SHARD_ID of SHARD_COUNT: one without the other tells Discord nothing.
+  const pair = "e.g. SHARD_ID=0 and SHARD_COUNT=2 (or neither, for one process)";
+  if (SHARD_ID === undefined && SHARD_COUNT !== undefined)
+    ctx.addIssue({
+      code: "custom",
+      path: ["SHARD_ID"],
+      message: `SHARD_ID is missing: SHARD_COUNT is set, and the two go together, ${pair}`,
+    });
+  else if (SHARD_ID !== undefined && SHARD_COUNT === undefined)
+    ctx.addIssue({
+      code: "custom",
+      path: ["SHARD_COUNT"],
+      message: `SHARD_COUNT is missing: SHARD_ID is set, and the two go together, ${pair}`,
+    });
+  else if (SHARD_ID !== undefined && SHARD_COUNT !== undefined && SHARD_ID >= SHARD_COUNT)
+    ctx.addIssue({
+      code: "custom",
+      path: ["SHARD_ID"],
+      message: `SHARD_ID must be less than SHARD_COUNT (shards are numbered 0 to ${SHARD_COUNT - 1}), e.g. SHARD_ID=${SHARD_COUNT - 1} with SHARD_COUNT=${SHARD_COUNT}`,
+    });
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -101,6 +126,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const value = env[key]?.trim();
     if (value) present[key] = value;
   }
+  // discord.js's ShardingManager tells each process its shard in SHARDS, beside SHARD_COUNT.
+  const managed = env.SHARDS?.trim();
+  if (managed && !present.SHARD_ID) present.SHARD_ID = managerShard(managed);
   const parsed = ConfigSchema.safeParse(present);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
@@ -108,5 +136,32 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const message = issue?.message ?? "invalid";
   throw new ConfigError(
     `Invalid configuration: ${message.startsWith(variable) ? message : `${variable}: ${message}`}`,
+  );
+}
+
+/**
+ * For `npm run start:sharded`, which gives each of its processes a shard and runs none itself:
+ * SHARD_COUNT alone is how many (unset: Discord's recommendation), and a SHARD_ID would give
+ * them all that one shard.
+ */
+export function loadManagerConfig(env: Record<string, string | undefined>): Config {
+  if (env.SHARD_ID?.trim())
+    throw new ConfigError(
+      "Invalid configuration: SHARD_ID must be unset for npm run start:sharded, which gives each process its shard; SHARD_COUNT alone says how many, e.g. SHARD_COUNT=2 (unset: Discord's recommendation)",
+    );
+  // Shard 0 stands in for the one the manager does not run, so SHARD_COUNT is checked as usual.
+  return loadConfig({ ...env, SHARDS: undefined, SHARD_ID: env.SHARD_COUNT?.trim() ? "0" : "" });
+}
+
+/** SHARDS as discord.js's ShardingManager sets it ("1", or a list "[1]"): one shard here. */
+function managerShard(value: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {}
+  const id = Array.isArray(parsed) && parsed.length === 1 ? parsed[0] : parsed;
+  if (Number.isInteger(id)) return String(id);
+  throw new ConfigError(
+    "Invalid configuration: SHARDS must name one shard, as discord.js's ShardingManager does (one shard per process), e.g. SHARDS=[1]; or set SHARD_ID instead",
   );
 }

@@ -5,6 +5,8 @@ import { type WebSocket, WebSocketServer } from "ws";
 
 // A small Discord for tests, on 127.0.0.1: the REST routes the bot uses and a gateway that
 // speaks HELLO / IDENTIFY -> READY + GUILD_CREATE / heartbeats / RESUME / INTERACTION_CREATE.
+// The gateway shards as Discord does: a connection that identifies as shard [id, count] gets
+// the events of the servers that shard owns (DMs are shard 0's).
 // It records what the bot sends (interaction responses, channel messages, DMs, command
 // registrations) and injects faults (Discord error codes, 429s, 5xx, a dropped gateway).
 // The real discord.js client talks to it through DISCORD_API_URL, as it would to Discord.
@@ -28,6 +30,15 @@ const BOT_PERMISSIONS =
 
 let snowflake = 1_300_000_000_000_000_000n;
 export const newId = () => String(++snowflake);
+/** The first new id of the snowflake millisecond `ms` (ids stay increasing: `ms` is ahead). */
+const idAt = (ms: bigint) => {
+  snowflake = ms << 22n;
+  return newId();
+};
+
+/** The shard that owns a server's events, as Discord computes it; DMs are shard 0's. */
+export const shardOf = (guild: string | null, count: number): number =>
+  guild === null ? 0 : Number((BigInt(guild) >> 22n) % BigInt(count));
 
 export interface User {
   id: string;
@@ -100,6 +111,8 @@ export interface FakeDiscord {
   /** Commands registered globally (for every server). */
   globalCommands(): Record<string, unknown>[];
   identifies: number;
+  /** The shard of every IDENTIFY, in order: [id, count] ([0, 1] when it named none). */
+  identified: [number, number][];
   resumes: number;
   /**
    * Gives or takes the "Managers" role (Manage Server) of a member of `guild`. No gateway event:
@@ -200,11 +213,19 @@ const SCOPES = ["identify", "email", "guilds", "guilds.members.read"];
 const CODE_TTL_MS = 10 * 60_000;
 const TOKEN_TTL_S = 604_800;
 
-export async function startFakeDiscord(): Promise<FakeDiscord> {
+export interface FakeDiscordOptions {
+  /** The shard count GET /gateway/bot recommends (Discord's `shards`). */
+  recommendedShards?: number;
+}
+
+export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promise<FakeDiscord> {
   const token = "fake-token.for-tests.only";
   const applicationId = newId();
-  const guildId = newId();
-  const otherGuildId = newId();
+  // The servers' ids are a snowflake millisecond apart, the first an even one: with two shards
+  // the main server is shard 0's and the other shard 1's.
+  const guildMs = ((snowflake >> 22n) / 2n + 1n) * 2n;
+  const guildId = idAt(guildMs);
+  const otherGuildId = idAt(guildMs + 1n);
   const otherChannel = newId();
   const botUser: User = { id: applicationId, username: "Mission Control" };
   const owner: User = { id: newId(), username: "owner" };
@@ -277,6 +298,7 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
   const registered = () => scopes.get(guildId) ?? scopes.get("global") ?? [];
   let commandPuts = 0;
   let identifies = 0;
+  const identified: [number, number][] = [];
   let resumes = 0;
   // OAuth2: pages shown, codes given, access tokens given.
   const clientSecret = "fake-client-secret.for-tests.only";
@@ -367,18 +389,75 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     void handle(req, res).catch((err) => json(res, 500, { message: String(err), code: 0 }));
   });
   const wss = new WebSocketServer({ noServer: true });
-  let socket: WebSocket | null = null;
-  let seq = 0;
-  const sessionId = "fake-session";
-  // Sent dispatches, kept so a RESUME replays what a dropped connection missed, as Discord does.
-  const sent: { s: number; payload: string }[] = [];
-  const dispatch = (t: string, d: unknown) => {
-    const s = ++seq;
+  const sockets = new Set<WebSocket>();
+  /**
+   * What one IDENTIFY opened: its shard, its connection (null while dropped), and the dispatches
+   * sent, kept so a RESUME replays what a dropped connection missed, as Discord does.
+   */
+  interface Session {
+    id: string;
+    shard: [number, number];
+    ws: WebSocket | null;
+    seq: number;
+    sent: { s: number; payload: string }[];
+  }
+  /** By shard ("id/count"): a new IDENTIFY of a shard replaces its session. */
+  const sessions = new Map<string, Session>();
+  let sessionCount = 0;
+  const send = (session: Session, t: string, d: unknown) => {
+    const s = ++session.seq;
     const payload = JSON.stringify({ op: 0, t, s, d });
-    sent.push({ s, payload });
-    if (sent.length > 500) sent.shift();
-    socket?.send(payload);
+    session.sent.push({ s, payload });
+    if (session.sent.length > 500) session.sent.shift();
+    const ws = session.ws;
+    if (ws && ws.readyState === ws.OPEN) ws.send(payload);
   };
+  /** An event about `guild` (null: not a server's, like a DM) to the shards that own it. */
+  const dispatch = (t: string, d: unknown, guild: string | null) => {
+    for (const session of sessions.values())
+      if (shardOf(guild, session.shard[1]) === session.shard[0]) send(session, t, d);
+  };
+  function identify(ws: WebSocket, d: Record<string, unknown>) {
+    if (d.token !== token && d.token !== `Bot ${token}`) {
+      ws.close(4004, "Authentication failed");
+      return;
+    }
+    const [id, count] = (Array.isArray(d.shard) ? d.shard : [0, 1]) as [number, number];
+    if (!Number.isInteger(id) || !Number.isInteger(count) || id < 0 || id >= count) {
+      ws.close(4010, "Invalid shard");
+      return;
+    }
+    identifies++;
+    identified.push([id, count]);
+    const session: Session = {
+      id: `fake-session-${++sessionCount}`,
+      shard: [id, count],
+      ws,
+      seq: 0,
+      sent: [],
+    };
+    sessions.set(`${id}/${count}`, session);
+    const mine = guilds.filter((g) => shardOf(g, count) === id);
+    send(session, "READY", {
+      v: 10,
+      user: { ...userJson(botUser), verified: true, mfa_enabled: false, flags: 0 },
+      guilds: mine.map((g) => ({ id: g, unavailable: true })),
+      session_id: session.id,
+      resume_gateway_url: gatewayUrl,
+      application: { id: applicationId, flags: 0 },
+      shard: [id, count],
+    });
+    for (const g of mine) send(session, "GUILD_CREATE", guildJson(g));
+  }
+  function resume(ws: WebSocket, d: Record<string, unknown>) {
+    const session = [...sessions.values()].find((s) => s.id === d.session_id);
+    // An unknown session cannot be resumed: the client identifies anew.
+    if (!session) return void ws.send(JSON.stringify({ op: 9, d: false }));
+    resumes++;
+    session.ws = ws;
+    for (const e of session.sent) if (e.s > Number(d.seq ?? 0)) ws.send(e.payload);
+    send(session, "RESUMED", {});
+  }
   let gatewayDownUntil = 0;
   server.on("upgrade", (req, sock, head) => {
     if (Date.now() < gatewayDownUntil) {
@@ -386,38 +465,17 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
       return;
     }
     wss.handleUpgrade(req, sock, head, (ws) => {
-      socket = ws;
+      sockets.add(ws);
+      ws.on("close", () => {
+        sockets.delete(ws);
+        for (const s of sessions.values()) if (s.ws === ws) s.ws = null;
+      });
       ws.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 41_250 } }));
       ws.on("message", (raw) => {
         const msg = JSON.parse(String(raw)) as { op: number; d: Record<string, unknown> };
         if (msg.op === 1) ws.send(JSON.stringify({ op: 11 }));
-        else if (msg.op === 2) {
-          if (msg.d.token !== token && msg.d.token !== `Bot ${token}`) {
-            ws.close(4004, "Authentication failed");
-            return;
-          }
-          identifies++;
-          seq = 0;
-          sent.length = 0;
-          dispatch("READY", {
-            v: 10,
-            user: { ...userJson(botUser), verified: true, mfa_enabled: false, flags: 0 },
-            guilds: [
-              { id: guildId, unavailable: true },
-              { id: otherGuildId, unavailable: true },
-            ],
-            session_id: sessionId,
-            resume_gateway_url: gatewayUrl,
-            application: { id: applicationId, flags: 0 },
-            shard: [0, 1],
-          });
-          dispatch("GUILD_CREATE", guildJson());
-          dispatch("GUILD_CREATE", guildJson(otherGuildId));
-        } else if (msg.op === 6) {
-          resumes++;
-          for (const e of sent) if (e.s > Number(msg.d.seq ?? 0)) ws.send(e.payload);
-          dispatch("RESUMED", {});
-        }
+        else if (msg.op === 2) identify(ws, msg.d);
+        else if (msg.op === 6) resume(ws, msg.d);
       });
     });
   });
@@ -482,7 +540,7 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     if (key === "GET /gateway/bot") {
       return json(res, 200, {
         url: gatewayUrl,
-        shards: 1,
+        shards: options.recommendedShards ?? 1,
         session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 },
       });
     }
@@ -517,7 +575,7 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     m = /^DELETE \/users\/@me\/guilds\/(\d+)$/.exec(key);
     if (m) {
       left.push(m[1] as string);
-      dispatch("GUILD_DELETE", { id: m[1] });
+      dispatch("GUILD_DELETE", { id: m[1] }, m[1] as string);
       res.writeHead(204).end();
       return;
     }
@@ -851,22 +909,26 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
           },
           context: 0,
         };
-    dispatch("INTERACTION_CREATE", {
-      id,
-      application_id: applicationId,
-      type,
-      data,
-      token: itoken,
-      version: 1,
-      app_permissions: String(BOT_PERMISSIONS),
-      locale: "en-US",
-      guild_locale: "en-US",
-      entitlements: [],
-      authorizing_integration_owners: {},
-      attachment_size_limit: 8_000_000,
-      ...where,
-      ...extra,
-    });
+    dispatch(
+      "INTERACTION_CREATE",
+      {
+        id,
+        application_id: applicationId,
+        type,
+        data,
+        token: itoken,
+        version: 1,
+        app_permissions: String(BOT_PERMISSIONS),
+        locale: "en-US",
+        guild_locale: "en-US",
+        entitlements: [],
+        authorizing_integration_owners: {},
+        attachment_size_limit: 8_000_000,
+        ...where,
+        ...extra,
+      },
+      where.guild_id ?? null,
+    );
     return id;
   }
 
@@ -929,6 +991,7 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     get identifies() {
       return identifies;
     },
+    identified,
     get resumes() {
       return resumes;
     },
@@ -947,21 +1010,21 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
         ?.set(userId, on ? [...new Set([...roles, role])] : roles.filter((r) => r !== role));
     },
     removeMember: (guild, userId) => void members.get(guild)?.delete(userId),
-    removeBot: (guild) => dispatch("GUILD_DELETE", { id: guild }),
-    inviteBot: (guild) => dispatch("GUILD_CREATE", guildJson(guild)),
-    outage: (guild) => dispatch("GUILD_DELETE", { id: guild, unavailable: true }),
-    endOutage: (guild) => dispatch("GUILD_CREATE", guildJson(guild)),
+    removeBot: (guild) => dispatch("GUILD_DELETE", { id: guild }, guild),
+    inviteBot: (guild) => dispatch("GUILD_CREATE", guildJson(guild), guild),
+    outage: (guild) => dispatch("GUILD_DELETE", { id: guild, unavailable: true }, guild),
+    endOutage: (guild) => dispatch("GUILD_CREATE", guildJson(guild), guild),
     left,
     deleteChannel(id) {
       deletedChannels.add(id);
-      dispatch("CHANNEL_DELETE", channelJson(id));
+      const channel = channelJson(id);
+      dispatch("CHANNEL_DELETE", channel, channel.guild_id);
     },
     dropGateway(downForMs = 0) {
       gatewayDownUntil = Date.now() + downForMs;
-      socket?.terminate();
-      socket = null;
+      for (const ws of sockets) ws.terminate();
     },
-    connected: () => socket !== null && socket.readyState === socket.OPEN,
+    connected: () => [...sockets].some((ws) => ws.readyState === ws.OPEN),
     command: (name, sub, options, as) => interaction(2, commandData(name, sub, options), as),
     autocomplete: (name, sub, options, focused, as) =>
       interaction(4, commandData(name, sub, options, focused), as),
