@@ -15,13 +15,13 @@ export interface Proc {
 }
 
 /**
- * Starts `src/main.ts` in `cwd` (so no developer's .env is read), with only the given
+ * Starts `src/main.ts` (or another long-running entry, e.g. sharded.ts) in `cwd` (so no developer's .env is read), with only the given
  * environment on top of PATH. Through tsx, not the dist/ build `npm start` runs, so test files
  * running side by side never share (or rebuild under each other) one dist/; the `npm start`
  * test in main.test.ts covers the build.
  */
-export function startMain(cwd: string, env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, ["--import", TSX, join(ROOT, "src", "main.ts")], {
+export function startMain(cwd: string, env: Record<string, string>, script = "main.ts"): Proc {
+  const child = spawn(process.execPath, ["--import", TSX, join(ROOT, "src", script)], {
     cwd,
     env: { PATH: process.env.PATH ?? "", DASHBOARD_PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],

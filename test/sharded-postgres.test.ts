@@ -1,0 +1,96 @@
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type FakeDiscord, startFakeDiscord } from "./support/fake-discord.ts";
+import { type FreshDatabase, freshDatabase, withClient } from "./support/postgres.ts";
+import { cli, type Proc, startMain } from "./support/process.ts";
+import { tempDir } from "./support/world.ts";
+
+// `npm run start:sharded` on PostgreSQL: two shard processes under discord.js's ShardingManager,
+// one database. A command is answered in each server, by its shard, from the shared records,
+// and a task's runs are shared between the two processes, each run once.
+
+let discord: FakeDiscord;
+let db: FreshDatabase;
+let dir: Awaited<ReturnType<typeof tempDir>>;
+let manager: Proc | null = null;
+
+beforeEach(async () => {
+  discord = await startFakeDiscord();
+  db = await freshDatabase();
+  dir = await tempDir();
+});
+afterEach(async () => {
+  if (manager && manager.child.exitCode === null) manager.child.kill("SIGKILL");
+  await manager?.exited;
+  await discord.close();
+  await dir.remove();
+  await db.drop();
+});
+
+describe("npm run start:sharded with DATABASE_URL", () => {
+  it("runs a process per shard on one database: commands answered in each server, each run once", async () => {
+    const env = { DATABASE_URL: db.url, DEFAULT_TIMEZONE: "UTC", MIN_INTERVAL_SECONDS: "1" };
+    // A task in each server, added by the CLI of another machine before the bot starts.
+    for (const [guild, id] of [
+      [discord.guildId, "tick-a"],
+      [discord.otherGuildId, "tick-b"],
+    ] as const) {
+      const add = await cli(
+        dir.path,
+        { ...env, DATA_DIR: join(dir.path, "cli") },
+        "tasks",
+        "add",
+        id,
+        "--handler",
+        "test",
+        "--schedule",
+        "every 1s",
+        "--server",
+        guild,
+      );
+      expect(add.code, add.stderr).toBe(0);
+    }
+    manager = startMain(
+      dir.path,
+      {
+        ...env,
+        DISCORD_TOKEN: discord.token,
+        DISCORD_API_URL: discord.url,
+        DATA_DIR: join(dir.path, "data"),
+        SHARD_COUNT: "2",
+      },
+      "sharded.ts",
+    );
+    await manager.waitFor(
+      /\(shard 0 of 2\)[\s\S]*\(shard 1 of 2\)|\(shard 1 of 2\)[\s\S]*\(shard 0 of 2\)/,
+      90_000,
+    );
+    expect(discord.identified.map(String).sort()).toEqual(["0,2", "1,2"]);
+
+    // Each server's command reaches its shard, which answers from the shared records.
+    for (const [guild, own, other] of [
+      [discord.guildId, "tick-a", "tick-b"],
+      [discord.otherGuildId, "tick-b", "tick-a"],
+    ] as const) {
+      const id = discord.command("task", "list", {}, { guild });
+      const reply = JSON.stringify((await discord.waitFor(() => discord.replies(id)[0])).data);
+      expect(reply).toContain(own);
+      expect(reply).not.toContain(other);
+    }
+
+    // Both processes find every run due; each run is in the log once.
+    const runs = async () =>
+      (
+        await withClient(db.url, (c) =>
+          c.query<{ run_id: string; n: string }>(
+            "SELECT run_id, count(*) AS n FROM mc_executions GROUP BY run_id",
+          ),
+        )
+      ).rows;
+    await discord.waitFor(async () => (await runs()).length >= 10, 30_000);
+    expect((await runs()).filter((r) => Number(r.n) > 1)).toEqual([]);
+
+    manager.child.kill("SIGTERM");
+    expect((await manager.exited).code).toBe(0);
+  }, 180_000);
+});
