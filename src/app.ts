@@ -1,5 +1,6 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import { processFiles } from "./control/api.ts";
 import { DeliveryJournal } from "./discord/delivery-journal.ts";
 import { DueRuns } from "./engine/due-runs.ts";
 import { Runner } from "./engine/runner.ts";
@@ -43,6 +44,7 @@ export interface AppOptions {
         | "RETENTION_DAYS"
         | "MANUAL_RUN_INTERVAL_SECONDS"
         | "DATABASE_URL"
+        | "SHARD_ID"
       >
     >;
   log: Logger;
@@ -102,6 +104,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
         dataDir,
         log,
         lockHolder: opts.lockHolder,
+        lockName: (opts.lockHolder ?? "bot") === "bot" ? processFiles(config).lockName : undefined,
         now: () => clock.now(),
       })
     : null;

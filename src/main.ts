@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { createCommands } from "../commands/index.ts";
 import { type App, createApp } from "./app.ts";
 import { taskList } from "./cli/format.ts";
-import { CONTROL_SOCKET } from "./control/api.ts";
+import { processFiles } from "./control/api.ts";
 import { startControlServer } from "./control/server.ts";
 import { channelGuild } from "./discord/access.ts";
 import { createDiscordClient, createDiscordSinks, startBot } from "./discord/bot.ts";
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
 
   let dashboard: Dashboard | null = null;
   const control = await startControlServer(
-    join(config.DATA_DIR, CONTROL_SOCKET),
+    join(config.DATA_DIR, processFiles(config).socket),
     {
       tasks: app.service,
       items: app.items,

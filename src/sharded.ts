@@ -1,4 +1,4 @@
-import { extname, join } from "node:path";
+import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { REST, Routes, type Shard, ShardingManager } from "discord.js";
 import { loadManagerConfig } from "./shared/config.ts";
@@ -53,9 +53,6 @@ async function main(): Promise<void> {
   const name = (shard: Shard) => `shard ${shard.id} of ${totalShards}`;
   // Each shard is a child process (the manager's default mode), still shard.process at its death.
   manager.on("shardCreate", (shard) => {
-    // A folder of its own for what stays on disk (the lock, the control socket, outputs): a
-    // second process of one shard is refused, and no two write one file.
-    (shard.env as NodeJS.ProcessEnv).DATA_DIR = join(config.DATA_DIR, `shard-${shard.id}`);
     shard.on("spawn", () => {
       say(`${name(shard)}: started (pid ${shard.process?.pid})`);
       // Started by the spawn loop after a stop began: it goes too.

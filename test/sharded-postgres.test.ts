@@ -1,3 +1,4 @@
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type FakeDiscord, startFakeDiscord } from "./support/fake-discord.ts";
@@ -89,6 +90,24 @@ describe("npm run start:sharded with DATABASE_URL", () => {
       ).rows;
     await discord.waitFor(async () => (await runs()).length >= 10, 30_000);
     expect((await runs()).filter((r) => Number(r.n) > 1)).toEqual([]);
+
+    // They share the data folder, each holding a lock of its own; a CLI command in that folder
+    // works beside them (on the database directly).
+    const data = join(dir.path, "data");
+    expect((await readdir(data)).filter((f) => f.endsWith(".lock")).sort()).toEqual([
+      "mission-control.shard-0.lock",
+      "mission-control.shard-1.lock",
+    ]);
+    const list = await cli(
+      dir.path,
+      { ...env, DATA_DIR: data },
+      "tasks",
+      "list",
+      "--server",
+      discord.otherGuildId,
+    );
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toContain("tick-b");
 
     manager.child.kill("SIGTERM");
     expect((await manager.exited).code).toBe(0);

@@ -11,6 +11,21 @@ import type { Tenant } from "../tasks/tenant.ts";
 /** The socket's name inside DATA_DIR. */
 export const CONTROL_SOCKET = "control.sock";
 
+/**
+ * What a bot process's own files in DATA_DIR are called: shards on PostgreSQL share the folder
+ * (one outputs folder, one briefing archive), each with its own lock and control socket.
+ */
+export function processFiles(config: { DATABASE_URL?: string; SHARD_ID?: number }): {
+  lockName?: string;
+  socket: string;
+} {
+  if (!config.DATABASE_URL || config.SHARD_ID === undefined) return { socket: CONTROL_SOCKET };
+  return {
+    lockName: `mission-control.shard-${config.SHARD_ID}`,
+    socket: `control.shard-${config.SHARD_ID}.sock`,
+  };
+}
+
 /** The dashboard's one-time login links: only the running bot serves the dashboard. */
 export interface DashboardLinks {
   loginLink(): string;

@@ -78,9 +78,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export async function lockDataDir(
   dataDir: string,
-  { holder = "bot", waitMs = 5_000 }: { holder?: LockHolder; waitMs?: number } = {},
+  {
+    holder = "bot",
+    waitMs = 5_000,
+    name = "mission-control",
+  }: {
+    holder?: LockHolder;
+    waitMs?: number;
+    /** Shards on PostgreSQL share a data folder, each holding a lock of its own. */
+    name?: string;
+  } = {},
 ): Promise<DirLock> {
-  const file = join(dataDir, "mission-control.lock");
+  const file = join(dataDir, `${name}.lock`);
   const until = performance.now() + waitMs;
   for (let round = 0; ; round++) {
     if (await place(file, `${process.pid} ${holder}\n`)) {

@@ -16,6 +16,7 @@ export async function openPostgres(opts: {
   dataDir: string;
   log: Logger;
   lockHolder?: LockHolder;
+  lockName?: string;
   now: () => number;
 }): Promise<{
   store: PgStore;

@@ -19,6 +19,8 @@ export async function openPgStore(opts: {
   lockHolder?: LockHolder;
   /** False when the data folder is held already (a migration holds the file store's). */
   lockDir?: boolean;
+  /** The lock's name in the data folder (a shard's own). */
+  lockName?: string;
 }): Promise<PgStore> {
   const shown = redactUrl(opts.url);
   try {
@@ -29,7 +31,7 @@ export async function openPgStore(opts: {
   const dirLock =
     opts.lockDir === false
       ? { release: async () => {} }
-      : await lockDataDir(opts.dataDir, { holder: opts.lockHolder ?? "bot" });
+      : await lockDataDir(opts.dataDir, { holder: opts.lockHolder ?? "bot", name: opts.lockName });
   let pool: pg.Pool | null = null;
   const release = async () => {
     await pool?.end().catch(() => {});
