@@ -55,7 +55,9 @@ export class PgRunQueue implements RunQueue {
   #settling: Promise<void> = Promise.resolve();
   #working = false;
   #loop: Promise<void> = Promise.resolve();
-  #wake: (() => void) | null = null;
+  #nap: (() => void) | null = null;
+  /** Runs may be waiting: set when woken in the middle of a fetch, so no wake is missed. */
+  #poked = false;
   #renew: ReturnType<typeof setInterval> | null = null;
 
   private constructor(
@@ -112,7 +114,12 @@ export class PgRunQueue implements RunQueue {
   /** Stops taking runs; the ones taken go on (the scheduler's stop). */
   pause(): void {
     this.#working = false;
-    this.#wake?.();
+    this.#wake();
+  }
+
+  #wake(): void {
+    this.#poked = true;
+    this.#nap?.();
   }
 
   /**
@@ -141,7 +148,7 @@ export class PgRunQueue implements RunQueue {
     for (let wait = 250; ; wait *= 2) {
       try {
         await this.boss.insert(jobs);
-        this.#wake?.();
+        this.#wake();
         return;
       } catch (err) {
         // A run not queued is not lost: its instant is not in the execution log, so the
@@ -160,6 +167,7 @@ export class PgRunQueue implements RunQueue {
 
   async #work(): Promise<void> {
     while (this.#working) {
+      this.#poked = false;
       const room = Math.min(FETCH_BATCH, MAX_IN_FLIGHT - this.#active.size);
       const jobs =
         room > 0
@@ -168,15 +176,15 @@ export class PgRunQueue implements RunQueue {
               .catch(() => [])
           : [];
       if (jobs.length) this.#take(jobs);
-      if (jobs.length && jobs.length === room) continue; // more may be waiting
+      if ((jobs.length && jobs.length === room) || this.#poked) continue; // more may be waiting
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, POLL_MS);
-        this.#wake = () => {
+        this.#nap = () => {
           clearTimeout(timer);
           resolve();
         };
       });
-      this.#wake = null;
+      this.#nap = null;
     }
   }
 
@@ -210,7 +218,7 @@ export class PgRunQueue implements RunQueue {
       this.#settleTimer = null;
       void this.#settle();
     }, SETTLE_MS);
-    if (wasFull) this.#wake?.();
+    if (wasFull) this.#wake();
   }
 
   async #settle(): Promise<void> {
