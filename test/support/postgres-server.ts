@@ -33,7 +33,10 @@ import { dirname, join, parse, relative, resolve } from "node:path";
 export interface EmbeddedPostgres {
   /** postgres://postgres:<password>@127.0.0.1:<port>/postgres, a superuser. */
   url: string;
-  /** The same server through its Unix socket in `dir` (local connections are trusted). */
+  /**
+   * The same server through its Unix socket in `dir` (the `host` parameter; local connections
+   * are trusted, so no password): a URL that `new URL` and pg both read.
+   */
   socketUrl: string;
   /** The folder that holds everything; removed by stop(). */
   dir: string;
@@ -361,7 +364,7 @@ export async function startEmbeddedPostgres(
     let stopping: Promise<void> | undefined;
     return {
       url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
-      socketUrl: `postgres://postgres@/postgres?host=${encodeURIComponent(dir)}&port=${port}`,
+      socketUrl: `postgres://postgres@localhost/postgres?host=${encodeURIComponent(dir)}&port=${port}`,
       dir,
       stop() {
         stopping ??= (async () => {
