@@ -23,6 +23,7 @@ const kinds: Record<string, (a: never) => Promise<unknown>> = {
   "dashboard-rss": async (a) => (await import("./dashboard.ts")).rssChild(a),
   "dashboard-load": async (a) => (await import("./dashboard.ts")).loadChild(a),
   "dashboard-lag": async (a) => (await import("./dashboard.ts")).loadLagChild(a),
+  "pg-bot": async (a) => (await import("./postgres-bot.ts")).botChild(a),
 };
 
 const run = kinds[kind];

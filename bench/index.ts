@@ -24,6 +24,14 @@ import type { Impl, LagArgs, LagResult } from "./lag.ts";
 import { dist, fsTypeOf, inChild, median, pooled, tempDir } from "./lib.ts";
 import type { DiskResult, GapResult, HistoryResult } from "./lifecycle.ts";
 import type { MutationArgs, MutationResult, Op } from "./mutation.ts";
+import type {
+  ExactlyOnceResult,
+  FireLagArgs,
+  KillArgs,
+  PgServer,
+  TakeoverResult,
+  ThroughputArgs,
+} from "./postgres.ts";
 import type { PostingArgs, PostingResult } from "./posting.ts";
 import { type ServersResult, writeServersDir } from "./servers.ts";
 import type { SplitArgs, SplitResult } from "./split.ts";
@@ -41,6 +49,7 @@ const SECTIONS = [
   "servers",
   "lifecycle",
   "dashboard",
+  "postgres",
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -706,6 +715,183 @@ async function dashboard(): Promise<void> {
   });
 }
 
+// ---- many processes on PostgreSQL (issue 16)
+
+const PG_THROUGHPUT: ThroughputArgs = { tasks: 1_500, warmUpS: 10, seconds: 10 };
+const PG_LAG: FireLagArgs = { tasks: 1_000, periodS: 3, rounds: 5 };
+/** 500 tasks × 20 instants: 10,000 runs; bot 1 killed 10 s in, 200 ms after an instant. */
+const PG_EXACTLY_ONCE: KillArgs = {
+  tasks: 500,
+  sleepMs: 300,
+  window: 20,
+  killAfterS: 10,
+  killOffsetMs: 200,
+};
+/** More kills, for the takeover's median: no window, a kill 3 s after the bots are up. */
+const PG_TAKEOVER: KillArgs = {
+  tasks: 300,
+  sleepMs: 300,
+  window: 0,
+  killAfterS: 3,
+  killOffsetMs: 200,
+};
+const PG_TAKEOVER_ROUNDS = 2;
+const PG_MUTATION_TASKS = 1_000;
+
+async function postgres(): Promise<void> {
+  // Loaded only here: the other sections never touch pg.
+  const pgb = await import("./postgres.ts");
+  progress("postgres: starting the server");
+  const server: PgServer = await pgb.startServer();
+  try {
+    await postgresSection(server, pgb);
+  } finally {
+    await server.stop();
+  }
+}
+
+async function postgresSection(
+  server: PgServer,
+  pgb: typeof import("./postgres.ts"),
+): Promise<void> {
+  const out: Record<string, unknown> = { server: server.what };
+  raw.postgres = out;
+  const on = "3 processes on one PostgreSQL";
+
+  // 1. Runs per second.
+  const t = PG_THROUGHPUT;
+  progress(`postgres: runs per second, ${count(t.tasks)} tasks every second, ${on}`);
+  const tp = await pgb.throughput(server, t);
+  out.throughput = tp;
+  const rate = median(tp.perSecond);
+  rows.push({
+    figure: `runs per second, ${on}, no-op handler: rows written to the execution log per second (${count(t.tasks)} tasks \`every 1s\`; median of ${t.seconds} seconds after ${t.warmUpS} of warm-up)`,
+    value: `${count(Math.round(rate))} runs/s (mean ${count(Math.round(tp.perSecond.reduce((a, b) => a + b, 0) / tp.perSecond.length))}; seconds from ${count(Math.min(...tp.perSecond))} to ${count(Math.max(...tp.perSecond))}); ${count(tp.loggedByEnd)} of the window's ${count(tp.due)} due runs logged by its end`,
+    target: "≥ 1,000/s aggregate",
+    met: rate >= 1000,
+  });
+
+  // 2. Fire lag.
+  const l = PG_LAG;
+  progress(`postgres: fire lag, ${count(l.tasks)} due at once every ${l.periodS} s, ${on}`);
+  const lag = await pgb.fireLag(server, l);
+  out.fireLag = { ...lag, rounds: undefined, perRound: pooled(lag.rounds).perRound };
+  const d = pooled(lag.rounds);
+  rows.push({
+    figure: `fire lag, ${count(l.tasks)} due at once (\`every ${l.periodS}s\`), ${on}: scheduled instant → handler called, in whichever process took the run`,
+    p50: d.p50,
+    p99: d.p99,
+    max: d.max,
+    value: `${count(lag.dropped)} of ${count(l.tasks * l.rounds)} dropped, ${count(lag.duplicates)} called twice; calls per process ${lag.perProcess.map(count).join(" / ")}`,
+    target: "p99 ≤ 500 ms",
+    met: d.p99 <= 500 && lag.dropped === 0,
+  });
+
+  // 3. Durable mutations: PostgreSQL over TCP (and its Unix socket when the bench started it),
+  // beside the JSON file, the same operations on the same 1,000 tasks.
+  const tasks = mixedTasks(PG_MUTATION_TASKS, Date.now());
+  const mutationArgs = (dir: string, databaseUrl?: string): MutationArgs => ({
+    dir,
+    rounds: 3,
+    perRound: 200,
+    bursts: 0,
+    compaction: !databaseUrl,
+    ...(databaseUrl && { databaseUrl }),
+  });
+  const transports: {
+    label: string;
+    pick: (db: { url: string; socketUrl: string | null }) => string | null;
+  }[] = [
+    { label: "PostgreSQL over TCP (127.0.0.1 loopback)", pick: (db) => db.url },
+    { label: "PostgreSQL over its Unix socket", pick: (db) => db.socketUrl },
+  ];
+  const mutations: { label: string; r: MutationResult }[] = [];
+  for (const { label, pick } of transports) {
+    const db = await pgb.mutationDatabase(server, tasks);
+    const url = pick(db);
+    if (url) {
+      progress(`postgres: durable mutations, ${label}`);
+      const dir = await tempDir();
+      mutations.push({
+        label,
+        r: await inChild<MutationResult>("mutation", mutationArgs(dir.path, url)),
+      });
+      await dir.remove();
+    }
+    await db.drop();
+  }
+  progress("postgres: durable mutations, the JSON file beside");
+  const fileDir = await tempDir();
+  await writeDataDir(fileDir.path, { tasks });
+  const file = await inChild<MutationResult>("mutation", mutationArgs(fileDir.path));
+  await fileDir.remove();
+  out.mutation = [...mutations, { label: "file", r: file }].map(
+    ({ label, r: { samples, ...r } }) => ({
+      label,
+      ...r,
+      perRound: Object.fromEntries(OPS.map((op) => [op, pooled(samples[op]).perRound])),
+    }),
+  );
+  const fileAll = pooled(OPS.flatMap((op) => file.samples[op]));
+  const opsP50 = (r: MutationResult) =>
+    OPS.map((op) => `${op} p50 ${fmt(pooled(r.samples[op]).p50)}`).join(", ");
+  for (const { label, r } of mutations) {
+    const all = pooled(OPS.flatMap((op) => r.samples[op]));
+    rows.push({
+      figure: `durable mutation (add, edit, disable/enable interleaved, each awaited until committed), ${count(r.n)} tasks stored, ${label}`,
+      p50: all.p50,
+      p99: all.p99,
+      max: all.max,
+      value: `${count(all.n)} samples`,
+      target: "p50 ≤ 5 ms",
+      met: all.p50 <= 5,
+      compare: `${opsP50(r)}; ÷ the JSON file's p50: ${ratio(all.p50, fileAll.p50)}`,
+    });
+  }
+  rows.push({
+    figure: `durable mutation (the same), ${count(file.n)} tasks stored, the JSON file (journal line fsynced; a compaction in every round), same run`,
+    p50: fileAll.p50,
+    p99: fileAll.p99,
+    max: fileAll.max,
+    value: `${count(fileAll.n)} samples; ${file.compactions.length} compactions (${file.compactions.map((c) => fmt(c.ms)).join(", ")} ms)`,
+    compare: opsP50(file),
+  });
+
+  // 4 and 5. kill -9 of one of the three: exactly once, and the takeover.
+  const e = PG_EXACTLY_ONCE;
+  progress(
+    `postgres: exactly once, ${count(e.tasks * e.window)} runs, one of 3 processes killed ${e.killAfterS} s in`,
+  );
+  const first = await pgb.killRound(server, e);
+  const once = first.exactlyOnce as ExactlyOnceResult;
+  const takeovers: TakeoverResult[] = [first.takeover];
+  for (let k = 0; k < PG_TAKEOVER_ROUNDS; k++) {
+    progress(`postgres: takeover after kill -9, round ${k + 2}`);
+    takeovers.push((await pgb.killRound(server, PG_TAKEOVER)).takeover);
+  }
+  out.exactlyOnce = once;
+  out.takeovers = takeovers;
+  rows.push({
+    figure: `exactly once: ${count(once.expected)} runs (${count(e.tasks)} tasks \`every 1s\` × ${e.window} instants, each run ${e.sleepMs} ms), ${on}, one killed with SIGKILL ${e.killAfterS} s in, while its runs were in progress`,
+    value: `${count(once.distinct)} distinct run keys, ${count(once.duplicates)} duplicates, ${count(once.missing)} missing; ${Object.entries(
+      once.statuses,
+    )
+      .map(([s, n]) => `${count(n)} ${s}`)
+      .join(", ")}; the killed process held ${count(first.takeover.held)} runs`,
+    target: `${count(once.expected)} / 0 / 0`,
+    met: once.distinct === once.expected && once.duplicates === 0 && once.missing === 0,
+  });
+  const ms = median(takeovers.map((x) => x.ms));
+  rows.push({
+    figure: `takeover after kill -9 of one of 3 processes (runs of ${e.sleepMs} ms, every task every second): the kill → the last run the killed process held, unfinished, logged by another (median of ${takeovers.length} kills, one per round)`,
+    value: `${fmt(ms / 1000)} s (each: ${takeovers.map((x) => `${fmt(x.ms / 1000)} s for ${x.unfinished} unfinished runs of ${x.held} held, ${x.inProgress} in its handlers`).join("; ")})`,
+    target: "≤ 30 s",
+    met: ms <= 30_000,
+    compare: `first of them logged: ${takeovers.map((x) => `${fmt(x.firstMs / 1000)} s`).join(", ")}`,
+  });
+  out.warnings = { throughput: tp.warnings, fireLag: lag.warnings, exactlyOnce: once.warnings };
+}
+
 // ---- table
 
 function table(): string {
@@ -746,6 +932,7 @@ const run: Record<Section, () => Promise<void>> = {
   servers,
   lifecycle,
   dashboard,
+  postgres,
 };
 const seconds: Record<string, number> = {};
 for (const s of SECTIONS) {

@@ -166,3 +166,88 @@ export function benchConfig(dataDir: string, minIntervalSeconds = 60, catchUpMin
 
 /** The app's execution log as the file log it is here (the bench runs without DATABASE_URL). */
 export const fileLog = (app: App): ExecutionLog => app.executionLog as ExecutionLog;
+
+/** A child started by startChild: it runs until asked to stop, or is killed. */
+export interface RunningChild<T> {
+  pid: number;
+  /** Resolves once the child called `childReady()`; rejects if it exits first. */
+  ready: Promise<void>;
+  /** Asks it to finish (`untilStopped()` resolves there); resolves with what it reported. */
+  stop(): Promise<T>;
+  /** kill -9; resolves once it is gone. */
+  kill(): Promise<void>;
+  /** Sends `message` and resolves with the child's next message. */
+  ask(message: object): Promise<unknown>;
+}
+
+/**
+ * Like inChild, but the child keeps running until told to stop, with an IPC channel: it says
+ * when it is ready, and it can be killed in the middle (the PostgreSQL section's bot processes).
+ */
+export function startChild<T>(kind: string, args: unknown): RunningChild<T> {
+  const child = spawn(
+    process.execPath,
+    [
+      ...(BUILT ? [join(HERE, "child.js")] : ["--import", "tsx", join(HERE, "child.ts")]),
+      kind,
+      JSON.stringify(args),
+    ],
+    { stdio: ["ignore", "pipe", "pipe", "ipc"] },
+  );
+  let out = "";
+  let err = "";
+  child.stdout?.on("data", (d) => {
+    out += d;
+  });
+  child.stderr?.on("data", (d) => {
+    err += d;
+  });
+  const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
+  const ready = new Promise<void>((resolve, reject) => {
+    child.on("message", (m) => {
+      if ((m as { ready?: boolean }).ready) resolve();
+    });
+    void closed.then((code) =>
+      reject(new Error(`bench child ${kind} exited ${code} before it was ready: ${err || out}`)),
+    );
+  });
+  ready.catch(() => {});
+  const result = closed.then((code) => {
+    const line = out.split("\n").find((l) => l.startsWith(RESULT));
+    if (code === 0 && line) return JSON.parse(line.slice(RESULT.length)) as T;
+    throw new Error(`bench child ${kind} exited ${code}: ${err || out}`);
+  });
+  result.catch(() => {});
+  return {
+    pid: child.pid as number,
+    ready,
+    stop() {
+      if (child.connected) child.send({ stop: true });
+      return result;
+    },
+    async kill() {
+      child.kill("SIGKILL");
+      await closed;
+    },
+    ask(message) {
+      return new Promise((resolve) => {
+        child.once("message", resolve);
+        child.send(message);
+      });
+    },
+  };
+}
+
+/** In a child of startChild: tells the parent it is ready. */
+export function childReady(): void {
+  process.send?.({ ready: true });
+}
+
+/** In a child of startChild: resolves when the parent asks it to stop. */
+export function untilStopped(): Promise<void> {
+  return new Promise((resolve) =>
+    process.on("message", (m) => {
+      if ((m as { stop?: boolean }).stop) resolve();
+    }),
+  );
+}
