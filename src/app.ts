@@ -123,7 +123,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
     new ExecutionLog(logDir, defaultTenant, (skipped) =>
       log.warn({ dir: logDir, skipped }, "execution log lines could not be read and were skipped"),
     );
-  const rebuilt = await rebuildHistory(store, executionLog).catch((err) => {
+  // On PostgreSQL other processes may be running: their last minute of runs is theirs to count.
+  const settled = pg ? clock.now() - 60_000 : Number.POSITIVE_INFINITY;
+  const rebuilt = await rebuildHistory(store, executionLog, settled).catch((err) => {
     log.error({ err }, "could not rebuild the history counters from the execution log");
     return 0;
   });

@@ -2,6 +2,9 @@ import { appendFile, chmod, mkdir, readdir, readFile, rm, stat, writeFile } from
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { CorruptStoreError } from "../src/shared/errors.ts";
+import type { Execution } from "../src/store/execution.ts";
+import type { ExecutionRecords } from "../src/store/execution-records.ts";
+import { rebuildHistory } from "../src/store/rebuild-history.ts";
 import { openStore, readStored } from "../src/store/store.ts";
 import { type Task, TaskSchema } from "../src/tasks/model.ts";
 import { sleep } from "../src/time/clock.ts";
@@ -116,6 +119,38 @@ describe("a crash right after a run (kill -9 before its counters reached db.json
     // Counted once: a second restart adds nothing.
     const third = keep(await again.restart());
     expect(third.app.service.getTask("local", "once").history.totalRuns).toBe(1);
+  });
+});
+
+describe("rebuilding the counters beside other processes (PostgreSQL)", () => {
+  it("leaves out runs too recent to be settled: another process is still writing their counters", async () => {
+    const w = keep(await makeWorld({ start: "2026-11-28T08:10:00Z", autoStart: false }));
+    await w.app.service.addTask("local", { id: "x", handler: "test", schedule: "every 1m" });
+    const line = (minute: string): Execution => ({
+      ts: `2026-11-28T08:${minute}:01.000Z`,
+      guildId: "local",
+      taskId: "x",
+      runId: `local/x@2026-11-28T08:${minute}:00.000Z`,
+      scheduledFor: `2026-11-28T08:${minute}:00.000Z`,
+      attempt: 1,
+      trigger: "schedule",
+      status: "success",
+      durationMs: 5,
+      error: null,
+    });
+    // Newest first, as readBackwards walks: a run of 08:09 (another process's, a moment ago)
+    // and one of 08:00 whose counters were lost.
+    const log = {
+      readBackwards: async (visit: (e: Execution) => boolean) => {
+        for (const e of [line("09"), line("00")]) if (!visit(e)) return;
+      },
+    } as unknown as ExecutionRecords;
+    const settled = Date.parse("2026-11-28T08:09:00Z");
+    expect(await rebuildHistory(w.app.store, log, settled)).toBe(1);
+    expect(w.app.service.getTask("local", "x").history).toMatchObject({
+      totalRuns: 1,
+      lastRunId: "local/x@2026-11-28T08:00:00.000Z",
+    });
   });
 });
 

@@ -35,6 +35,22 @@ describe("scheduler", () => {
     expect(w.app.service.getTask("local", "brief").history.totalRuns).toBe(2);
   });
 
+  it("a task read back unchanged (another process's bookkeeping) keeps the instant that is due", async () => {
+    const { h, runs } = recorder();
+    const w = keep(await makeWorld({ start: "2026-11-26T07:59:00Z", handlers: [h] }));
+    await w.app.service.addTask("local", { id: "brief", handler: "rec", schedule: "daily 08:00" });
+    // 08:00 has come, and its timer not fired yet (a busy process), when the task is read back
+    // from PostgreSQL: equal, but new objects, schedule included.
+    w.clock.stepWall(60_000);
+    const { store } = w.app;
+    const t = store.task("local", "brief");
+    if (!t) throw new Error("no task");
+    await store.update(() => store.putTask(structuredClone(t)));
+    w.clock.stepWall(-60_000);
+    await runUntil(w, "2026-11-26T08:00:30Z");
+    expect(runs()).toEqual(["schedule 2026-11-26T08:00:00.000Z"]);
+  });
+
   it("runs daily 02:30 exactly once a day across both DST changes in Europe/Berlin", async () => {
     const { h, runs } = recorder();
     const w = keep(await makeWorld({ start: "2026-03-27T12:00:00Z", handlers: [h] }));

@@ -12,7 +12,16 @@ import type { Store } from "./store.ts";
 /** Clock steps and slow runs: how far before the newest counted run a lost one may end. */
 const SLACK_MS = 10 * 60_000;
 
-export async function rebuildHistory(store: Store, log: ExecutionRecords): Promise<number> {
+/**
+ * `settledBefore`: lines from this instant on are left out. Processes sharing a database write
+ * a run's counters a moment after its line (DEFER_MS, longer if they lose a write to another
+ * process): a process starting beside them must not count those runs too.
+ */
+export async function rebuildHistory(
+  store: Store,
+  log: ExecutionRecords,
+  settledBefore = Number.POSITIVE_INFINITY,
+): Promise<number> {
   const tasks = store.data.tasks;
   if (!tasks.length) return 0;
   // A lost run's line ends after the store's last write, so after the newest run it counted.
@@ -27,6 +36,7 @@ export async function rebuildHistory(store: Store, log: ExecutionRecords): Promi
   const seen = new Set<string>();
   await log.readBackwards((e) => {
     if (newest && Date.parse(e.ts) < newest - SLACK_MS) return false;
+    if (Date.parse(e.ts) >= settledBefore) return true;
     const key = recordKey(e.guildId, e.taskId);
     const task = byKey.get(key);
     if (!task || reached.has(key) || e.status === "skipped") return true;

@@ -78,10 +78,25 @@ export function catchUpRun(
  * Whether a change to a task can change its timeline: the fields the functions above read. A
  * run's history changes it only when maxRuns counts runs.
  */
+/**
+ * By value: a task read back from PostgreSQL (another process's bookkeeping) is all new
+ * objects, and taking its schedule for a changed one would move the task's slot to after
+ * "now", losing an instant that is due and whose timer has not fired yet.
+ */
+function sameSchedule(a: Task["schedule"], b: Task["schedule"]): boolean {
+  if (a === b) return true;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const keys = Object.keys(x);
+  if (keys.length !== Object.keys(y).length) return false;
+  // Flat objects: strings, numbers, and a list of days.
+  return keys.every((k) => String(x[k]) === String(y[k]));
+}
+
 export function timelineChanged(before: Task | undefined, after: Task | undefined): boolean {
   if (!before || !after) return before !== after;
   return (
-    before.schedule !== after.schedule ||
+    !sameSchedule(before.schedule, after.schedule) ||
     before.timezone !== after.timezone ||
     before.enabled !== after.enabled ||
     before.suspended !== after.suspended ||

@@ -16,6 +16,7 @@ import { runKey } from "../execution.ts";
 // cut off), and another one takes the run over.
 
 export const RUN_QUEUE = "mission-control-runs";
+const SETUP_LOCK = "hashtext('mission_control_run_queue_setup')";
 const SCHEMA = "mc_boss";
 /** A job whose process has not renewed it for this long is taken over by another. */
 const EXPIRE_SECONDS = 15;
@@ -84,14 +85,23 @@ export class PgRunQueue implements RunQueue {
       deleteAfterDays: 2,
     });
     boss.on("error", (err) => log.warn({ err }, "run queue maintenance failed; retrying"));
-    await boss.start();
-    await boss.createQueue(RUN_QUEUE, {
-      name: RUN_QUEUE,
-      policy: "standard",
-      retryLimit: TAKEOVERS,
-      retryDelay: 0,
-      expireInSeconds: EXPIRE_SECONDS,
-    });
+    // Processes starting together on a new database would deadlock in pg-boss's set-up: one
+    // at a time.
+    const client = await pool.connect();
+    try {
+      await client.query(`SELECT pg_advisory_lock(${SETUP_LOCK})`);
+      await boss.start();
+      await boss.createQueue(RUN_QUEUE, {
+        name: RUN_QUEUE,
+        policy: "standard",
+        retryLimit: TAKEOVERS,
+        retryDelay: 0,
+        expireInSeconds: EXPIRE_SECONDS,
+      });
+    } finally {
+      await client.query(`SELECT pg_advisory_unlock(${SETUP_LOCK})`).catch(() => {});
+      client.release();
+    }
     return new PgRunQueue(boss, pool, opts.execute, log);
   }
 
@@ -137,14 +147,18 @@ export class PgRunQueue implements RunQueue {
   }
 
   async #insert(runs: DueRun[]): Promise<void> {
-    const jobs = runs.map((run) => ({
-      id: runUuid(runKey(run.tenant, run.taskId, run.at)),
-      name: RUN_QUEUE,
-      data: run,
-      retryLimit: TAKEOVERS,
-      retryDelay: 0,
-      expireInSeconds: EXPIRE_SECONDS,
-    }));
+    // In id order, as every process adds them: two adding the same runs wait for each other
+    // rather than deadlock.
+    const jobs = runs
+      .map((run) => ({
+        id: runUuid(runKey(run.tenant, run.taskId, run.at)),
+        name: RUN_QUEUE,
+        data: run,
+        retryLimit: TAKEOVERS,
+        retryDelay: 0,
+        expireInSeconds: EXPIRE_SECONDS,
+      }))
+      .sort((a, b) => (a.id < b.id ? -1 : 1));
     for (let wait = 250; ; wait *= 2) {
       try {
         await this.boss.insert(jobs);
@@ -224,8 +238,9 @@ export class PgRunQueue implements RunQueue {
   async #settle(): Promise<void> {
     if (this.#settleTimer) clearTimeout(this.#settleTimer);
     this.#settleTimer = null;
-    const completed = this.#completed.splice(0);
-    const failed = this.#failed.splice(0);
+    // In id order, so two processes' completions never wait on each other in a cycle.
+    const completed = this.#completed.splice(0).sort();
+    const failed = this.#failed.splice(0).sort();
     this.#settling = this.#settling.then(async () => {
       try {
         if (completed.length) await this.boss.complete(RUN_QUEUE, completed);

@@ -62,8 +62,11 @@ interface Waiter {
   tries?: number;
 }
 
-/** How often bookkeeping is applied again after losing to another process's write. */
-const REDO_TRIES = 3;
+/**
+ * How often bookkeeping is applied again after losing to another process's write: processes
+ * that share a task's runs write its history counters within moments of each other.
+ */
+const REDO_TRIES = 10;
 
 export class PgStore implements Store {
   readonly data: Db;
@@ -72,8 +75,10 @@ export class PgStore implements Store {
   readonly #versions = new Map<string, number>();
   readonly #listeners = new Set<TaskListener>();
   readonly #schedulingListeners = new Set<(allowed: boolean) => void>();
-  /** tenant/id -> position in data.tasks; rebuilt when it may be stale. */
+  /** tenant/id -> position in data.tasks, for the list and length it was built on. */
   #index: Map<string, number> | null = null;
+  #indexed: Task[] | null = null;
+  #indexedLength = 0;
   #waiting: Waiter[] = [];
   #deferred: Waiter[] = [];
   #deferTimer: ReturnType<typeof setTimeout> | null = null;
@@ -129,7 +134,6 @@ export class PgStore implements Store {
     } catch (err) {
       return Promise.reject(err);
     }
-    this.#index = null;
     return new Promise<T>((resolve, reject) => {
       this.#waiting.push({ resolve: () => resolve(result), reject });
       void this.#flush();
@@ -138,7 +142,6 @@ export class PgStore implements Store {
 
   updateSoon<T>(fn: (db: Db) => T): { result: T; written: Promise<void> } {
     const result = fn(this.data);
-    this.#index = null;
     const written = new Promise<void>((resolve, reject) => {
       this.#defer({ resolve, reject, redo: () => fn(this.data), tries: 0 });
     });
@@ -170,13 +173,16 @@ export class PgStore implements Store {
       waiter.reject(e);
       return;
     }
-    this.#index = null;
     this.#defer(waiter);
   }
 
   task(tenant: Tenant, id: string): Task | undefined {
     const i = this.#positions().get(recordKey(tenant, id));
-    return i === undefined ? undefined : this.data.tasks[i];
+    const found = i === undefined ? undefined : this.data.tasks[i];
+    if (!found || (found.guildId === tenant && found.id === id)) return found;
+    this.#index = null; // a list changed in place by a caller: look again, once
+    const j = this.#positions().get(recordKey(tenant, id));
+    return j === undefined ? undefined : this.data.tasks[j];
   }
 
   tasksOf(tenant: Tenant): Task[] {
@@ -186,9 +192,10 @@ export class PgStore implements Store {
   putTask(next: Task): void {
     const i = this.#positions().get(recordKey(next.guildId, next.id));
     const before = i === undefined ? undefined : this.data.tasks[i];
-    if (i === undefined)
+    if (i === undefined) {
       this.#positions().set(recordKey(next.guildId, next.id), this.data.tasks.push(next) - 1);
-    else this.data.tasks[i] = next;
+      this.#indexedLength = this.data.tasks.length;
+    } else this.data.tasks[i] = next;
     this.#emit(before, next);
   }
 
@@ -413,7 +420,11 @@ export class PgStore implements Store {
   #accept(key: RowKey, item: Item | undefined, version: number | undefined): void {
     const list = (this.data as Record<ListName, Item[]>)[key.list];
     const itemId = key.list === "servers" ? key.id : `${key.tenant}/${key.id}`;
-    const i = list.findIndex((x) => String(itemKey(x)) === itemId);
+    // Tasks by the index: a busy process hears of other processes' runs many times a second.
+    const i =
+      key.list === "tasks"
+        ? (this.#positions().get(itemId) ?? -1)
+        : list.findIndex((x) => String(itemKey(x)) === itemId);
     const before = i < 0 ? undefined : list[i];
     if (item && i >= 0) list[i] = item;
     else if (item) list.push(item);
@@ -422,14 +433,21 @@ export class PgStore implements Store {
     if (version === undefined) this.#versions.delete(rowKeyText(key));
     else this.#versions.set(rowKeyText(key), version);
     this.#tracker.accept(key.list, itemKey(item ?? (before as Item)), item);
-    this.#index = null;
     if (key.list === "tasks" && before !== item)
       this.#emit(before as Task | undefined, item as Task | undefined);
   }
 
+  /**
+   * tenant/id -> position in data.tasks. Kept across writes (a run's bookkeeping writes one
+   * task, and rebuilding this for every run was most of a busy process's time); rebuilt when
+   * the list was replaced (a removal, a reread) or grew behind putTask's back.
+   */
   #positions(): Map<string, number> {
-    if (!this.#index) {
-      this.#index = new Map(this.data.tasks.map((t, i) => [recordKey(t.guildId, t.id), i]));
+    const tasks = this.data.tasks;
+    if (!this.#index || this.#indexed !== tasks || this.#indexedLength !== tasks.length) {
+      this.#index = new Map(tasks.map((t, i) => [recordKey(t.guildId, t.id), i]));
+      this.#indexed = tasks;
+      this.#indexedLength = tasks.length;
     }
     return this.#index;
   }
