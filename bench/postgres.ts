@@ -145,10 +145,7 @@ class Cluster {
     private readonly args: Omit<BotArgs, "dir" | "url">,
   ) {}
 
-  /**
-   * The first bot alone, then the others together: on a fresh database, pg-boss's createQueue
-   * run by several processes at once can deadlock (40P01), and the loser exits at start.
-   */
+  /** All together, as a deploy starts them (the run queue's set-up takes turns). */
   async start(count: number): Promise<void> {
     for (let i = 0; i < count; i++) {
       const dir = await tempDir("mc-bench-bot-");
@@ -156,7 +153,6 @@ class Cluster {
       this.bots.push(
         startChild<BotResult>("pg-bot", { ...this.args, dir: dir.path, url: this.url }),
       );
-      if (i === 0) await this.bots[0]?.ready;
     }
     await Promise.all(this.bots.map((b) => b?.ready));
   }

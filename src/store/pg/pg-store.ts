@@ -29,8 +29,8 @@ import { ensureSchema, LISTS, type ListName } from "./pg-schema.ts";
 
 const CHANNEL = "mission_control_records";
 /**
- * A NOTIFY payload is at most 8,000 bytes: a change whose list of rows is longer tells the
- * others to read everything instead.
+ * A NOTIFY payload is at most 8,000 bytes: a change of more rows than fit is told in several,
+ * all sent at its commit (reading every record back instead took a busy process's time).
  */
 const NOTIFY_MAX_BYTES = 7_900;
 
@@ -283,10 +283,10 @@ export class PgStore implements Store {
       if (conflict) {
         await client.query("ROLLBACK");
       } else {
-        let payload = JSON.stringify({ origin: this.#origin, keys });
-        if (Buffer.byteLength(payload) > NOTIFY_MAX_BYTES)
-          payload = JSON.stringify({ origin: this.#origin, keys: null });
-        await client.query("SELECT pg_notify($1, $2)", [CHANNEL, payload]);
+        await client.query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", [
+          CHANNEL,
+          notices(this.#origin, keys),
+        ]);
         await client.query("COMMIT");
         for (const [i, change] of rows.entries()) {
           const k = rowKeyText(keys[i] as RowKey);
@@ -337,13 +337,13 @@ export class PgStore implements Store {
     const client = await this.pool.connect();
     client.on("notification", (msg) => {
       if (msg.channel !== CHANNEL || !msg.payload) return;
-      const { origin, keys } = JSON.parse(msg.payload) as { origin: string; keys: RowKey[] | null };
+      const { origin, keys } = JSON.parse(msg.payload) as { origin: string; keys: RowKey[] };
       if (origin === this.#origin) return;
       // Changes not written yet go first: read over, they would be lost; written, the ones on
       // the same records lose to the other process's, and bookkeeping is applied again.
       this.#applying = this.#applying
         .then(() => this.#flush().catch(() => {}))
-        .then(() => (keys ? this.#reread(keys, true) : this.#rereadAll()))
+        .then(() => this.#reread(keys, true))
         .catch((err) => this.log?.error({ err }, "could not read another process's change"));
     });
     const lost = () => void this.#relisten(client);
@@ -455,4 +455,23 @@ export class PgStore implements Store {
   #emit(before: Task | undefined, after: Task | undefined): void {
     for (const l of this.#listeners) l(before, after);
   }
+}
+
+/** The payloads that tell other processes of these rows, each within NOTIFY's limit. */
+function notices(origin: string, keys: RowKey[]): string[] {
+  const payloads: string[] = [];
+  let chunk: RowKey[] = [];
+  let bytes = 0;
+  for (const key of keys) {
+    const size = Buffer.byteLength(JSON.stringify(key)) + 1;
+    if (chunk.length && bytes + size > NOTIFY_MAX_BYTES - 100) {
+      payloads.push(JSON.stringify({ origin, keys: chunk }));
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(key);
+    bytes += size;
+  }
+  if (chunk.length) payloads.push(JSON.stringify({ origin, keys: chunk }));
+  return payloads;
 }
