@@ -40,7 +40,10 @@ export class DueRuns {
    * The task as stored now, if this run is still one of its runs: not deleted, and (for a
    * scheduled run) not disabled, ended or rescheduled since it was found due.
    */
-  current({ tenant, taskId, at, trigger }: DueRun): Task | undefined {
+  current(
+    { tenant, taskId, at }: Pick<DueRun, "tenant" | "taskId" | "at">,
+    trigger: DueRun["trigger"],
+  ): Task | undefined {
     const task = this.deps.store.task(tenant, taskId);
     if (!task) return undefined;
     if (trigger === "schedule" && nextDue(task, at - 1) !== at) return undefined;
@@ -53,13 +56,13 @@ export class DueRuns {
    */
   async startQueued(run: DueRun, gate: StartGate, takenOver: boolean): Promise<unknown> {
     if (takenOver) {
-      const task = this.current(run);
+      const task = this.current(run, run.trigger);
       if (!task || (await this.#finished(task, run.at))) return;
       // A run taken over is late: rather than be skipped for the task's next run, which may
       // be in progress here by now, it waits for it.
       await this.deps.runner.finishing(run.tenant, run.taskId);
     }
-    const task = this.current(run);
+    const task = this.current(run, run.trigger);
     if (!task) return;
     return this.start(task, run.at, run.trigger, gate);
   }

@@ -153,23 +153,18 @@ export class Scheduler {
   }
 
   #due(slot: Slot, now: number, gates: StartGates): void {
-    const run: DueRun = {
-      tenant: slot.tenant,
-      taskId: slot.taskId,
-      at: slot.at,
-      trigger: "schedule",
-    };
-    const task = this.deps.dueRuns.current(run);
+    const task = this.deps.dueRuns.current(slot, "schedule");
     if (!task) return; // deleted, disabled or ended meanwhile
     // The next slot counts from the later of the due instant and now, so a late timer
     // (a busy event loop, a suspended laptop) fires once, not once per missed instant.
     this.#place(task, Math.max(slot.at, now));
-    this.#dispatch(task, run, gates);
+    this.#dispatch(task, slot.at, "schedule", gates);
   }
 
-  #dispatch(task: Task, run: DueRun, gates: StartGates): void {
-    if (this.deps.queue) this.deps.queue.add(run);
-    else this.#track(this.deps.dueRuns.start(task, run.at, run.trigger, gates.next()));
+  #dispatch(task: Task, at: number, trigger: DueRun["trigger"], gates: StartGates): void {
+    if (this.deps.queue)
+      this.deps.queue.add({ tenant: task.guildId, taskId: task.id, at, trigger });
+    else this.#track(this.deps.dueRuns.start(task, at, trigger, gates.next()));
   }
 
   // Shared handlers rather than closures per run: with thousands of runs due at once, every
@@ -211,10 +206,6 @@ export class Scheduler {
     const { missed, next } = catchUpRun(task, now - windowMs, now);
     if (missed === null || logged.has(runKey(task.guildId, task.id, missed))) return next;
     this.deps.log.info({ taskId: task.id, missed: isoTime(missed) }, "catching up a missed run");
-    this.#dispatch(
-      task,
-      { tenant: task.guildId, taskId: task.id, at: missed, trigger: "catch-up" },
-      gates,
-    );
+    this.#dispatch(task, missed, "catch-up", gates);
   }
 }

@@ -25,6 +25,8 @@ const RENEW_MS = 3_000;
 const MAINTENANCE_SECONDS = 5;
 /** Takeovers of one run before it is given up (its process died each time). */
 const TAKEOVERS = 3;
+/** Retried only when expired (its process gone), at once, by another process. */
+const JOB = { retryLimit: TAKEOVERS, retryDelay: 0, expireInSeconds: EXPIRE_SECONDS };
 /** Small enough that the runs due at one instant are shared among the processes. */
 const FETCH_BATCH = 100;
 /** Runs one process holds at once; the rest are left to the others. */
@@ -91,13 +93,7 @@ export class PgRunQueue implements RunQueue {
     try {
       await client.query(`SELECT pg_advisory_lock(${SETUP_LOCK})`);
       await boss.start();
-      await boss.createQueue(RUN_QUEUE, {
-        name: RUN_QUEUE,
-        policy: "standard",
-        retryLimit: TAKEOVERS,
-        retryDelay: 0,
-        expireInSeconds: EXPIRE_SECONDS,
-      });
+      await boss.createQueue(RUN_QUEUE, { name: RUN_QUEUE, policy: "standard", ...JOB });
     } finally {
       await client.query(`SELECT pg_advisory_unlock(${SETUP_LOCK})`).catch(() => {});
       client.release();
@@ -154,9 +150,7 @@ export class PgRunQueue implements RunQueue {
         id: runUuid(runKey(run.tenant, run.taskId, run.at)),
         name: RUN_QUEUE,
         data: run,
-        retryLimit: TAKEOVERS,
-        retryDelay: 0,
-        expireInSeconds: EXPIRE_SECONDS,
+        ...JOB,
       }))
       .sort((a, b) => (a.id < b.id ? -1 : 1));
     for (let wait = 250; ; wait *= 2) {
