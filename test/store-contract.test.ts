@@ -5,7 +5,7 @@ import { PG_SCHEMA_VERSION, PgSchemaError } from "../src/store/pg/pg-schema.ts";
 import { PgStore } from "../src/store/pg/pg-store.ts";
 import { openStore, type Store } from "../src/store/store.ts";
 import type { Task } from "../src/tasks/model.ts";
-import { type FreshDatabase, freshDatabase } from "./support/postgres.ts";
+import { type FreshDatabase, freshDatabase, withClient } from "./support/postgres.ts";
 import { goal, task } from "./support/store-sandbox.ts";
 import { tempDir } from "./support/world.ts";
 
@@ -235,6 +235,28 @@ describe("PostgreSQL: several processes on one database", () => {
     await soon.written;
     const stored = (await open()).task("local", "x");
     expect(stored).toMatchObject({ name: "renamed by b", description: "counted by a" });
+  });
+
+  it("a task deleted and added again elsewhere (its version starting over) is the new one here", async () => {
+    const a = await open();
+    await a.update(() => a.putTask(task("x", "old")));
+    await a.update(() => a.putTask({ ...(a.task("local", "x") as Task), name: "old, edited" }));
+    // What a process hears when another deleted the task and added a new one of the same id
+    // before it read the row back: a row whose version is lower than the one it knew.
+    await withClient(db.url, async (c) => {
+      await c.query("BEGIN");
+      await c.query("DELETE FROM mc_records WHERE list = 'tasks' AND id = 'x'");
+      await c.query(
+        "INSERT INTO mc_records (tenant, list, id, data, version) VALUES ('local', 'tasks', 'x', $1, 1)",
+        [JSON.stringify(task("x", "new"))],
+      );
+      const keys = [{ tenant: "local", list: "tasks", id: "x" }];
+      await c.query("SELECT pg_notify('mission_control_records', $1)", [
+        JSON.stringify({ origin: "elsewhere", keys }),
+      ]);
+      await c.query("COMMIT");
+    });
+    await until(() => a.task("local", "x")?.name === "new");
   });
 
   it("adds the steps an older schema lacks at a start, keeping its records", async () => {

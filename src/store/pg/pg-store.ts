@@ -383,18 +383,18 @@ export class PgStore implements Store {
   }
 
   /**
-   * Puts these rows in memory as they are stored now (gone ones removed). `onlyNewer`, for
-   * another process's change: a row this process has read or written since is left as it is
-   * here (it may hold bookkeeping applied again on top, not written yet).
+   * Puts these rows in memory as they are stored now (gone ones removed). `onlyChanged`, for
+   * another process's change: a row still at the version this process last read or wrote is
+   * left as it is here (it may hold bookkeeping applied again on top, not written yet).
    */
-  async #reread(keys: RowKey[], onlyNewer = false): Promise<void> {
+  async #reread(keys: RowKey[], onlyChanged = false): Promise<void> {
     if (!keys.length) return;
     const rows = await readRows(this.pool, keys);
     const found = new Map(rows.map((r) => [rowKeyText(r), r]));
     for (const key of keys) {
       const row = found.get(rowKeyText(key));
       const known = this.#versions.get(rowKeyText(key));
-      if (onlyNewer && row && known !== undefined && row.version <= known) continue;
+      if (onlyChanged && row && row.version === known) continue;
       this.#accept(key, row ? parseItem(key.list, row.data) : undefined, row?.version);
     }
   }
