@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDashboardBot } from "./support/dashboard-bot.ts";
+import { cookiesOf, loginWithDiscord, startDashboardBot } from "./support/dashboard-bot.ts";
 import { type FakeDiscord, startFakeDiscord, type User } from "./support/fake-discord.ts";
 import { cli, type Proc } from "./support/process.ts";
 import { tempDir } from "./support/world.ts";
@@ -14,32 +14,8 @@ let dir: Awaited<ReturnType<typeof tempDir>>;
 let bot: Proc;
 let dash: string;
 
-const cookiesOf = (res: Response) =>
-  res.headers
-    .getSetCookie()
-    .map((c) => c.split(";")[0] as string)
-    .filter((c) => !c.endsWith("="));
-
 /** Logs in through the fake Discord's authorize page as `user`: the session cookie. */
-async function discordLogin(user: User): Promise<string> {
-  const begin = await fetch(`${dash}/login/discord`, { redirect: "manual" });
-  expect(begin.status).toBe(302);
-  const oauthCookie = cookiesOf(begin).join("; ");
-  const page = await (await fetch(begin.headers.get("location") as string)).text();
-  const request = /name="request" value="([^"]+)"/.exec(page)?.[1] as string;
-  const back = await fetch(`${discord.webUrl}/oauth2/authorize`, {
-    method: "POST",
-    body: new URLSearchParams({ request, as: user.id }),
-    redirect: "manual",
-  });
-  const callback = back.headers.get("location") as string;
-  expect(callback.startsWith(`${dash}/auth/callback?`)).toBe(true);
-  const done = await fetch(callback, { headers: { cookie: oauthCookie }, redirect: "manual" });
-  expect(done.status, await done.clone().text()).toBe(303);
-  const session = cookiesOf(done).find((c) => c.startsWith("mc_session="));
-  expect(session).toBeTruthy();
-  return session as string;
-}
+const discordLogin = (user: User) => loginWithDiscord(discord, dash, user);
 
 const get = (path: string, cookie: string) =>
   fetch(`${dash}${path}`, { headers: { cookie }, redirect: "manual" });

@@ -1,6 +1,7 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { loginWithDiscord, startDashboardBot } from "./support/dashboard-bot.ts";
 import { type FakeDiscord, startFakeDiscord } from "./support/fake-discord.ts";
 import { type FreshDatabase, freshDatabase, withClient } from "./support/postgres.ts";
 import { cli, type Proc, startMain } from "./support/process.ts";
@@ -14,6 +15,7 @@ let discord: FakeDiscord;
 let db: FreshDatabase;
 let dir: Awaited<ReturnType<typeof tempDir>>;
 let manager: Proc | null = null;
+const shards: Proc[] = [];
 
 beforeEach(async () => {
   discord = await startFakeDiscord();
@@ -21,8 +23,11 @@ beforeEach(async () => {
   dir = await tempDir();
 });
 afterEach(async () => {
-  if (manager && manager.child.exitCode === null) manager.child.kill("SIGKILL");
-  await manager?.exited;
+  for (const p of [manager, ...shards.splice(0)]) {
+    if (p && p.child.exitCode === null) p.child.kill("SIGKILL");
+    await p?.exited;
+  }
+  manager = null;
   await discord.close();
   await dir.remove();
   await db.drop();
@@ -111,5 +116,57 @@ describe("npm run start:sharded with DATABASE_URL", () => {
 
     manager.child.kill("SIGTERM");
     expect((await manager.exited).code).toBe(0);
+  }, 180_000);
+
+  it("one shard's dashboard shows a server of another shard to its admin, checked with Discord", async () => {
+    const env = {
+      DATABASE_URL: db.url,
+      DEFAULT_TIMEZONE: "UTC",
+      DATA_DIR: join(dir.path, "data"),
+      SHARD_COUNT: "2",
+    };
+    const b = await cli(
+      dir.path,
+      { DATABASE_URL: db.url, DEFAULT_TIMEZONE: "UTC", DATA_DIR: join(dir.path, "cli") },
+      "tasks",
+      "add",
+      "only-b",
+      "--handler",
+      "test",
+      "--schedule",
+      "daily 09:00",
+      "--server",
+      discord.otherGuildId,
+    );
+    expect(b.code, b.stderr).toBe(0);
+    // Shard 1 (the other server's) without a dashboard; shard 0 serves it.
+    const shard1 = startMain(dir.path, {
+      ...env,
+      DISCORD_TOKEN: discord.token,
+      DISCORD_API_URL: discord.url,
+      SHARD_ID: "1",
+    });
+    shards.push(shard1);
+    await shard1.waitFor(/\(shard 1 of 2\)/, 60_000);
+    const { bot: shard0, dash } = await startDashboardBot(discord, dir.path, {
+      ...env,
+      SHARD_ID: "0",
+    });
+    shards.push(shard0);
+    const cookie = await loginWithDiscord(discord, dash, discord.otherAdmin);
+    const get = (path: string) =>
+      fetch(`${dash}${path}`, { headers: { cookie }, redirect: "manual" });
+    const home = await (await get("/")).text();
+    expect(home).toContain("Other Server");
+    const page = await get(`/s/${discord.otherGuildId}`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("only-b");
+    // Still checked with Discord: not its admin, no access.
+    const other = await loginWithDiscord(discord, dash, discord.member);
+    const refused = await fetch(`${dash}/s/${discord.otherGuildId}`, {
+      headers: { cookie: other },
+      redirect: "manual",
+    });
+    expect(refused.status).toBe(403);
   }, 180_000);
 });

@@ -1,4 +1,4 @@
-import { type Client, PermissionFlagsBits } from "discord.js";
+import { type Client, type Guild, PermissionFlagsBits } from "discord.js";
 import type { Config } from "../shared/config.ts";
 import type { ServerService } from "../tasks/servers.ts";
 import { LOCAL, type Tenant } from "../tasks/tenant.ts";
@@ -16,11 +16,24 @@ export function discordAccess(
   config: Pick<Config, "ADMIN_USER_IDS">,
   servers: ServerService,
 ): ServerAccess {
+  // A server on another shard is not in this process's cache (sharded, one process serves the
+  // dashboard): the servers the bot is in are in the shared records, and Discord is asked.
+  const names = new Map<string, string>();
   const name = (id: Tenant) =>
-    id === LOCAL ? LOCAL_NAME : (client.guilds.cache.get(id)?.name ?? id);
+    id === LOCAL ? LOCAL_NAME : (client.guilds.cache.get(id)?.name ?? names.get(id) ?? id);
+  const joined = () => new Set(tenantsWithData(servers));
+  const inBot = (id: string, known = joined()) => client.guilds.cache.has(id) || known.has(id);
+
+  async function guildOf(id: string): Promise<Guild | null> {
+    const cached = client.guilds.cache.get(id);
+    if (cached || !joined().has(id)) return cached ?? null;
+    const guild = await client.guilds.fetch({ guild: id, cache: false }).catch(() => null);
+    if (guild) names.set(id, guild.name);
+    return guild;
+  }
 
   async function mayManage(userId: string, guildId: string): Promise<boolean> {
-    const guild = client.guilds.cache.get(guildId);
+    const guild = await guildOf(guildId);
     if (!guild) return false;
     if (config.ADMIN_USER_IDS.includes(userId)) return true;
     const member = await guild.members.fetch({ user: userId, force: true }).catch(() => null);
@@ -37,9 +50,10 @@ export function discordAccess(
         return [...ids].map((id) => ({ id, name: name(id) })).sort(byName);
       }
       // The login's guild list narrows which servers to ask about; each is then checked live.
+      const known = joined();
       const candidates = config.ADMIN_USER_IDS.includes(viewer.userId)
-        ? [...client.guilds.cache.keys()]
-        : viewer.guildIds.filter((id) => client.guilds.cache.has(id));
+        ? [...new Set([...client.guilds.cache.keys(), ...known])].filter((id) => id !== LOCAL)
+        : viewer.guildIds.filter((id) => inBot(id, known));
       const allowed = await Promise.all(candidates.map((id) => mayManage(viewer.userId, id)));
       return candidates
         .filter((_, i) => allowed[i])
@@ -48,7 +62,7 @@ export function discordAccess(
     },
     async refusal(viewer, tenant) {
       if (viewer.kind === "operator")
-        return client.guilds.cache.has(tenant) || tenantsWithData(servers).includes(tenant)
+        return inBot(tenant)
           ? null
           : "There is no such server here.";
       if (tenant === LOCAL) return "Only the bot's operator can see this machine's own tasks.";

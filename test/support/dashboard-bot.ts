@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import type { FakeDiscord } from "./fake-discord.ts";
+import { expect } from "vitest";
+import type { FakeDiscord, User } from "./fake-discord.ts";
 import { freePort, type Proc, startMain } from "./process.ts";
 
 /**
@@ -24,4 +25,35 @@ export async function startDashboardBot(
   });
   await bot.waitFor(/Dashboard: /, 30_000);
   return { bot, dash: `http://127.0.0.1:${port}` };
+}
+
+export const cookiesOf = (res: Response) =>
+  res.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0] as string)
+    .filter((c) => !c.endsWith("="));
+
+/** Logs in to the dashboard at `dash` through the fake Discord's authorize page as `user`. */
+export async function loginWithDiscord(
+  discord: FakeDiscord,
+  dash: string,
+  user: User,
+): Promise<string> {
+  const begin = await fetch(`${dash}/login/discord`, { redirect: "manual" });
+  expect(begin.status).toBe(302);
+  const oauthCookie = cookiesOf(begin).join("; ");
+  const page = await (await fetch(begin.headers.get("location") as string)).text();
+  const request = /name="request" value="([^"]+)"/.exec(page)?.[1] as string;
+  const back = await fetch(`${discord.webUrl}/oauth2/authorize`, {
+    method: "POST",
+    body: new URLSearchParams({ request, as: user.id }),
+    redirect: "manual",
+  });
+  const callback = back.headers.get("location") as string;
+  expect(callback.startsWith(`${dash}/auth/callback?`)).toBe(true);
+  const done = await fetch(callback, { headers: { cookie: oauthCookie }, redirect: "manual" });
+  expect(done.status, await done.clone().text()).toBe(303);
+  const session = cookiesOf(done).find((c) => c.startsWith("mc_session="));
+  expect(session).toBeTruthy();
+  return session as string;
 }
