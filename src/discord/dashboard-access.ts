@@ -61,10 +61,7 @@ export function discordAccess(
         .sort(byName);
     },
     async refusal(viewer, tenant) {
-      if (viewer.kind === "operator")
-        return inBot(tenant)
-          ? null
-          : "There is no such server here.";
+      if (viewer.kind === "operator") return inBot(tenant) ? null : "There is no such server here.";
       if (tenant === LOCAL) return "Only the bot's operator can see this machine's own tasks.";
       return (await mayManage(viewer.userId, tenant)) ? null : NO_ACCESS;
     },
