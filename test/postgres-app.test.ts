@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type FreshDatabase, freshDatabase, withClient } from "./support/postgres.ts";
-import { cli, type Proc, runScript, startMain } from "./support/process.ts";
+import { cli, killAll, type Proc, runScript, startMain } from "./support/process.ts";
 import { readLogLines, tempDir } from "./support/world.ts";
 
 // `npm start` with DATABASE_URL: the store is PostgreSQL's. Commands from another process
@@ -38,10 +38,7 @@ beforeEach(async () => {
   dirs = [await tempDir(), await tempDir()];
 });
 afterEach(async () => {
-  for (const p of procs.splice(0)) {
-    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
-    await p.exited;
-  }
+  await killAll(procs);
   for (const d of dirs) await d.remove();
   await db.drop();
 });

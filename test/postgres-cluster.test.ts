@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PgStore } from "../src/store/pg/pg-store.ts";
 import { TaskSchema } from "../src/tasks/model.ts";
 import { type FreshDatabase, freshDatabase, withClient } from "./support/postgres.ts";
-import { type Proc, startMain } from "./support/process.ts";
+import { killAll, type Proc, startMain } from "./support/process.ts";
+import { until } from "./support/until.ts";
 import { tempDir } from "./support/world.ts";
 
 // Three bot processes on one database share the runs of 400 tasks: every run key is in the
@@ -17,6 +18,7 @@ const TASKS = 400;
 /** Far above a busy machine's event-loop delays: a timer later than this fires once (by design). */
 const EVERY_SECONDS = 5;
 const RUNS = 2_000;
+const MINUTE = 60_000;
 
 let db: FreshDatabase;
 let dirs: Awaited<ReturnType<typeof tempDir>>[];
@@ -39,13 +41,6 @@ const query = async <T extends pg.QueryResultRow>(sql: string) =>
   (await withClient(db.url, (c) => c.query<T>(sql))).rows;
 const runsLogged = async () =>
   Number((await query<{ n: string }>("SELECT count(*) AS n FROM mc_executions"))[0]?.n);
-const until = async (check: () => Promise<boolean>, what: string, timeoutMs = 90_000) => {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
 
 const countFiles = async (dir: string) =>
   (await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => [])).filter((e) =>
@@ -88,10 +83,7 @@ beforeEach(async () => {
   await pool.end();
 });
 afterEach(async () => {
-  for (const p of procs.splice(0)) {
-    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
-    await p.exited;
-  }
+  await killAll(procs);
   for (const d of dirs) await d.remove();
   await db.drop();
 });
@@ -101,12 +93,16 @@ describe("three bot processes on one database", () => {
     // The victim's debug lines say which runs it starts: the test kills it in mid-run.
     const bots = [start(0), start(1, { LOG_LEVEL: "debug" }), start(2)];
     for (const b of bots) await b.waitFor(/t-399/, 60_000);
-    await until(async () => (await runsLogged()) >= RUNS / 4, "the first runs");
+    await until(async () => (await runsLogged()) >= RUNS / 4, "the first runs", MINUTE, 100);
 
     // kill -9 the second process just after it starts a run (each run takes 0.5 s).
     const victim = bots[1] as Proc;
     const seen = startedRuns(victim).length;
-    await until(async () => startedRuns(victim).length > seen, "a run started by the victim");
+    await until(
+      async () => startedRuns(victim).length > seen,
+      "a run started by the victim",
+      MINUTE,
+    );
     victim.child.kill("SIGKILL");
     const killedAt = Date.now();
     const cutOff = startedRuns(victim).at(-1) as string;
@@ -116,7 +112,7 @@ describe("three bot processes on one database", () => {
     expect(await loggedYet()).toBe(false);
 
     // Its run is taken over by another process, within 30 s.
-    await until(loggedYet, "the takeover", 45_000);
+    await until(loggedYet, "the takeover", 45_000, 100);
     const takeoverMs = Date.now() - killedAt;
     expect(takeoverMs).toBeLessThanOrEqual(30_000);
 
@@ -127,8 +123,10 @@ describe("three bot processes on one database", () => {
     await until(
       async () => (await countFiles(join(dataDir(1), "outputs"))) > outputsBefore,
       "runs taken by the restarted process",
+      MINUTE,
+      100,
     );
-    await until(async () => (await runsLogged()) >= RUNS, `${RUNS} runs`);
+    await until(async () => (await runsLogged()) >= RUNS, `${RUNS} runs`, 2 * MINUTE, 100);
     for (const p of [bots[0], bots[2], back] as Proc[]) p.child.kill("SIGTERM");
     for (const p of [bots[0], bots[2], back] as Proc[]) expect((await p.exited).code).toBe(0);
 

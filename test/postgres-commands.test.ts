@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConflictError } from "../src/shared/errors.ts";
 import { type FreshDatabase, freshDatabase } from "./support/postgres.ts";
+import { until } from "./support/until.ts";
 import { makeWorld, type World } from "./support/world.ts";
 
 // Two bot processes on one database receive commands for the same task at the same moment (a
@@ -21,14 +22,6 @@ afterEach(async () => {
   for (const w of worlds.splice(0)) await w.close();
   await db.drop();
 });
-
-const until = async (check: () => boolean) => {
-  const end = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 describe("two processes, one task, two commands at once", () => {
   it("one wins; the other gets a clear answer and changes nothing", async () => {

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loginWithDiscord, startDashboardBot } from "./support/dashboard-bot.ts";
 import { type FakeDiscord, startFakeDiscord } from "./support/fake-discord.ts";
 import { type FreshDatabase, freshDatabase, withClient } from "./support/postgres.ts";
-import { cli, type Proc, startMain } from "./support/process.ts";
+import { cli, killAll, type Proc, startMain } from "./support/process.ts";
 import { tempDir } from "./support/world.ts";
 
 // `npm run start:sharded` on PostgreSQL: two shard processes under discord.js's ShardingManager,
@@ -14,8 +14,8 @@ import { tempDir } from "./support/world.ts";
 let discord: FakeDiscord;
 let db: FreshDatabase;
 let dir: Awaited<ReturnType<typeof tempDir>>;
-let manager: Proc | null = null;
-const shards: Proc[] = [];
+/** The processes a test started: the manager (start:sharded) or shards started by hand. */
+const procs: Proc[] = [];
 
 beforeEach(async () => {
   discord = await startFakeDiscord();
@@ -23,11 +23,7 @@ beforeEach(async () => {
   dir = await tempDir();
 });
 afterEach(async () => {
-  for (const p of [manager, ...shards.splice(0)]) {
-    if (p && p.child.exitCode === null) p.child.kill("SIGKILL");
-    await p?.exited;
-  }
-  manager = null;
+  await killAll(procs);
   await discord.close();
   await dir.remove();
   await db.drop();
@@ -56,7 +52,7 @@ describe("npm run start:sharded with DATABASE_URL", () => {
       );
       expect(add.code, add.stderr).toBe(0);
     }
-    manager = startMain(
+    const manager = startMain(
       dir.path,
       {
         ...env,
@@ -67,6 +63,7 @@ describe("npm run start:sharded with DATABASE_URL", () => {
       },
       "sharded.ts",
     );
+    procs.push(manager);
     await manager.waitFor(
       /\(shard 0 of 2\)[\s\S]*\(shard 1 of 2\)|\(shard 1 of 2\)[\s\S]*\(shard 0 of 2\)/,
       90_000,
@@ -146,13 +143,13 @@ describe("npm run start:sharded with DATABASE_URL", () => {
       DISCORD_API_URL: discord.url,
       SHARD_ID: "1",
     });
-    shards.push(shard1);
+    procs.push(shard1);
     await shard1.waitFor(/\(shard 1 of 2\)/, 60_000);
     const { bot: shard0, dash } = await startDashboardBot(discord, dir.path, {
       ...env,
       SHARD_ID: "0",
     });
-    shards.push(shard0);
+    procs.push(shard0);
     const cookie = await loginWithDiscord(discord, dash, discord.otherAdmin);
     const get = (path: string) =>
       fetch(`${dash}${path}`, { headers: { cookie }, redirect: "manual" });

@@ -7,6 +7,7 @@ import { openStore, type Store } from "../src/store/store.ts";
 import type { Task } from "../src/tasks/model.ts";
 import { type FreshDatabase, freshDatabase, withClient } from "./support/postgres.ts";
 import { goal, task } from "./support/store-sandbox.ts";
+import { until } from "./support/until.ts";
 import { tempDir } from "./support/world.ts";
 
 // The store's contract, one suite for both backends: the JSON file (the default) and
@@ -163,14 +164,6 @@ describe("PostgreSQL: several processes on one database", () => {
     for (const p of pools.splice(0)) await p.end();
     await db.drop();
   });
-
-  const until = async (check: () => boolean) => {
-    const end = Date.now() + 10_000;
-    while (!check()) {
-      if (Date.now() > end) throw new Error("timed out");
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  };
 
   it("a change made by one process reaches the others, and their listeners", async () => {
     const a = await open();
