@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtemp, readFile, realpath, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -250,4 +251,27 @@ export function untilStopped(): Promise<void> {
       if ((m as { stop?: boolean }).stop) resolve();
     }),
   );
+}
+
+/**
+ * Runs a TypeScript helper of the bench's (test code: the fake Discord, the embedded
+ * PostgreSQL) through tsx in a process of its own; it prints one line of JSON when ready.
+ */
+export async function startTsxHelper<T>(script: string): Promise<T & { stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  for await (const chunk of child.stdout) {
+    out += chunk;
+    if (out.includes("\n")) break;
+  }
+  const info = JSON.parse(out.split("\n")[0] as string) as T;
+  return {
+    ...info,
+    async stop() {
+      child.kill("SIGTERM");
+      await once(child, "close");
+    },
+  };
 }

