@@ -2,6 +2,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { processFiles } from "./control/api.ts";
 import { DeliveryJournal } from "./discord/delivery-journal.ts";
+import { type RunHandoff, runOnBot } from "./engine/bot-run.ts";
 import { DueRuns } from "./engine/due-runs.ts";
 import { Runner } from "./engine/runner.ts";
 import { Scheduler } from "./engine/scheduler.ts";
@@ -19,6 +20,7 @@ import { Retention } from "./store/retention.ts";
 import { openStore, type Store } from "./store/store.ts";
 import { type Handler, HandlerRegistry, type ReadAccess } from "./tasks/handler.ts";
 import { ItemService } from "./tasks/items.ts";
+import type { Task } from "./tasks/model.ts";
 import { ServerService } from "./tasks/servers.ts";
 import { TaskService } from "./tasks/task-service.ts";
 import { LOCAL, type Tenant } from "./tasks/tenant.ts";
@@ -176,10 +178,20 @@ export async function createApp(opts: AppOptions): Promise<App> {
   });
   const dueRuns = new DueRuns({ store, runner, executionLog, clock, log });
   // Bot processes on PostgreSQL share the runs: each adds the runs it finds due to one queue,
-  // and whichever takes a run starts it. A CLI command runs nothing on schedule.
+  // and whichever takes a run starts it. A CLI command runs nothing on schedule; its "run now"
+  // is handed to a bot (the queue opened on first use).
+  const isBot = (opts.lockHolder ?? "bot") === "bot";
   const queue =
-    pg && (opts.lockHolder ?? "bot") === "bot"
+    pg && isBot
       ? await pg.runQueue((run, gate, takenOver) => dueRuns.startQueued(run, gate, takenOver))
+      : undefined;
+  let handoff: Promise<RunHandoff & { close(): Promise<void> }> | null = null;
+  const toBot =
+    pg && !isBot
+      ? async (task: Task, at: number) => {
+          handoff ??= pg.runQueue(async () => {}, { submitOnly: true });
+          return runOnBot(await handoff, dueRuns, task, at);
+        }
       : undefined;
   const scheduler = new Scheduler({
     store,
@@ -213,6 +225,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     minIntervalSeconds: config.MIN_INTERVAL_SECONDS,
     maxTasksPerServer: config.MAX_TASKS_PER_SERVER,
     manualRunIntervalSeconds: config.MANUAL_RUN_INTERVAL_SECONDS,
+    runOnBot: toBot,
   });
   return {
     defaultTenant,
@@ -245,6 +258,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       scheduler.stop();
       await runner.stop(graceMs);
       await queue?.close();
+      await (await handoff)?.close();
       files.close();
       await executionLog.close();
       await store.close();

@@ -87,12 +87,33 @@ describe("npm start with DATABASE_URL", () => {
       ),
     );
     expect(twice.rows).toEqual([]);
+    // "Run now" from a third machine's CLI (no bot beside it) is handed to a bot, which runs it
+    // and posts it.
+    const third = { ...env, DATA_DIR: join(there, "cli-only") };
+    const report = ["tasks", "add", "report", "--handler", "test", "--schedule", "daily 09:00"];
+    expect((await cli(there, third, ...report)).code).toBe(0);
+    const byBot = await cli(there, third, "run", "report");
+    expect(byBot.code, byBot.stderr).toBe(0);
+    expect(byBot.stdout).toMatch(
+      /report: success after 1 attempt in \d+ ms, run by a Mission Control bot/,
+    );
+    const manual = await withClient(db.url, (c) =>
+      c.query(
+        "SELECT count(*)::int AS n FROM mc_executions WHERE task_id = 'report' AND trigger = 'manual'",
+      ),
+    );
+    expect(manual.rows[0]?.n).toBe(1);
     // Nothing of it in the bot's data folder: the log is shared by every process.
     expect(await readLogLines(join(here, "data"))).toEqual([]);
     bot.child.kill("SIGTERM");
     expect((await bot.exited).code).toBe(0);
     second.child.kill("SIGTERM");
     expect((await second.exited).code).toBe(0);
+    // With no bot running, the CLI runs it itself, as beside a stopped bot.
+    const alone = await cli(there, third, "run", "report");
+    expect(alone.code, alone.stderr).toBe(0);
+    expect(alone.stdout).toContain("**report** ran (manual, attempt 1).");
+    expect(alone.stdout).not.toContain("run by a Mission Control bot");
     // Restarted elsewhere: the tasks are in the database, not in the data folder.
     const again = start(there);
     await again.waitFor(/tick/, 30_000);

@@ -216,8 +216,12 @@ export function buildProgram(
       const dry = o.dryRun ? "dry run, " : "";
       const note = `${id}: ${dry}${result.status} after ${result.attempts} attempt${result.attempts === 1 ? "" : "s"} in ${result.durationMs} ms`;
       const nothing = o.dryRun ? "; nothing was saved, posted, logged or counted" : "";
-      if (result.status === "success")
-        io.out(`\n${note}${result.output ? "" : " (no output)"}${nothing}`);
+      const where = result.byBot
+        ? ", run by a Mission Control bot on the database (its output went where the task posts)"
+        : result.output
+          ? ""
+          : " (no output)";
+      if (result.status === "success") io.out(`\n${note}${where}${nothing}`);
       else throw new MissionControlError(`${note}: ${result.error}`);
     });
   program

@@ -1,5 +1,5 @@
 import type { Logger } from "../shared/logger.ts";
-import { runKey } from "../store/execution.ts";
+import { type Execution, runKey } from "../store/execution.ts";
 import type { ExecutionRecords } from "../store/execution-records.ts";
 import type { Store } from "../store/store.ts";
 import type { Task } from "../tasks/model.ts";
@@ -19,7 +19,8 @@ export interface DueRun {
   tenant: Tenant;
   taskId: string;
   at: number;
-  trigger: "schedule" | "catch-up";
+  /** `manual`: a CLI command's run now, handed to a bot on the database. */
+  trigger: "schedule" | "catch-up" | "manual";
 }
 
 /** A taken-over run finished, if at all, within this many of its task's last log lines. */
@@ -68,13 +69,19 @@ export class DueRuns {
   }
 
   async #finished(task: Task, at: number): Promise<boolean> {
-    const runId = runKey(task.guildId, task.id, at);
+    return (await this.outcome(task, runKey(task.guildId, task.id, at))) !== null;
+  }
+
+  /** The run's last log line if the run is over (success, skipped, or its last attempt). */
+  async outcome(task: Task, runId: string): Promise<Execution | null> {
     const lastAttempt = 1 + task.retry.maxRetries;
     const lines = await this.deps.executionLog.recent(task.guildId, task.id, RECENT_LINES);
-    return lines.some(
-      (l) =>
-        l.runId === runId &&
-        (l.status === "success" || l.status === "skipped" || l.attempt >= lastAttempt),
+    return (
+      lines.find(
+        (l) =>
+          l.runId === runId &&
+          (l.status === "success" || l.status === "skipped" || l.attempt >= lastAttempt),
+      ) ?? null
     );
   }
 

@@ -37,6 +37,8 @@ export interface RunRequest {
 
 export interface RunResult {
   runId: string;
+  /** Run by a bot process on the database, for a CLI command: its output went where the task posts. */
+  byBot?: boolean;
   status: Exclude<RunStatus, "skipped">;
   attempts: number;
   output: string | null;

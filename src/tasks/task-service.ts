@@ -31,6 +31,11 @@ export interface TaskServiceDeps {
   store: Store;
   handlers: HandlerRegistry;
   runner: Runner;
+  /**
+   * A CLI command on PostgreSQL hands "run now" to a running bot (which posts where the task
+   * posts); null when no bot is connected, and the command runs it itself.
+   */
+  runOnBot?: (task: Task, scheduledFor: number) => Promise<RunResult | null>;
   executionLog: ExecutionRecords;
   clock: Clock;
   /** Each server's settings: a task's default time zone is its server's. */
@@ -173,15 +178,12 @@ export class TaskService {
 
   /** Runs the task now (trigger `manual`); refused while a run of it is in progress. */
   async runNow(tenant: Tenant, id: string, { dryRun = false } = {}): Promise<RunResult> {
-    this.getTask(tenant, id);
+    const task = this.getTask(tenant, id);
     this.#limitManualRuns(tenant, id);
-    return this.deps.runner.run({
-      tenant,
-      taskId: id,
-      trigger: "manual",
-      scheduledFor: this.deps.clock.now(),
-      dryRun,
-    });
+    const scheduledFor = this.deps.clock.now();
+    const byBot = dryRun ? null : await this.deps.runOnBot?.(task, scheduledFor);
+    if (byBot) return byBot;
+    return this.deps.runner.run({ tenant, taskId: id, trigger: "manual", scheduledFor, dryRun });
   }
 
   /** The next run that will happen (one that skipNext drops is not it). */

@@ -23,13 +23,14 @@ export async function openPostgres(opts: {
   executionLog: ExecutionRecords;
   deliveries: DeliveryRecords;
   /** The runs every bot process on the database shares; `execute` starts one taken here. */
-  runQueue(execute: ExecuteRun): Promise<PgRunQueue>;
+  runQueue(execute: ExecuteRun, opts?: { submitOnly?: boolean }): Promise<PgRunQueue>;
 }> {
   const store = await openPgStore(opts);
   return {
     store,
     executionLog: new PgExecutionLog(store.pool),
     deliveries: new PgDeliveryRecords(store.pool, opts.now),
-    runQueue: (execute) => PgRunQueue.open({ pool: store.pool, execute, log: opts.log }),
+    runQueue: (execute, more) =>
+      PgRunQueue.open({ pool: store.pool, execute, log: opts.log, ...more }),
   };
 }

@@ -38,7 +38,9 @@ export async function openPgStore(opts: {
     await dirLock.release();
   };
   try {
-    pool = await connectPostgres(opts.url, { log: opts.log });
+    // Named, so a CLI command can tell whether a bot is running on the database.
+    const application_name = `mission-control ${opts.lockHolder ?? "bot"}`;
+    pool = await connectPostgres(opts.url, { log: opts.log, pool: { application_name } });
     return await PgStore.open({ pool, shownUrl: shown, log: opts.log, onClose: release });
   } catch (err) {
     await release();

@@ -4,6 +4,7 @@ import PgBoss from "pg-boss";
 import type { DueRun } from "../../engine/due-runs.ts";
 import type { RunQueue } from "../../engine/scheduler.ts";
 import { type StartGate, StartGates } from "../../engine/start-gates.ts";
+import { MissionControlError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { runKey } from "../execution.ts";
 
@@ -33,6 +34,9 @@ const FETCH_BATCH = 100;
 const MAX_IN_FLIGHT = 2_000;
 /** How often an idle process looks for runs it did not add itself (taken-over ones). */
 const POLL_MS = 1_000;
+/** A run handed over by a CLI command must be taken by a bot within this. */
+const TAKE_MS = 10_000;
+const OUTCOME_POLL_MS = 250;
 /** Completions are sent together, this long after the first. */
 const SETTLE_MS = 20;
 
@@ -74,13 +78,15 @@ export class PgRunQueue implements RunQueue {
     pool: pg.Pool;
     execute: ExecuteRun;
     log: Logger;
+    /** A CLI command's: it only hands runs to the bots (no maintenance, no taking). */
+    submitOnly?: boolean;
   }): Promise<PgRunQueue> {
     const { pool, log } = opts;
     const boss = new PgBoss({
       db: { executeSql: (text, values) => pool.query(text, values) },
       schema: SCHEMA,
       schedule: false,
-      supervise: true,
+      supervise: !opts.submitOnly,
       maintenanceIntervalSeconds: MAINTENANCE_SECONDS,
       // Past the catch-up window, so a run added again at a start is still known.
       archiveCompletedAfterSeconds: 6 * 3600,
@@ -142,17 +148,49 @@ export class PgRunQueue implements RunQueue {
     await this.boss.stop({ graceful: false, wait: true, close: false });
   }
 
+  /**
+   * A CLI command's run now, handed to a bot, which runs it and posts where the task posts:
+   * added to the queue, then waited for until `outcome` (the execution log) has it. Null when
+   * no bot is connected to the database: the command runs it itself, as beside a stopped bot.
+   */
+  async runOnBot<T>(
+    run: DueRun,
+    outcome: () => Promise<T | null>,
+    limitMs: number,
+  ): Promise<T | null> {
+    const { rows } = await this.pool.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'mission-control bot'",
+    );
+    if (!rows[0]?.n) return null;
+    const job = jobOf(run);
+    await this.boss.insert([job]);
+    const start = Date.now();
+    let taken = false;
+    for (;;) {
+      const line = await outcome();
+      if (line) return line;
+      if (!taken && Date.now() - start > TAKE_MS) {
+        const state = (await this.boss.getJobById(RUN_QUEUE, job.id))?.state;
+        if (state === "created" || state === "retry") {
+          await this.boss.cancel(RUN_QUEUE, job.id);
+          throw new MissionControlError(
+            `no Mission Control bot took the run within ${TAKE_MS / 1000} s, though one is connected to the database; nothing was run — try again, or look at the bots' logs`,
+          );
+        }
+        taken = true;
+      }
+      if (Date.now() - start > limitMs)
+        throw new MissionControlError(
+          `a bot took the run but has not finished it after ${Math.round(limitMs / 1000)} s; see its history with: npm run cli -- history ${run.taskId}`,
+        );
+      await new Promise((r) => setTimeout(r, OUTCOME_POLL_MS));
+    }
+  }
+
   async #insert(runs: DueRun[]): Promise<void> {
     // In id order, as every process adds them: two adding the same runs wait for each other
     // rather than deadlock.
-    const jobs = runs
-      .map((run) => ({
-        id: runUuid(runKey(run.tenant, run.taskId, run.at)),
-        name: RUN_QUEUE,
-        data: run,
-        ...JOB,
-      }))
-      .sort((a, b) => (a.id < b.id ? -1 : 1));
+    const jobs = runs.map(jobOf).sort((a, b) => (a.id < b.id ? -1 : 1));
     for (let wait = 250; ; wait *= 2) {
       try {
         await this.boss.insert(jobs);
@@ -262,6 +300,13 @@ export class PgRunQueue implements RunQueue {
       .catch((err) => this.log.warn({ err }, "could not renew the runs in progress"));
   }
 }
+
+const jobOf = (run: DueRun) => ({
+  id: runUuid(runKey(run.tenant, run.taskId, run.at)),
+  name: RUN_QUEUE,
+  data: run,
+  ...JOB,
+});
 
 /** A name-based UUID (version 5) of a run key: the same run has the same job id everywhere. */
 export function runUuid(key: string): string {
