@@ -99,6 +99,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const dataDir = config.DATA_DIR;
   const startedAt = clock.now();
   const defaultTenant = config.DISCORD_GUILD_ID ?? LOCAL;
+  const isBot = (opts.lockHolder ?? "bot") === "bot";
   // DATABASE_URL: the records, the execution log and the delivery records in PostgreSQL.
   const pg = config.DATABASE_URL
     ? await (await import("./store/pg/backend.ts")).openPostgres({
@@ -106,7 +107,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
         dataDir,
         log,
         lockHolder: opts.lockHolder,
-        lockName: (opts.lockHolder ?? "bot") === "bot" ? processFiles(config).lockName : undefined,
+        lockName: isBot ? processFiles(config).lockName : undefined,
         now: () => clock.now(),
       })
     : null;
@@ -180,7 +181,6 @@ export async function createApp(opts: AppOptions): Promise<App> {
   // Bot processes on PostgreSQL share the runs: each adds the runs it finds due to one queue,
   // and whichever takes a run starts it. A CLI command runs nothing on schedule; its "run now"
   // is handed to a bot (the queue opened on first use).
-  const isBot = (opts.lockHolder ?? "bot") === "bot";
   const queue =
     pg && isBot
       ? await pg.runQueue((run, gate, takenOver) => dueRuns.startQueued(run, gate, takenOver))

@@ -12,7 +12,7 @@ import type { StartGate } from "./start-gates.ts";
 // What happens to a run once it is due: skipped once by request, skipped because the last run
 // still goes on, or claimed by the runner. The scheduler does this at once on one process; on
 // PostgreSQL the run goes through the shared queue first, and whichever process takes it does
-// this (queue-runs.ts).
+// this (store/pg/pg-run-queue.ts).
 
 /** A scheduled instant of a task, as the scheduler found it due. */
 export interface DueRun {
@@ -58,7 +58,7 @@ export class DueRuns {
   async startQueued(run: DueRun, gate: StartGate, takenOver: boolean): Promise<unknown> {
     if (takenOver) {
       const task = this.current(run, run.trigger);
-      if (!task || (await this.#finished(task, run.at))) return;
+      if (!task || (await this.outcome(task, runKey(run.tenant, run.taskId, run.at)))) return;
       // A run taken over is late: rather than be skipped for the task's next run, which may
       // be in progress here by now, it waits for it.
       await this.deps.runner.finishing(run.tenant, run.taskId);
@@ -66,10 +66,6 @@ export class DueRuns {
     const task = this.current(run, run.trigger);
     if (!task) return;
     return this.start(task, run.at, run.trigger, gate);
-  }
-
-  async #finished(task: Task, at: number): Promise<boolean> {
-    return (await this.outcome(task, runKey(task.guildId, task.id, at))) !== null;
   }
 
   /** The run's last log line if the run is over (success, skipped, or its last attempt). */
