@@ -183,7 +183,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   // is handed to a bot (the queue opened on first use).
   const queue =
     pg && isBot
-      ? await pg.runQueue((run, gate, takenOver) => dueRuns.startQueued(run, gate, takenOver))
+      ? await pg.runQueue((run, gates, takenOver) => dueRuns.startQueued(run, gates, takenOver))
       : undefined;
   let handoff: Promise<RunHandoff & { close(): Promise<void> }> | null = null;
   const toBot =

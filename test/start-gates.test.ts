@@ -1,9 +1,17 @@
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { START_BATCH } from "../src/engine/start-gates.ts";
+import { SLICE_MS } from "../src/engine/start-gates.ts";
 import { makeWorld, runUntil, scriptedHandler, tempDir, type World } from "./support/world.ts";
 
 // A burst of due runs: every run is claimed before any handler is called, and the handlers
-// start in batches that let the rest of the process in between.
+// start in slices of time that let the rest of the process in between.
+
+function countFiles(path: string): number {
+  if (!existsSync(path)) return 0;
+  return readdirSync(path, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
+    .length;
+}
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 let world: World | undefined;
@@ -17,14 +25,23 @@ afterEach(async () => {
 });
 
 describe("a burst of due runs", () => {
-  it("claims every run before the first handler is called, then starts each once, in batches", async () => {
-    const n = START_BATCH * 2 + 100;
+  it("claims every run before the first handler is called, then starts each once, in slices", async () => {
+    // Handlers that work synchronously for 1 ms each: the burst lasts several slices.
+    const n = SLICE_MS * 4;
     const claimedAtFirstCall: number[] = [];
     const callsBeforeOtherWork: number[] = [];
+    const outputsAtLastCall: number[] = [];
     let calls = 0;
     const h = scriptedHandler("rec", [
       () => {
-        if (calls++ === 0) {
+        const until = performance.now() + 1;
+        while (performance.now() < until) {
+          // a handler's synchronous work
+        }
+        calls++;
+        // The last handler of the burst: no run's bookkeeping has begun yet.
+        if (calls === n) outputsAtLastCall.push(countFiles(join(dir.path, "outputs")));
+        if (calls === 1) {
           const { runner, store } = world?.app ?? {};
           claimedAtFirstCall.push(
             (store?.data.tasks ?? []).filter((t) => runner?.isRunning("local", t.id)).length,
@@ -32,6 +49,7 @@ describe("a burst of due runs", () => {
           // Other work queued when the first handler starts: it runs before the last one does.
           setImmediate(() => callsBeforeOtherWork.push(calls));
         }
+        return "done";
       },
     ]);
     world = await makeWorld({ start: "2026-11-26T07:59:00Z", handlers: [h], dataDir: dir.path });
@@ -50,5 +68,7 @@ describe("a burst of due runs", () => {
     expect(callsBeforeOtherWork[0]).toBeLessThan(n);
     const logged = service.getTask("local", `t${n - 1}`).history.totalRuns;
     expect(logged).toBe(1);
+    expect(outputsAtLastCall).toEqual([0]);
+    expect(countFiles(join(dir.path, "outputs"))).toBe(n);
   });
 });

@@ -11,6 +11,8 @@ export class Attempt {
   #reject: ((reason: unknown) => void) | null = null;
 
   readonly deadline: number;
+  /** Its place in the AttemptSet, -1 when in none. */
+  place = -1;
 
   constructor(
     readonly startedAt: number,
@@ -45,9 +47,12 @@ export class Attempt {
   }
 }
 
-/** The attempts in progress, with one timer for the earliest of their deadlines. */
+/**
+ * The attempts in progress, with one timer for the earliest of their deadlines. An array with
+ * each attempt's place kept on it, not a Set: thousands are added at once in a burst.
+ */
 export class AttemptSet {
-  readonly #attempts = new Set<Attempt>();
+  readonly #attempts: Attempt[] = [];
   #timer: TimerHandle | null = null;
   #armedAt = Number.POSITIVE_INFINITY;
 
@@ -57,17 +62,24 @@ export class AttemptSet {
   ) {}
 
   add(attempt: Attempt): void {
-    this.#attempts.add(attempt);
+    attempt.place = this.#attempts.push(attempt) - 1;
     if (attempt.deadline < this.#armedAt) this.#arm(attempt.deadline);
   }
 
   delete(attempt: Attempt): void {
-    this.#attempts.delete(attempt);
-    if (!this.#attempts.size) this.#arm(Number.POSITIVE_INFINITY);
+    const i = attempt.place;
+    if (i < 0) return;
+    attempt.place = -1;
+    const last = this.#attempts.pop() as Attempt;
+    if (last !== attempt) {
+      this.#attempts[i] = last;
+      last.place = i;
+    }
+    if (!this.#attempts.length) this.#arm(Number.POSITIVE_INFINITY);
   }
 
   abortAll(reason: unknown): void {
-    for (const attempt of this.#attempts) attempt.abort(reason);
+    for (const attempt of [...this.#attempts]) attempt.abort(reason);
   }
 
   #arm(at: number): void {
@@ -82,12 +94,11 @@ export class AttemptSet {
     this.#timer = null;
     const now = this.clock.monotonic();
     let next = Number.POSITIVE_INFINITY;
-    for (const attempt of this.#attempts) {
-      if (attempt.deadline <= now) {
-        this.#attempts.delete(attempt);
-        this.onDeadline(attempt);
-      } else if (attempt.deadline < next) next = attempt.deadline;
+    for (const attempt of this.#attempts.filter((a) => a.deadline <= now)) {
+      this.delete(attempt);
+      this.onDeadline(attempt);
     }
+    for (const attempt of this.#attempts) if (attempt.deadline < next) next = attempt.deadline;
     this.#arm(next);
   }
 }

@@ -7,7 +7,7 @@ import type { Tenant } from "../tasks/tenant.ts";
 import { type Clock, isoTime } from "../time/clock.ts";
 import { nextDue } from "../time/timeline.ts";
 import type { Runner } from "./runner.ts";
-import type { StartGate } from "./start-gates.ts";
+import type { StartGates } from "./start-gates.ts";
 
 // What happens to a run once it is due: skipped once by request, skipped because the last run
 // still goes on, or claimed by the runner. The scheduler does this at once on one process; on
@@ -55,7 +55,7 @@ export class DueRuns {
    * A run taken from the shared queue. One taken over from a process that stopped may have
    * finished there before it could say so: the execution log tells.
    */
-  async startQueued(run: DueRun, gate: StartGate, takenOver: boolean): Promise<unknown> {
+  async startQueued(run: DueRun, gates: StartGates, takenOver: boolean): Promise<unknown> {
     if (takenOver) {
       const task = this.current(run, run.trigger);
       if (!task || (await this.outcome(task, runKey(run.tenant, run.taskId, run.at)))) return;
@@ -65,7 +65,7 @@ export class DueRuns {
     }
     const task = this.current(run, run.trigger);
     if (!task) return;
-    return this.start(task, run.at, run.trigger, gate);
+    return this.start(task, run.at, run.trigger, gates);
   }
 
   /** The run's last log line if the run is over (success, skipped, or its last attempt). */
@@ -81,8 +81,8 @@ export class DueRuns {
     );
   }
 
-  /** Starts the run (its handler once `gate` opens), or logs why it is skipped. */
-  start(task: Task, at: number, trigger: DueRun["trigger"], gate: StartGate): Promise<unknown> {
+  /** Starts the run (its handler in its turn of `gates`), or logs why it is skipped. */
+  start(task: Task, at: number, trigger: DueRun["trigger"], gates: StartGates): Promise<unknown> {
     const { store } = this.deps;
     if (task.skipNext && trigger === "schedule") {
       return store
@@ -95,7 +95,7 @@ export class DueRuns {
     const run = this.deps.runner.claim(
       task,
       { tenant: task.guildId, taskId: task.id, trigger, scheduledFor: at },
-      gate,
+      gates,
     );
     return run ?? this.#logSkip(task, at, "the previous run was still in progress");
   }

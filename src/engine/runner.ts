@@ -24,7 +24,7 @@ import { Attempt, AttemptSet } from "./attempts.ts";
 import { retryDelayMs } from "./retry.ts";
 import { RunContext } from "./run-context.ts";
 import { recordRun } from "./run-record.ts";
-import type { StartGate } from "./start-gates.ts";
+import type { StartGates } from "./start-gates.ts";
 
 export interface RunRequest {
   tenant: Tenant;
@@ -64,6 +64,8 @@ type AttemptOutcome = {
   status: RunResult["status"];
   output: string | null;
   error: string | null;
+  /** The attempt's own time: not its wait for the rest of the burst to start. */
+  durationMs: number;
   /** A handler that timed out and ignored its abort signal: it may still be running. */
   straggler?: Promise<unknown>;
 };
@@ -104,20 +106,23 @@ export class Runner {
     if (this.#running.has(key)) return Promise.reject(new AlreadyRunningError(req.taskId));
     const task = this.deps.store.task(req.tenant, req.taskId);
     if (!task) return Promise.reject(new NotFoundError("task", req.taskId));
-    return this.#begin(task, req, key, undefined);
+    return this.#begin(task, req, key, this.deps.clock.now());
   }
 
   /**
    * The scheduler's way in: claims a run of `task` (as the store has it now) at once, marked
-   * running and its start stamped, and calls its handler once `gate` opens. The scheduler
-   * claims every due run before it opens any gate, so no handler's work delays another run's
+   * running and its start stamped, and calls its handler when `gates` reach it. The scheduler
+   * claims every due run before it opens the gates, so no handler's work delays another run's
    * claim. Null when a run of the task is still in progress: the caller logs the skip.
    */
-  claim(task: Task, req: RunRequest, gate: StartGate): Promise<RunResult> | null {
+  claim(task: Task, req: RunRequest, gates: StartGates): Promise<RunResult> | null {
     const key = recordKey(task.guildId, task.id);
     if (this.#running.has(key)) return null;
     if (this.#stopping.signal.aborted) return this.#refused();
-    return this.#begin(task, req, key, gate);
+    const claimedAt = this.deps.clock.now();
+    const run = gates.add(() => this.#begin(task, req, key, claimedAt, gates.allOpened));
+    this.#running.set(key, run); // shutdown waits for it, started or not
+    return run;
   }
 
   #refused(): Promise<never> {
@@ -130,13 +135,14 @@ export class Runner {
     task: Task,
     req: RunRequest,
     key: string,
-    gate: StartGate | undefined,
+    claimedAt: number,
+    allOpened?: Promise<void>,
   ): Promise<RunResult> {
     // Marked before #run calls the handler, so a handler that asks for its own task is refused
     // like any overlap. #run forgets it when done: always after this, as #run awaits before it
     // ends.
     this.#running.set(key, undefined);
-    const run = this.#run(task, req, key, gate);
+    const run = this.#run(task, req, key, claimedAt, allOpened);
     this.#running.set(key, run);
     return run;
   }
@@ -156,31 +162,32 @@ export class Runner {
     await Promise.race([all, wait(1000)]);
   }
 
+  /**
+   * `claimedAt`: history's start of the run, and RunContext's. `allOpened`: the run is one of a
+   * burst, whose handlers all start before any bookkeeping.
+   */
   async #run(
     task: Task,
     req: RunRequest,
     key: string,
-    gate: StartGate | undefined,
+    claimedAt: number,
+    allOpened: Promise<void> | undefined,
   ): Promise<RunResult> {
     try {
       const { clock, log } = this.deps;
-      // Stamped at the claim, before the gate: history's start of the run, and RunContext's
-      // claimedAt.
-      const startedAt = clock.now();
-      if (gate) await gate.opened;
       const runId = runKey(task.guildId, task.id, req.scheduledFor);
       // Durations on the monotonic clock: a wall-clock step (NTP, a VM resumed) cannot make
       // one negative.
       const started = clock.monotonic();
       const maxAttempts = req.dryRun ? 1 : 1 + task.retry.maxRetries;
-      let outcome: AttemptOutcome = { status: "failure", output: null, error: null };
+      let outcome: AttemptOutcome = { status: "failure", output: null, error: null, durationMs: 0 };
       let attempt = 0;
       while (attempt < maxAttempts) {
         attempt++;
-        const attemptStart = clock.monotonic();
-        outcome = await this.#attempt(task, req, runId, attempt, startedAt);
-        const durationMs = Math.max(0, Math.round(clock.monotonic() - attemptStart));
-        if (gate && attempt === 1) await gate.allOpened;
+        const first = attempt === 1 ? allOpened : undefined;
+        outcome = await this.#attempt(task, req, runId, attempt, claimedAt, first);
+        const { durationMs } = outcome;
+        if (first) await first;
         // Successes at debug: the execution log already records every attempt, and a line per
         // success was the biggest cost of a run at thousands of runs a second.
         const level = outcome.status === "success" ? "debug" : "warn";
@@ -231,16 +238,19 @@ export class Runner {
           break; // shutting down: the retry is dropped, and the run ends with the last failure
         }
       }
+      const { status, output, error } = outcome;
       const result: RunResult = {
         runId,
+        status,
         attempts: attempt,
-        durationMs: Math.max(0, Math.round(clock.monotonic() - started)),
-        ...outcome,
+        output,
+        error,
+        durationMs: since(clock, started),
       };
       if (!req.dryRun) {
         logFinished(log, task, result, req.trigger);
         await recordRun(this.deps, task, result, {
-          startedAt,
+          startedAt: claimedAt,
           scheduledFor: req.scheduledFor,
           // A run cut off by shutdown is not an incident worth a DM.
           alert: !this.#stopping.signal.aborted,
@@ -252,18 +262,25 @@ export class Runner {
     }
   }
 
+  /**
+   * Calls the handler before it first awaits anything (a burst's starts are timed by that), then
+   * waits for `allOpened` before publishing the output.
+   */
   async #attempt(
     task: Task,
     req: RunRequest,
     runId: string,
     attempt: number,
     claimedAt: number,
+    allOpened: Promise<void> | undefined,
   ): Promise<AttemptOutcome> {
     const { clock, handlers, log } = this.deps;
     if (log.isLevelEnabled("debug")) {
       log.debug({ taskId: task.id, runId, attempt }, `task ${task.id} attempt ${attempt} started`);
     }
-    const cancel = new Attempt(clock.monotonic(), task.timeoutSeconds * 1000);
+    const start = clock.monotonic();
+    let waited = 0;
+    const cancel = new Attempt(start, task.timeoutSeconds * 1000);
     this.#attempts.add(cancel);
     let work: Promise<HandlerOutput> | undefined;
     try {
@@ -288,6 +305,12 @@ export class Runner {
       const output = await cancel.race(work);
       const { markdown, saveAs } = normalizeOutput(output);
       if (markdown && !req.dryRun) {
+        const settledAt = new Date(clock.now());
+        if (allOpened) {
+          const before = clock.monotonic();
+          await allOpened;
+          waited = clock.monotonic() - before;
+        }
         for (const sink of this.deps.sinks) {
           await sink.publish?.(
             {
@@ -296,20 +319,26 @@ export class Runner {
               markdown,
               saveAs,
               scheduledFor: ctx.scheduledFor,
-              startedAt: new Date(clock.now()),
+              startedAt: settledAt,
               attempt,
             },
             cancel.signal,
           );
         }
       }
-      return { status: "success", output: markdown, error: null };
+      return {
+        status: "success",
+        output: markdown,
+        error: null,
+        durationMs: since(clock, start + waited),
+      };
     } catch (err) {
       const timedOut = err instanceof TimeoutError;
       return {
         status: timedOut ? "timeout" : "failure",
         output: null,
         error: errorText(err).slice(0, 2000),
+        durationMs: since(clock, start + waited),
         straggler: timedOut ? work : undefined,
       };
     } finally {
@@ -340,6 +369,11 @@ export class Runner {
       );
     }
   }
+}
+
+/** Whole milliseconds on the monotonic clock since `start`. */
+function since(clock: Clock, start: number): number {
+  return Math.max(0, Math.round(clock.monotonic() - start));
 }
 
 function normalizeOutput(output: HandlerOutput): { markdown: string | null; saveAs?: string } {

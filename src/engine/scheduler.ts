@@ -35,16 +35,14 @@ export interface SchedulerDeps {
 
 interface Slot {
   at: number;
-  tenant: Tenant;
-  taskId: string;
-  seq: number;
+  /** The task as stored now: a change that leaves its timeline as it was lands here. */
+  task: Task;
 }
 
 export class Scheduler {
   readonly #heap = new MinHeap<Slot>();
   /** tenant -> task id -> its current slot. */
   readonly #current = new Map<Tenant, Map<string, Slot>>();
-  #seq = 0;
   #timer: TimerHandle | null = null;
   #armedAt = Number.POSITIVE_INFINITY;
   /** Runs and bookkeeping started and not yet settled, counted rather than kept. */
@@ -92,7 +90,11 @@ export class Scheduler {
 
   /** A task was added, changed or deleted: its slot follows when its timeline may differ. */
   readonly #follow = (before: Task | undefined, after: Task | undefined): void => {
-    if (!timelineChanged(before, after)) return;
+    if (!timelineChanged(before, after)) {
+      const slot = after && this.#current.get(after.guildId)?.get(after.id);
+      if (slot) slot.task = after;
+      return;
+    }
     const task = (after ?? before) as Task;
     this.#current.get(task.guildId)?.delete(task.id);
     if (after) this.#place(after, this.deps.clock.now());
@@ -106,16 +108,19 @@ export class Scheduler {
 
   #place(task: Task, afterMs: number, at = nextDue(task, afterMs)): void {
     if (at === null) return;
-    const slot = { at, tenant: task.guildId, taskId: task.id, seq: ++this.#seq };
-    const slots = this.#current.get(slot.tenant) ?? new Map<string, Slot>();
-    this.#current.set(slot.tenant, slots);
-    slots.set(slot.taskId, slot);
+    const slot = { at, task };
+    let slots = this.#current.get(task.guildId);
+    if (!slots) {
+      slots = new Map();
+      this.#current.set(task.guildId, slots);
+    }
+    slots.set(task.id, slot);
     this.#heap.push(slot);
   }
 
   /** A slot is current while it is its task's latest; older ones are dropped lazily. */
   #isCurrent(slot: Slot): boolean {
-    return this.#current.get(slot.tenant)?.get(slot.taskId) === slot;
+    return this.#current.get(slot.task.guildId)?.get(slot.task.id) === slot;
   }
 
   #arm(): void {
@@ -139,32 +144,37 @@ export class Scheduler {
     this.#armedAt = Number.POSITIVE_INFINITY;
     const now = this.deps.clock.now();
     // Every due run is claimed in this one pass (marked running, stamped, its next slot placed)
-    // before any handler is called: the handlers start after it, in batches, so the last run
-    // claimed waits for the claims before it, not for their handlers' work.
+    // before any handler is called: the handlers start after it (start-gates.ts), so the last
+    // run claimed waits for the claims before it, not for their handlers' work.
     const gates = new StartGates();
     for (let top = this.#heap.peek(); top && top.at <= now; top = this.#heap.peek()) {
       this.#heap.pop();
-      if (!this.#isCurrent(top)) continue;
-      this.#current.get(top.tenant)?.delete(top.taskId);
-      this.#due(top, now, gates);
+      if (this.#isCurrent(top)) this.#due(top, now, gates);
     }
     this.#arm();
     gates.open();
   }
 
   #due(slot: Slot, now: number, gates: StartGates): void {
-    const task = this.deps.dueRuns.current(slot, "schedule");
-    if (!task) return; // deleted, disabled or ended meanwhile
-    // The next slot counts from the later of the due instant and now, so a late timer
-    // (a busy event loop, a suspended laptop) fires once, not once per missed instant.
-    this.#place(task, Math.max(slot.at, now));
-    this.#dispatch(task, slot.at, "schedule", gates);
+    // A current slot's task is as stored, and still due at this instant: a change that could
+    // say otherwise (deleted, disabled, ended, rescheduled) replaced the slot.
+    const { task, at } = slot;
+    // The slot moves on to the task's next instant, counted from the later of the due instant
+    // and now, so a late timer (a busy event loop, a suspended laptop) fires once, not once per
+    // missed instant.
+    const next = nextDue(task, Math.max(at, now));
+    if (next === null) this.#current.get(task.guildId)?.delete(task.id);
+    else {
+      slot.at = next;
+      this.#heap.push(slot);
+    }
+    this.#dispatch(task, at, "schedule", gates);
   }
 
   #dispatch(task: Task, at: number, trigger: DueRun["trigger"], gates: StartGates): void {
     if (this.deps.queue)
       this.deps.queue.add({ tenant: task.guildId, taskId: task.id, at, trigger });
-    else this.#track(this.deps.dueRuns.start(task, at, trigger, gates.next()));
+    else this.#track(this.deps.dueRuns.start(task, at, trigger, gates));
   }
 
   // Shared handlers rather than closures per run: with thousands of runs due at once, every

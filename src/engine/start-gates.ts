@@ -1,55 +1,65 @@
-// The handlers of runs due together start only once every one of them is claimed, and then in
-// batches a turn of the event loop apart: claiming is cheap and bounded, a handler's work is
-// not, and one that works synchronously must delay neither another run's claim nor, for
-// long, the rest of the process (the gateway's heartbeats, interactions, timers). A run's
-// bookkeeping (its log line, its history) waits until every handler of the burst has started,
-// so the last batch never waits for the first ones' writes.
+// The handlers of runs due together start only once every one of them is claimed, and then
+// one after another from one loop, in slices of at most SLICE_MS a turn of the event loop
+// apart: claiming is cheap and bounded, a handler's work is not, and one that works
+// synchronously must delay neither another run's claim nor, for long, the rest of the process
+// (the gateway's heartbeats, interactions, timers). A run's bookkeeping (its output saved, its
+// log line, its history) waits until every handler of the burst has started, so the last
+// handler never waits for the first ones' writes — nor for their promises' callbacks, which a
+// handler called from a promise callback of its own would queue behind.
 
-/** Batches of this many handlers start in one turn of the event loop. */
-export const START_BATCH = 1024;
-
-export interface StartGate {
-  /** The handler may start. */
-  opened: Promise<void>;
-  /** Every handler of the burst has started: bookkeeping may begin. */
-  allOpened: Promise<void>;
-}
+/** Handlers are started from one loop for at most this long before the process gets a turn. */
+export const SLICE_MS = 50;
 
 export class StartGates {
-  readonly #open: (() => void)[] = [];
-  readonly #allOpened: Promise<void>;
+  readonly #starts: (() => void)[] = [];
+  readonly allOpened: Promise<void>;
   #openAll: () => void = () => {};
-  #gate: StartGate | undefined;
-  #inBatch = 0;
+  #opened = false;
+  #done = false;
 
-  constructor(private readonly batchSize = START_BATCH) {
-    this.#allOpened = new Promise<void>((resolve) => {
+  constructor(private readonly now: () => number = () => performance.now()) {
+    this.allOpened = new Promise<void>((resolve) => {
       this.#openAll = resolve;
     });
   }
 
-  /** The gate of the next run claimed. */
-  next(): StartGate {
-    if (!this.#gate || this.#inBatch >= this.batchSize) {
-      this.#gate = {
-        opened: new Promise<void>((resolve) => this.#open.push(resolve)),
-        allOpened: this.#allOpened,
+  /**
+   * Calls `start` in its turn once the gates open (at once when the burst is over), and
+   * settles as the promise it returns does.
+   */
+  add<T>(start: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const go = () => {
+        try {
+          start().then(resolve, reject);
+        } catch (err) {
+          reject(err);
+        }
       };
-      this.#inBatch = 0;
-    }
-    this.#inBatch++;
-    return this.#gate;
+      if (this.#done) go();
+      else this.#starts.push(go);
+    });
   }
 
-  /** Opens the first batch's gate now and each next one in a later turn (setImmediate). */
+  /** Starts the first slice now and each next one in a later turn (setImmediate). */
   open(): void {
-    const gates = this.#open.splice(0);
+    if (this.#opened) return;
+    this.#opened = true;
     let i = 0;
-    const step = () => {
-      gates[i++]?.();
-      if (i < gates.length) setImmediate(step);
-      else this.#openAll();
+    const slice = () => {
+      const end = this.now() + SLICE_MS;
+      const starts = this.#starts;
+      while (i < starts.length) {
+        (starts[i++] as () => void)();
+        if (this.now() >= end && i < starts.length) {
+          setImmediate(slice);
+          return;
+        }
+      }
+      starts.length = 0;
+      this.#done = true;
+      this.#openAll();
     };
-    step();
+    slice();
   }
 }

@@ -3,7 +3,7 @@ import type pg from "pg";
 import PgBoss from "pg-boss";
 import type { DueRun } from "../../engine/due-runs.ts";
 import type { RunQueue } from "../../engine/scheduler.ts";
-import { type StartGate, StartGates } from "../../engine/start-gates.ts";
+import { StartGates } from "../../engine/start-gates.ts";
 import { MissionControlError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { runKey } from "../execution.ts";
@@ -44,7 +44,7 @@ const SETTLE_MS = 20;
  * Starts a run taken from the queue; `takenOver` when another process held it before. Rejects
  * when the run could not start (shutting down): it goes back to the queue for another process.
  */
-export type ExecuteRun = (run: DueRun, gate: StartGate, takenOver: boolean) => Promise<unknown>;
+export type ExecuteRun = (run: DueRun, gates: StartGates, takenOver: boolean) => Promise<unknown>;
 
 interface Job {
   id: string;
@@ -241,7 +241,7 @@ export class PgRunQueue implements RunQueue {
       this.#active.add(job.id);
       let run: Promise<unknown>;
       try {
-        run = this.execute(job.data, gates.next(), job.retryCount > 0);
+        run = this.execute(job.data, gates, job.retryCount > 0);
       } catch (err) {
         run = Promise.reject(err);
       }
