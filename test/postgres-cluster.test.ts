@@ -1,10 +1,10 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import pg from "pg";
+import type pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PgStore } from "../src/store/pg/pg-store.ts";
 import { TaskSchema } from "../src/tasks/model.ts";
-import { type FreshDatabase, freshDatabase, withClient } from "./support/postgres.ts";
+import { type FreshDatabase, freshDatabase, testPool, withClient } from "./support/postgres.ts";
 import { killAll, type Proc, startMain } from "./support/process.ts";
 import { until } from "./support/until.ts";
 import { tempDir } from "./support/world.ts";
@@ -58,7 +58,7 @@ const startedRuns = (p: Proc): string[] =>
 beforeEach(async () => {
   db = await freshDatabase();
   dirs = [await tempDir(), await tempDir(), await tempDir()];
-  const pool = new pg.Pool({ connectionString: db.url });
+  const pool = testPool(db.url);
   pool.on("error", () => {});
   const store = await PgStore.open({ pool, shownUrl: db.name });
   const now = new Date().toISOString();

@@ -1,4 +1,3 @@
-import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DeliveryJournal } from "../src/discord/delivery-journal.ts";
 import type { DeliveryRecords } from "../src/store/delivery-records.ts";
@@ -8,7 +7,7 @@ import type { ExecutionRecords } from "../src/store/execution-records.ts";
 import { PgDeliveryRecords } from "../src/store/pg/pg-deliveries.ts";
 import { PgExecutionLog } from "../src/store/pg/pg-execution-log.ts";
 import { PgStore } from "../src/store/pg/pg-store.ts";
-import { freshDatabase } from "./support/postgres.ts";
+import { freshDatabase, testPool } from "./support/postgres.ts";
 import { tempDir } from "./support/world.ts";
 
 // The execution log's and the delivery records' contracts, one suite for both backends: day
@@ -55,7 +54,7 @@ const backends: [string, () => Promise<{ log: ExecutionRecords; cleanup(): Promi
     "PostgreSQL",
     async () => {
       const db = await freshDatabase();
-      const pool = new pg.Pool({ connectionString: db.url });
+      const pool = testPool(db.url);
       const store = await PgStore.open({ pool, shownUrl: db.name }); // creates the schema
       return {
         log: new PgExecutionLog(pool),
@@ -169,7 +168,7 @@ const deliveryBackends: [
     "PostgreSQL",
     async () => {
       const db = await freshDatabase();
-      const pool = new pg.Pool({ connectionString: db.url });
+      const pool = testPool(db.url);
       const store = await PgStore.open({ pool, shownUrl: db.name });
       let now = T0;
       return {

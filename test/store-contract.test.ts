@@ -1,11 +1,11 @@
-import pg from "pg";
+import type pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConflictError } from "../src/shared/errors.ts";
 import { PG_SCHEMA_VERSION, PgSchemaError } from "../src/store/pg/pg-schema.ts";
 import { PgStore } from "../src/store/pg/pg-store.ts";
 import { openStore, type Store } from "../src/store/store.ts";
 import type { Task } from "../src/tasks/model.ts";
-import { type FreshDatabase, freshDatabase, withClient } from "./support/postgres.ts";
+import { type FreshDatabase, freshDatabase, testPool, withClient } from "./support/postgres.ts";
 import { goal, task } from "./support/store-sandbox.ts";
 import { until } from "./support/until.ts";
 import { tempDir } from "./support/world.ts";
@@ -34,7 +34,7 @@ const backends: [string, () => Promise<Backend & { cleanup(): Promise<void> }>][
       const pools: pg.Pool[] = [];
       return {
         async open() {
-          const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+          const pool = testPool(db.url, { max: 4 });
           pools.push(pool);
           return PgStore.open({ pool, shownUrl: db.name });
         },
@@ -150,7 +150,7 @@ describe("PostgreSQL: several processes on one database", () => {
   const pools: pg.Pool[] = [];
   const stores: Store[] = [];
   const open = async () => {
-    const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+    const pool = testPool(db.url, { max: 4 });
     pools.push(pool);
     const store = await PgStore.open({ pool, shownUrl: db.name });
     stores.push(store);

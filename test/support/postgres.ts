@@ -45,6 +45,17 @@ async function locateServer(): Promise<string> {
   return body.url;
 }
 
+/**
+ * A pool for a test to reach the database directly. Like the app's (store/pg/connect.ts), it
+ * listens for errors: a connection ended by `drop()` (or by PostgreSQL) while idle is not a
+ * crash of the test run.
+ */
+export function testPool(url: string, opts: pg.PoolConfig = {}): pg.Pool {
+  const pool = new pg.Pool({ ...opts, connectionString: url });
+  pool.on("error", () => {});
+  return pool;
+}
+
 /** Runs `fn` on one connection to `url`, then closes it. */
 export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
