@@ -1,7 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createFileSink, dayIn, outputPath } from "../src/outputs/file-sink.ts";
+import { createFileSink, dayIn, isoString, outputPath } from "../src/outputs/file-sink.ts";
 import type { RunOutput } from "../src/outputs/sink.ts";
 import type { Task } from "../src/tasks/model.ts";
 import { zonedParts } from "../src/time/timezone.ts";
@@ -111,5 +111,30 @@ describe("dayIn", () => {
       }
     }
     expect(wrong).toEqual([]);
+  });
+});
+
+describe("isoString", () => {
+  it("is toISOString, within a second, across seconds, back and forth, any year", () => {
+    const instants: number[] = [];
+    for (const base of [
+      0,
+      -1,
+      -999,
+      -1000,
+      -1001,
+      Date.UTC(2026, 10, 28, 23, 59, 59, 990),
+      8.64e15,
+      -8.64e15,
+      Date.UTC(10000, 0, 1) - 5,
+    ]) {
+      for (const d of [0, 1, 9, 10, 99, 100, 999, 1000, 1001, -1, 0, 5, -5, 2000, 0]) {
+        if (Math.abs(base + d) <= 8.64e15) instants.push(base + d);
+      }
+    }
+    for (const ms of instants) {
+      expect(isoString(new Date(ms)), String(ms)).toBe(new Date(ms).toISOString());
+    }
+    expect(() => isoString(new Date(Number.NaN))).toThrow(RangeError);
   });
 });

@@ -47,7 +47,28 @@ export function dayIn(at: Date, zone: string): string {
 
 /** The line before each run's output in a day's file: an HTML comment, unseen when rendered. */
 export function runMarker(output: RunOutput): string {
-  return `<!-- run ${output.runId} · attempt ${output.attempt} · started ${output.startedAt.toISOString()} -->`;
+  return `<!-- run ${output.runId} · attempt ${output.attempt} · started ${isoString(output.startedAt)} -->`;
+}
+
+/** The second isoString last formatted (epoch ms / 1000, floored), and its text up to the ms. */
+let isoSecond = Number.NaN;
+let isoPrefix = "";
+
+/**
+ * `at.toISOString()`, formatted once per second: within one, only the milliseconds differ
+ * (the last four characters, "123Z"), and a thousand runs due together start within one.
+ */
+export function isoString(at: Date): string {
+  const ms = at.getTime();
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    const text = at.toISOString();
+    isoSecond = second;
+    isoPrefix = text.slice(0, -4);
+    return text;
+  }
+  const milli = ms - second * 1000;
+  return `${isoPrefix}${milli < 10 ? "00" : milli < 100 ? "0" : ""}${milli}Z`;
 }
 
 const withNewline = (text: string) => (text.endsWith("\n") ? text : `${text}\n`);
