@@ -9,7 +9,7 @@ import type { RunnerDeps, RunResult } from "./runner.ts";
  * DEFER_MS later): the execution log, appended before this, is the record of the run, and
  * waiting for a db.json write per run would make every run pay for the whole file.
  */
-export async function recordRun(
+export function recordRun(
   deps: Pick<RunnerDeps, "store" | "log" | "clock" | "sinks">,
   { guildId, id: taskId }: Task,
   result: RunResult,
@@ -19,7 +19,7 @@ export async function recordRun(
     alert,
   }: { startedAt: number; scheduledFor: number; alert: boolean },
 ): Promise<void> {
-  const { store, log, clock } = deps;
+  const { store, log } = deps;
   const failed = result.status !== "success";
   let before: { wasBroken: boolean; task: Task | null } | undefined;
   try {
@@ -36,7 +36,29 @@ export async function recordRun(
   } catch (err) {
     unsaved(err, log, taskId);
   }
-  if (!before?.task || !alert) return;
+  // Nearly every run ends here: no promise of its own (an async function's) to make and settle.
+  if (!before?.task || !alert) return RECORDED;
+  return tellSinks(
+    deps,
+    result,
+    scheduledFor,
+    failed,
+    before as { wasBroken: boolean; task: Task },
+  );
+}
+
+const RECORDED = Promise.resolve();
+
+/** The alert on the first failure of an incident, or the recovery note. */
+async function tellSinks(
+  deps: Pick<RunnerDeps, "store" | "log" | "clock" | "sinks">,
+  result: RunResult,
+  scheduledFor: number,
+  failed: boolean,
+  before: { wasBroken: boolean; task: Task },
+): Promise<void> {
+  const { store, log, clock } = deps;
+  const { guildId, id: taskId } = before.task;
   const recorded = store.task(guildId, taskId);
   const next = recorded ? nextRealRun(recorded, clock.now()) : null;
   for (const sink of deps.sinks) {
