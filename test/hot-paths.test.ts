@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Execution, ExecutionSchema, toExecution } from "../src/store/execution.ts";
 import { ExecutionLog } from "../src/store/execution-log.ts";
+import { lineWithPrev } from "../src/store/log-folder.ts";
 import { lastRunBetween, nextRunAfter } from "../src/time/runs.ts";
 import type { Schedule } from "../src/time/schedule.ts";
 import { makeWorld, runUntil, scriptedHandler, tempDir, type World } from "./support/world.ts";
@@ -80,6 +81,30 @@ describe("execution log", () => {
     const pending = log.append(entry(2000));
     expect((await log.recent("local", "t", 1))[0]?.durationMs).toBe(2000);
     await pending;
+    await log.close();
+  });
+
+  it("writes a batch byte for byte as lineWithPrev says, each task's chain right, whatever the text", async () => {
+    const log = new ExecutionLog(join(dir.path, "logs", "executions"));
+    const errors = [null, "naïve — ✓ 🎉", "é".repeat(70_000), "lone \ud800 half", 'quote " \\ \n'];
+    // Appended together (one batch after the first), so the lines share a buffer that grows.
+    const written = Array.from({ length: 300 }, (_, i) =>
+      entry(i, { taskId: `t${i % 7}`, error: errors[i % errors.length] ?? null }),
+    );
+    await Promise.all(written.map((e) => log.append(e)));
+    let expected = "";
+    const heads = new Map<string, string>();
+    for (const e of written) {
+      const line = lineWithPrev(JSON.stringify(e), heads.get(e.taskId) ?? null);
+      heads.set(e.taskId, `2026-11-01:${Buffer.byteLength(expected)}`);
+      expected += line;
+    }
+    expect(await readFile(log.days.path("2026-11-01"), "utf8")).toBe(expected);
+    for (let t = 0; t < 7; t++) {
+      expect(await log.recent("local", `t${t}`, 1000)).toEqual(
+        written.filter((e) => e.taskId === `t${t}`),
+      );
+    }
     await log.close();
   });
 

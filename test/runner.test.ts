@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { OutputSink, RunFailure } from "../src/outputs/sink.ts";
 import { AlreadyRunningError } from "../src/shared/errors.ts";
+import { diskProbe } from "./support/store-sandbox.ts";
 import {
   makeWorld,
   readExecutions,
@@ -180,6 +181,27 @@ describe("runner", () => {
       output: null,
     });
     expect(await readdir(join(world.dataDir, "outputs", "local"))).toEqual(["huge"]);
+  });
+
+  it("a history write that fails is logged once for each run it carried", async () => {
+    const disk = diskProbe();
+    world = await makeWorld({ autoStart: false, start: T0, fs: disk.fs });
+    const { service } = world.app;
+    for (const id of ["a", "b", "c"]) {
+      await service.addTask("local", { id, handler: "test", schedule: "daily 09:00" });
+    }
+    disk.failing = true;
+    const runs = await Promise.all(["a", "b", "c"].map((id) => service.runNow("local", id)));
+    expect(runs.map((r) => r.status)).toEqual(["success", "success", "success"]);
+    const unsaved = () =>
+      world.lines.filter((l) => String(l.msg).startsWith("could not save the run's history"));
+    await vi.waitFor(() => expect(unsaved()).toHaveLength(3));
+    expect(unsaved().map((l) => [l.level, l.taskId])).toEqual([
+      [50, "a"],
+      [50, "b"],
+      [50, "c"],
+    ]);
+    disk.failing = false;
   });
 
   it("logs one line per finished run: info, or debug for a task that runs seconds apart", async () => {

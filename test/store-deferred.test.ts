@@ -1,4 +1,6 @@
+import * as nodeFs from "node:fs/promises";
 import { describe, expect, it, vi } from "vitest";
+import type { StoreFs } from "../src/store/durable-file.ts";
 import { DEFER_MS, StoreWriteError } from "../src/store/low-store.ts";
 import { openStore } from "../src/store/store.ts";
 import { diskProbe, goal, storeSandbox, task } from "./support/store-sandbox.ts";
@@ -51,6 +53,54 @@ describe("store.updateSoon", () => {
     disk.failing = true;
     const { written } = store.updateSoon((db) => db.goals.push(goal(2)));
     await expect(written).rejects.toBeInstanceOf(StoreWriteError);
+    expect(store.data.goals).toEqual([goal(1)]);
+  });
+
+  it("changes waiting together are told together; one made once their write began waits for the next", async () => {
+    let hold = false;
+    let began!: () => void;
+    const writing = new Promise<void>((resolve) => {
+      began = resolve;
+    });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const fs: StoreFs = {
+      ...nodeFs,
+      open: (async (path: string, flags: string, mode?: number) => {
+        if (hold && path.endsWith("db.journal")) {
+          began();
+          await held;
+        }
+        return nodeFs.open(path, flags, mode);
+      }) as StoreFs["open"],
+    };
+    const store = track(await openStore({ dataDir: sandbox.path, fs }));
+    hold = true;
+    const first = store.updateSoon((db) => db.goals.push(goal(1))).written;
+    const same = store.updateSoon((db) => db.goals.push(goal(2))).written;
+    await writing; // goals 1 and 2 are on their way
+    const later = store.updateSoon((db) => db.goals.push(goal(3))).written;
+    let laterDone = false;
+    void later.then(() => {
+      laterDone = true;
+    });
+    release();
+    await Promise.all([first, same]);
+    expect((await onDisk()).goals.map((g: { id: number }) => g.id)).toEqual([1, 2]);
+    expect(laterDone).toBe(false);
+    await later;
+    expect((await onDisk()).goals.map((g: { id: number }) => g.id)).toEqual([1, 2, 3]);
+  });
+
+  it("a failed write rejects `written` for every change it carried", async () => {
+    const disk = diskProbe();
+    const store = track(await openStore({ dataDir: sandbox.path, fs: disk.fs }));
+    await store.update((db) => db.goals.push(goal(1)));
+    disk.failing = true;
+    const all = [2, 3, 4].map((i) => store.updateSoon((db) => db.goals.push(goal(i))).written);
+    for (const written of all) await expect(written).rejects.toBeInstanceOf(StoreWriteError);
     expect(store.data.goals).toEqual([goal(1)]);
   });
 

@@ -15,13 +15,60 @@ export function outputPath(dataDir: string, output: RunOutput): string {
     const [folder = "outputs", ...rest] = output.saveAs.split("/");
     return join(dataDir, folder, tenant, ...rest);
   }
-  const day = zonedParts(output.startedAt.getTime(), output.task.timezone).date;
-  return join(dataDir, "outputs", tenant, output.task.id, `${day}.md`);
+  return dayFilePath(
+    dataDir,
+    tenant,
+    output.task.id,
+    dayIn(output.startedAt, output.task.timezone),
+  );
+}
+
+const dayFilePath = (dataDir: string, tenant: string, taskId: string, day: string) =>
+  join(dataDir, "outputs", tenant, taskId, `${day}.md`);
+
+/** Each zone's last second asked about (ms since the epoch / 1000, floored), and its date there. */
+const lastDays = new Map<string, { second: number; date: string }>();
+
+/**
+ * The date (YYYY-MM-DD) of `at` in `zone`. Asking Intl costs ~20 µs, the largest part of saving
+ * an output, and runs due together start within the same second: a zone's date is kept for the
+ * second it was asked for. Exact, not a guess: UTC offsets are whole seconds and change only on
+ * whole seconds, so every instant of one second has the same date in a zone.
+ */
+export function dayIn(at: Date, zone: string): string {
+  const second = Math.floor(at.getTime() / 1000);
+  const last = lastDays.get(zone);
+  if (last?.second === second) return last.date;
+  const date = zonedParts(second * 1000, zone).date;
+  // Zones are few (each task names one of a few hundred); the map stays small.
+  lastDays.set(zone, { second, date });
+  return date;
 }
 
 /** The line before each run's output in a day's file: an HTML comment, unseen when rendered. */
 export function runMarker(output: RunOutput): string {
-  return `<!-- run ${output.runId} · attempt ${output.attempt} · started ${output.startedAt.toISOString()} -->`;
+  return `<!-- run ${output.runId} · attempt ${output.attempt} · started ${isoString(output.startedAt)} -->`;
+}
+
+/** The second isoString last formatted (epoch ms / 1000, floored), and its text up to the ms. */
+let isoSecond = Number.NaN;
+let isoPrefix = "";
+
+/**
+ * `at.toISOString()`, formatted once per second: within one, only the milliseconds differ
+ * (the last four characters, "123Z"), and a thousand runs due together start within one.
+ */
+export function isoString(at: Date): string {
+  const ms = at.getTime();
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    const text = at.toISOString();
+    isoSecond = second;
+    isoPrefix = text.slice(0, -4);
+    return text;
+  }
+  const milli = ms - second * 1000;
+  return `${isoPrefix}${milli < 10 ? "00" : milli < 100 ? "0" : ""}${milli}Z`;
 }
 
 const withNewline = (text: string) => (text.endsWith("\n") ? text : `${text}\n`);
@@ -31,6 +78,8 @@ const withNewline = (text: string) => (text.endsWith("\n") ? text : `${text}\n`)
  * past this many, and all of them when the process runs out of file descriptors.
  */
 const OPEN_FILES = 1024;
+/** Tasks whose day file's path is kept (see dayFileOf). */
+const DAY_FILES = 4 * OPEN_FILES;
 
 /**
  * Saves every output whatever happens to the post. A task's runs of one day share a file, so a
@@ -67,18 +116,53 @@ export function createFileSink(dataDir: string): OutputSink & { close(): void } 
     open.set(path, fd);
     return fd;
   };
+  /** tenant -> task id -> its day file as last worked out: a task's runs mostly share a day. */
+  const dayFiles = new Map<string, Map<string, { day: string; path: string }>>();
+  let dayFileCount = 0;
+  const dayFileOf = (tenant: string, taskId: string, day: string): string => {
+    let ofTenant = dayFiles.get(tenant);
+    const known = ofTenant?.get(taskId);
+    if (known) {
+      if (known.day !== day) {
+        known.day = day;
+        known.path = dayFilePath(dataDir, tenant, taskId, day);
+      }
+      return known.path;
+    }
+    // Tasks removed leave theirs behind: forgotten all at once past a bound.
+    if (++dayFileCount > DAY_FILES) {
+      dayFiles.clear();
+      dayFileCount = 1;
+      ofTenant = undefined;
+    }
+    if (!ofTenant) {
+      ofTenant = new Map();
+      dayFiles.set(tenant, ofTenant);
+    }
+    const path = dayFilePath(dataDir, tenant, taskId, day);
+    ofTenant.set(taskId, { day, path });
+    return path;
+  };
   return {
     name: "file",
     async publish(output) {
-      const path = outputPath(dataDir, output);
       if (output.saveAs) {
+        const path = outputPath(dataDir, output);
         await mkdir(dirname(path), { recursive: true, mode: 0o700 });
         await writeFile(path, withNewline(output.markdown), { mode: 0o600 });
         return;
       }
-      const data = Buffer.from(`${runMarker(output)}\n${withNewline(output.markdown)}\n`);
+      const { task } = output;
+      const path = dayFileOf(task.guildId, task.id, dayIn(output.startedAt, task.timezone));
+      const text = `${runMarker(output)}\n${withNewline(output.markdown)}\n`;
       const fd = fdFor(path);
-      for (let done = 0; done < data.length; ) done += writeSync(fd, data, done);
+      // Written as a string, without a Buffer made for it; after a short write (the disk full,
+      // a signal) the rest goes on from the byte where it stopped.
+      const written = writeSync(fd, text);
+      if (written !== Buffer.byteLength(text)) {
+        const data = Buffer.from(text);
+        for (let done = written; done < data.length; ) done += writeSync(fd, data, done);
+      }
     },
     close: closeAll,
   };

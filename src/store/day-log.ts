@@ -43,15 +43,16 @@ export class DayLog {
   }
 
   /**
-   * Appends to one day's file what `build` makes, given the byte offset the text will start at.
-   * A line torn by a crash is closed off first. Calls must not overlap (the caller queues them).
+   * Appends to one day's file what `build` makes (text, or its UTF-8 bytes), given the byte
+   * offset it will start at. A line torn by a crash is closed off first. Calls must not overlap
+   * (the caller queues them).
    */
-  async append(day: string, build: (start: number) => string): Promise<void> {
+  async append(day: string, build: (start: number) => string | Uint8Array): Promise<void> {
     const file = await this.#file(day);
-    const text = build(file.size);
+    const data = build(file.size);
     try {
-      await file.handle.appendFile(text);
-      file.size += Buffer.byteLength(text);
+      await file.handle.appendFile(data);
+      file.size += typeof data === "string" ? Buffer.byteLength(data) : data.length;
     } catch (err) {
       // Whatever reached the disk is unknown: the next append looks at the file afresh.
       this.#open.delete(day);

@@ -7,7 +7,7 @@ import { type Execution, toExecution } from "./execution.ts";
 import type { ExecutionRecords } from "./execution-records.ts";
 import {
   at,
-  lineWithPrev,
+  LineBuffer,
   openLogFolder,
   type Position,
   parsePosition,
@@ -128,18 +128,18 @@ export class ExecutionLog implements ExecutionRecords {
       const before = new Map<string, Position | undefined>();
       try {
         await this.days.append(day, (start) => {
-          let text = "";
-          let offset = start;
+          // The lines go straight into one buffer: writing each tells its length in bytes, and
+          // no string of the whole batch is built, then flattened and encoded (a second's runs
+          // are hundreds of kilobytes).
+          const lines = new LineBuffer(list.length * 320);
           for (const e of list) {
             const key = taskKey(e.guildId, e.taskId);
             const prev = this.#heads.get(key);
             if (!before.has(key)) before.set(key, prev);
-            const line = lineWithPrev(JSON.stringify(e), prev ?? null);
-            this.#heads.set(key, at(day, offset));
-            offset += Buffer.byteLength(line);
-            text += line;
+            this.#heads.set(key, at(day, start + lines.length));
+            lines.addWithPrev(JSON.stringify(e), prev ?? null);
           }
-          return text;
+          return lines.bytes();
         });
         this.#unsaved += list.length;
       } catch (err) {

@@ -19,6 +19,43 @@ export function lineWithPrev(json: string, prev: Position | null): string {
   return `${json.slice(0, -1)},"prev":${JSON.stringify(prev)}}\n`;
 }
 
+/** Log lines (lineWithPrev's) written one after another as UTF-8, into a buffer that grows. */
+export class LineBuffer {
+  #buf: Buffer;
+  #length = 0;
+
+  constructor(capacity: number) {
+    this.#buf = Buffer.allocUnsafe(Math.max(capacity, 1024));
+  }
+
+  /** Bytes written so far: where the next line starts. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Adds lineWithPrev(json, prev). */
+  addWithPrev(json: string, prev: Position | null): void {
+    const tail = `,"prev":${JSON.stringify(prev)}}\n`;
+    // At most 3 bytes per UTF-16 unit: room for both, whatever they hold.
+    this.#reserve(3 * (json.length + tail.length));
+    // The JSON's closing brace is written over by the tail, which closes the object again.
+    this.#length += this.#buf.write(json, this.#length) - 1;
+    this.#length += this.#buf.write(tail, this.#length);
+  }
+
+  /** The lines written: a view of the buffer, not a copy. */
+  bytes(): Buffer {
+    return this.#buf.subarray(0, this.#length);
+  }
+
+  #reserve(bytes: number): void {
+    if (this.#length + bytes <= this.#buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(2 * this.#buf.length, this.#length + bytes));
+    this.#buf.copy(bigger, 0, 0, this.#length);
+    this.#buf = bigger;
+  }
+}
+
 const HEADS = "heads.json";
 
 interface SavedHeads {

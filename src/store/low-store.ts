@@ -48,8 +48,10 @@ export class LowStore implements Store {
   #mustCompact = false;
   #waiting: Waiter[] = [];
   #flushing: Promise<void> | null = null;
-  /** Changes made with updateSoon that no write has started on yet. */
+  /** Changes made with updateSoon that no write has started on yet (one waiter for them all). */
   #deferred: Waiter[] = [];
+  /** What updateSoon hands out while `#deferred` waits: one promise for every change in it. */
+  #deferredWritten: Promise<void> | null = null;
   #deferTimer: ReturnType<typeof setTimeout> | null = null;
   #lastDeferredWrite = Number.NEGATIVE_INFINITY;
   /**
@@ -324,9 +326,15 @@ export class LowStore implements Store {
 
   updateSoon<T>(fn: (db: Db) => T): { result: T; written: Promise<void> } {
     const result = fn(this.data);
-    const written = new Promise<void>((resolve, reject) => {
-      this.#deferred.push({ resolve, reject });
-    });
+    // The changes waiting for the same write share its promise: a promise per change (one per
+    // run) would live until the write, by the thousand.
+    let written = this.#deferredWritten;
+    if (!written) {
+      written = new Promise<void>((resolve, reject) => {
+        this.#deferred.push({ resolve, reject });
+      });
+      this.#deferredWritten = written;
+    }
     if (!this.#deferTimer) {
       // At most one such write per DEFER_MS; after a quiet spell, at once (in the next tick,
       // with whatever else arrives meanwhile).
@@ -343,17 +351,23 @@ export class LowStore implements Store {
   /** Hands the deferred changes to the next write (they are already in memory). */
   #writeDeferred(): void {
     if (!this.#deferred.length) return;
-    this.#waiting.push(...this.#deferred);
-    this.#deferred = [];
+    this.#waiting.push(...this.#takeDeferred());
     this.#flushing ??= this.#flush();
+  }
+
+  /** The deferred changes' waiters, now in a write's hands: later changes wait for another. */
+  #takeDeferred(): Waiter[] {
+    const taken = this.#deferred;
+    this.#deferred = [];
+    this.#deferredWritten = null;
+    return taken;
   }
 
   async #flush(): Promise<void> {
     while (this.#waiting.length) {
       // Every change applied so far is in memory, so this write carries the deferred ones too.
-      const batch = this.#waiting.concat(this.#deferred);
+      const batch = this.#waiting.concat(this.#takeDeferred());
       this.#waiting = [];
-      this.#deferred = [];
       if (this.#deferTimer) clearTimeout(this.#deferTimer);
       this.#deferTimer = null;
       try {
@@ -362,9 +376,8 @@ export class LowStore implements Store {
       } catch (cause) {
         // Memory must not claim what the disk lacks: every change not yet written is dropped,
         // its caller told, and the state reloaded from the last good file.
-        const failed = [...batch, ...this.#waiting, ...this.#deferred];
+        const failed = [...batch, ...this.#waiting, ...this.#takeDeferred()];
         this.#waiting = [];
-        this.#deferred = [];
         if (this.#deferTimer) clearTimeout(this.#deferTimer);
         this.#deferTimer = null;
         const previous = this.#low.data.tasks;
