@@ -222,7 +222,7 @@ export async function diskChild(a: DiskArgs): Promise<DiskResult> {
           startedAt: new Date(now),
           attempt: 1,
         },
-        new AbortController().signal,
+        new AbortController(),
       );
       await journal.mark(runId, "pulse", "posting", "c");
       await journal.mark(runId, "pulse", "posted", "c");

@@ -31,7 +31,7 @@ const output = (t: Task, startedAt: string, markdown = "hello", attempt = 1): Ru
   startedAt: new Date(startedAt),
   attempt,
 });
-const publish = (o: RunOutput) => sink.publish?.(o, new AbortController().signal);
+const publish = (o: RunOutput) => sink.publish?.(o, new AbortController());
 const files = async (taskId: string) =>
   (await readdir(join(dir.path, "outputs", "local", taskId))).sort();
 const read = (taskId: string, day: string) =>

@@ -219,6 +219,33 @@ describe("runner", () => {
     expect(finished[0]).toMatchObject({ taskId: "daily", trigger: "manual" });
   });
 
+  it("a sink still publishing when the attempt times out is told through its signal", async () => {
+    let reason: unknown = null;
+    const slow: OutputSink = {
+      name: "slow",
+      publish: (_out, attempt) =>
+        new Promise((_, reject) => {
+          attempt.signal.addEventListener("abort", () => {
+            reason = attempt.signal.reason;
+            reject(attempt.signal.reason);
+          });
+        }),
+    };
+    world = await makeWorld({ autoStart: false, start: T0, sinks: [slow] });
+    await world.app.service.addTask("local", {
+      id: "t",
+      handler: "test",
+      schedule: "daily 09:00",
+      retries: 0,
+      timeoutSeconds: 5,
+    });
+    const run = world.app.service.runNow("local", "t");
+    await vi.waitFor(() => expect(world.clock.pending).toBe(1));
+    await world.clock.advance(5_000);
+    expect(await run).toMatchObject({ status: "timeout", error: "timed out after 5s" });
+    expect(reason).toBeInstanceOf(Error);
+  });
+
   it("a sink that refuses fails the attempt, so the run is retried", async () => {
     let refusals = 1;
     const poster: OutputSink = {

@@ -322,7 +322,7 @@ export class Runner {
               startedAt: settledAt,
               attempt,
             },
-            cancel.signal,
+            cancel,
           );
         }
       }

@@ -27,8 +27,11 @@ export interface RunFailure {
 
 export interface OutputSink {
   readonly name: string;
-  /** Deliver an output; a throw fails the attempt, so retry and alerting apply. */
-  publish?(output: RunOutput, signal: AbortSignal): Promise<void>;
+  /**
+   * Deliver an output; a throw fails the attempt, so retry and alerting apply. `attempt.signal`
+   * aborts when the attempt times out (made when first read: most sinks never need it).
+   */
+  publish?(output: RunOutput, attempt: { readonly signal: AbortSignal }): Promise<void>;
   /** A run failed for good, the first time since the task last succeeded. */
   alert?(failure: RunFailure): Promise<void>;
   /** The task succeeded again after an alert. */

@@ -212,9 +212,16 @@ export function formatSchedule(s: Schedule): string {
 export function runsSecondsApart(s: Schedule): boolean {
   if (s.type === "interval") return s.unit === "seconds" && s.every % 60 !== 0;
   if (s.type !== "cron") return false;
-  const fields = s.expression.split(" ");
-  return fields.length === 6 && fields[0] !== "0";
+  // Asked after every run: a stored schedule is one frozen object shared by its task's copies.
+  let apart = secondsApart.get(s);
+  if (apart === undefined) {
+    const fields = s.expression.split(" ");
+    apart = fields.length === 6 && fields[0] !== "0";
+    secondsApart.set(s, apart);
+  }
+  return apart;
 }
+const secondsApart = new WeakMap<Schedule, boolean>();
 
 /** Rules that need the clock and config: future `once`, minimum interval. */
 export function checkSchedule(
