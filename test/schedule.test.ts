@@ -312,6 +312,61 @@ describe("daily and weekly runs, by arithmetic", () => {
   });
 });
 
+describe("a zone's offset", () => {
+  // offsetAt reads the formatter's text and keeps its last answers; each must be what the
+  // formatter's parts say, whatever the instant (odd offsets of the past, years before 1000 and
+  // far ahead, second fractions) and in whatever order instants are asked about.
+  const partsOffset = (ms: number, tz: string) => {
+    const whole = Math.floor(ms / 1000) * 1000;
+    const p: Record<string, number> = {};
+    const format = new Intl.DateTimeFormat("en-US", {
+      timeZone: tz,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+    });
+    for (const part of format.formatToParts(whole)) {
+      if (part.type !== "literal") p[part.type] = Number(part.value);
+    }
+    return (
+      Date.UTC(p.year as number, (p.month as number) - 1, p.day, p.hour, p.minute, p.second) - whole
+    );
+  };
+
+  it("is the formatter's parts', at any instant in any zone", () => {
+    const zone = fc.constantFrom(
+      "Europe/Paris",
+      "America/New_York",
+      "Asia/Kolkata",
+      "Australia/Lord_Howe",
+      "Pacific/Chatham",
+      "America/St_Johns",
+      "Africa/Casablanca",
+    );
+    const instant = fc.oneof(
+      fc.integer({
+        min: Date.parse("1850-01-01T00:00:00Z"),
+        max: Date.parse("2100-01-01T00:00:00Z"),
+      }),
+      fc.integer({ min: -8.64e15, max: 8.64e15 }),
+      fc.integer({
+        min: Date.parse("2026-01-01T00:00:00Z"),
+        max: Date.parse("2026-01-08T00:00:00Z"),
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(instant, zone), { minLength: 1, maxLength: 6 }), (asks) => {
+        for (const [ms, tz] of asks) expect(offsetAt(ms, tz)).toBe(partsOffset(ms, tz));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
 describe("daylight saving time (daily 02:30 in Europe/Berlin)", () => {
   const s = parseSchedule("daily 02:30");
   const zone = "Europe/Berlin";

@@ -58,23 +58,47 @@ export function offsetAt(ms: number, zone: string): number {
   for (let j = 0; j < known.length; j += 2) {
     if (known[j] === whole) return known[j + 1] as number;
   }
-  const p: Record<string, number> = {};
-  for (const part of z.format.formatToParts(whole)) {
-    if (part.type !== "literal") p[part.type] = Number(part.value);
+  let local = wallClockOf(z.format.format(whole));
+  if (Number.isNaN(local)) {
+    const p: Record<string, number> = {};
+    for (const part of z.format.formatToParts(whole)) {
+      if (part.type !== "literal") p[part.type] = Number(part.value);
+    }
+    local = Date.UTC(p.year as number, (p.month as number) - 1, p.day, p.hour, p.minute, p.second);
   }
-  const local = Date.UTC(
-    p.year as number,
-    (p.month as number) - 1,
-    p.day,
-    p.hour,
-    p.minute,
-    p.second,
-  );
   const offset = local - whole;
   known[z.i] = whole;
   known[z.i + 1] = offset;
   z.i = (z.i + 2) % known.length;
   return offset;
+}
+
+/**
+ * The wall-clock time in the formatter's text, "M/D/Y, HH:MM:SS" (its parts, joined), read as
+ * its parts would be: several times cheaper than asking for the parts. NaN when the text is not
+ * that, and the parts are asked for.
+ */
+function wallClockOf(text: string): number {
+  let i = 0;
+  let ok = true;
+  const field = (after: string): number => {
+    let n = 0;
+    const start = i;
+    for (let c = text.charCodeAt(i) - 48; c >= 0 && c <= 9; c = text.charCodeAt(++i) - 48) {
+      n = n * 10 + c;
+    }
+    if (i === start || !text.startsWith(after, i)) ok = false;
+    i += after.length;
+    return n;
+  };
+  const month = field("/");
+  const day = field("/");
+  const year = field(", ");
+  const hour = field(":");
+  const minute = field(":");
+  const second = field("");
+  if (!ok || i !== text.length) return Number.NaN;
+  return Date.UTC(year, month - 1, day, hour, minute, second);
 }
 
 /** The wall-clock time (naive ms) of an instant in a zone. */
