@@ -73,32 +73,24 @@ export function offsetAt(ms: number, zone: string): number {
   return offset;
 }
 
+/** The formatter's text: "M/D/Y, HH:MM:SS", its parts joined. */
+const FORMATTED = /^(\d+)\/(\d+)\/(\d+), (\d+):(\d+):(\d+)$/;
+
 /**
- * The wall-clock time in the formatter's text, "M/D/Y, HH:MM:SS" (its parts, joined), read as
- * its parts would be: several times cheaper than asking for the parts. NaN when the text is not
- * that, and the parts are asked for.
+ * The wall-clock time in the formatter's text, read as its parts would be: several times
+ * cheaper than asking for the parts. NaN when the text is not that, and the parts are asked for.
  */
 function wallClockOf(text: string): number {
-  let i = 0;
-  let ok = true;
-  const field = (after: string): number => {
-    let n = 0;
-    const start = i;
-    for (let c = text.charCodeAt(i) - 48; c >= 0 && c <= 9; c = text.charCodeAt(++i) - 48) {
-      n = n * 10 + c;
-    }
-    if (i === start || !text.startsWith(after, i)) ok = false;
-    i += after.length;
-    return n;
-  };
-  const month = field("/");
-  const day = field("/");
-  const year = field(", ");
-  const hour = field(":");
-  const minute = field(":");
-  const second = field("");
-  if (!ok || i !== text.length) return Number.NaN;
-  return Date.UTC(year, month - 1, day, hour, minute, second);
+  const m = FORMATTED.exec(text);
+  if (!m) return Number.NaN;
+  return Date.UTC(
+    Number(m[3]),
+    Number(m[1]) - 1,
+    Number(m[2]),
+    Number(m[4]),
+    Number(m[5]),
+    Number(m[6]),
+  );
 }
 
 /** The wall-clock time (naive ms) of an instant in a zone. */
