@@ -304,6 +304,18 @@ describe("daily and weekly runs, by arithmetic", () => {
     );
   });
 
+  it("are each schedule's own when others are asked about the same instant (the memo)", () => {
+    const zone = fc.constantFrom("UTC", "Europe/Berlin", "Asia/Kolkata");
+    fc.assert(
+      fc.property(fc.array(schedule, { minLength: 2, maxLength: 8 }), zone, (list, tz) => {
+        const ref = Date.parse("2026-06-10T10:00:00Z");
+        for (const s of list)
+          expect([s, nextRunAfter(s, tz, ref)]).toEqual([s, fresh(s, tz, ref)[0]]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("leave a time or day croner refuses to croner", () => {
     expect(() => nextRunAfter({ type: "daily", time: "24:00" }, "UTC", 0)).toThrow();
     expect(() =>

@@ -37,6 +37,7 @@ interface Memo {
  */
 const memoCache = new Map<string, Map<string, Memo>[]>();
 const MEMO_KIND = { once: 0, daily: 1, weekly: 2, cron: 3 } as const;
+const WEEKLY_DAYS = 4;
 let memoCount = 0;
 const MEMO_CACHE_LIMIT = 20_000;
 
@@ -190,6 +191,10 @@ function zonedNext(s: Timed, zone: string, afterMs: number): number | null {
 /** The schedule's memo in the zone, made (and the oldest zones' dropped) when there is none. */
 function memoFor(s: Timed, zone: string): Memo {
   let kinds = memoCache.get(zone);
+  // Weekly days read as patternAfter reads them (a bit each) when they are day names, to
+  // spare joining the list: a key of their own kind, as the same text means other days there.
+  const days = s.type === "weekly" && !s.everyWeeks ? dayMask(s.days) : 0;
+  const kind = days ? WEEKLY_DAYS : MEMO_KIND[s.type];
   const key =
     s.type === "daily"
       ? s.time
@@ -197,8 +202,10 @@ function memoFor(s: Timed, zone: string): Memo {
         ? s.expression
         : s.type === "once"
           ? s.at
-          : `${s.time} ${s.days.join(",")}${s.everyWeeks ? `/${s.everyWeeks}w ${s.from ?? ""}` : ""}`;
-  let memo = kinds?.[MEMO_KIND[s.type]]?.get(key);
+          : days
+            ? s.time + String.fromCharCode(days)
+            : `${s.time} ${s.days.join(",")}${s.everyWeeks ? `/${s.everyWeeks}w ${s.from ?? ""}` : ""}`;
+  let memo = kinds?.[kind]?.get(key);
   if (memo) return memo;
   // Full: the zones longest in the cache go, with every memo they hold.
   for (const [oldest, held] of memoCache) {
@@ -208,11 +215,11 @@ function memoFor(s: Timed, zone: string): Memo {
     if (held === kinds) kinds = undefined;
   }
   if (!kinds) {
-    kinds = [new Map(), new Map(), new Map(), new Map()];
+    kinds = [new Map(), new Map(), new Map(), new Map(), new Map()];
     memoCache.set(zone, kinds);
   }
   memo = { at: new Float64Array(MEMO_SLOTS * 2).fill(Number.NaN), i: 0 };
-  (kinds[MEMO_KIND[s.type]] as Map<string, Memo>).set(key, memo);
+  (kinds[kind] as Map<string, Memo>).set(key, memo);
   memoCount++;
   return memo;
 }
