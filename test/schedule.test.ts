@@ -240,6 +240,145 @@ describe("the cached croner answers", () => {
   });
 });
 
+describe("daily and weekly runs, by arithmetic", () => {
+  // Daily and weekly times are matched without croner; each answer must be what croner gives
+  // for the schedule's pattern, wherever the instant falls (whole minutes and seconds, the
+  // match itself, before 1970 and past the year 3000, where croner answers), in UTC and away
+  // from daylight-saving changes in other zones.
+  const hhmm = fc
+    .tuple(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }))
+    .map(([h, m]) => `${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}`);
+  const schedule = fc.oneof(
+    hhmm.map((time) => ({ type: "daily" as const, time })),
+    fc
+      .tuple(fc.subarray(["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const), hhmm)
+      .filter(([days]) => days.length > 0)
+      .map(([days, time]) => ({ type: "weekly" as const, days: [...days], time })),
+  );
+  const pattern = (s: { time: string; days?: readonly string[] }) =>
+    `0 ${Number(s.time.slice(3))} ${Number(s.time.slice(0, 2))} * * ${s.days?.join(",") ?? "*"}`;
+  const instant = fc.oneof(
+    fc.integer({
+      min: Date.parse("1960-01-01T00:00:00Z"),
+      max: Date.parse("2040-01-01T00:00:00Z"),
+    }),
+    // On a minute, on a second, or just before one.
+    fc
+      .tuple(
+        fc.integer({ min: 0, max: 2_000_000 }),
+        fc.constantFrom(0, -1, 1, 999, 1000, -1000, 59_999),
+      )
+      .map(([min, d]) => Date.parse("2026-01-01T00:00:00Z") + min * 60_000 + d),
+    fc.integer({
+      min: Date.parse("2998-12-01T00:00:00Z"),
+      max: Date.parse("3000-01-10T00:00:00Z"),
+    }),
+  );
+  const fresh = (s: { time: string; days?: readonly string[] }, tz: string, ref: number) =>
+    new Cron(pattern(s), { timezone: tz, paused: true })
+      .nextRuns(3, new Date(ref))
+      .map((d) => d.getTime());
+
+  it("are croner's in UTC", () => {
+    fc.assert(
+      fc.property(schedule, instant, (s, ref) => {
+        expect(nextRuns(s, "UTC", ref, 3)).toEqual(fresh(s, "UTC", ref));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("are croner's in other zones, away from daylight-saving changes", () => {
+    const zone = fc.constantFrom("Europe/Berlin", "America/New_York", "Asia/Kolkata");
+    const nearDstChange = (tz: string, ms: number) =>
+      offsetAt(ms - 86_400_000, tz) !== offsetAt(ms + 86_400_000, tz);
+    fc.assert(
+      fc.property(schedule, zone, fc.integer({ min: 0, max: 5 * 365 * 1440 }), (s, tz, min) => {
+        const ref = Date.parse("2026-01-01T00:00:00Z") + min * 60_000;
+        const theirs = fresh(s, tz, ref);
+        const ours = nextRuns(s, tz, ref, 3);
+        fc.pre(![...theirs, ...ours].some((ms) => nearDstChange(tz, ms)));
+        expect(ours).toEqual(theirs);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("are each schedule's own when others are asked about the same instant (the memo)", () => {
+    const zone = fc.constantFrom("UTC", "Europe/Berlin", "Asia/Kolkata");
+    fc.assert(
+      fc.property(fc.array(schedule, { minLength: 2, maxLength: 8 }), zone, (list, tz) => {
+        const ref = Date.parse("2026-06-10T10:00:00Z");
+        for (const s of list)
+          expect([s, nextRunAfter(s, tz, ref)]).toEqual([s, fresh(s, tz, ref)[0]]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("leave a time or day croner refuses to croner", () => {
+    expect(() => nextRunAfter({ type: "daily", time: "24:00" }, "UTC", 0)).toThrow();
+    expect(() =>
+      nextRunAfter({ type: "weekly", days: ["someday" as "mon"], time: "09:00" }, "UTC", 0),
+    ).toThrow();
+  });
+});
+
+describe("a zone's offset", () => {
+  // offsetAt reads the formatter's text and keeps its last answers; each must be what the
+  // formatter's parts say, whatever the instant (odd offsets of the past, years before 1000 and
+  // far ahead, second fractions) and in whatever order instants are asked about.
+  const partsOffset = (ms: number, tz: string) => {
+    const whole = Math.floor(ms / 1000) * 1000;
+    const p: Record<string, number> = {};
+    const format = new Intl.DateTimeFormat("en-US", {
+      timeZone: tz,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+    });
+    for (const part of format.formatToParts(whole)) {
+      if (part.type !== "literal") p[part.type] = Number(part.value);
+    }
+    return (
+      Date.UTC(p.year as number, (p.month as number) - 1, p.day, p.hour, p.minute, p.second) - whole
+    );
+  };
+
+  it("is the formatter's parts', at any instant in any zone", () => {
+    const zone = fc.constantFrom(
+      "Europe/Paris",
+      "America/New_York",
+      "Asia/Kolkata",
+      "Australia/Lord_Howe",
+      "Pacific/Chatham",
+      "America/St_Johns",
+      "Africa/Casablanca",
+    );
+    const instant = fc.oneof(
+      fc.integer({
+        min: Date.parse("1850-01-01T00:00:00Z"),
+        max: Date.parse("2100-01-01T00:00:00Z"),
+      }),
+      fc.integer({ min: -8.64e15, max: 8.64e15 }),
+      fc.integer({
+        min: Date.parse("2026-01-01T00:00:00Z"),
+        max: Date.parse("2026-01-08T00:00:00Z"),
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(instant, zone), { minLength: 1, maxLength: 6 }), (asks) => {
+        for (const [ms, tz] of asks) expect(offsetAt(ms, tz)).toBe(partsOffset(ms, tz));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
 describe("daylight saving time (daily 02:30 in Europe/Berlin)", () => {
   const s = parseSchedule("daily 02:30");
   const zone = "Europe/Berlin";

@@ -270,19 +270,23 @@ export async function readStored(dataDir: string, fs: StoreFs = nodeFs): Promise
  * owner's only; what Mission Control makes now is created 0700 / 0600.
  */
 async function ownerOnly(dataDir: string): Promise<void> {
-  await chmod(dataDir, 0o700).catch(() => {});
-  for (const dir of ["logs", "outputs", "briefings", "backups"]) {
-    await chmod(join(dataDir, dir), 0o700).catch(() => {});
-  }
-  for (const file of ["logs/executions.jsonl", "logs/deliveries.jsonl"]) {
-    await chmod(join(dataDir, file), 0o600).catch(() => {});
-  }
-  for (const dir of ["logs/executions", "logs/deliveries"]) {
-    const path = join(dataDir, dir);
-    await chmod(path, 0o700).catch(() => {});
-    for (const name of await readdir(path).catch(() => [] as string[]))
-      await chmod(join(path, name), 0o600).catch(() => {});
-  }
+  // A folder before what is in it (its own mode may be what lets us in); side by side, all at
+  // once: a start waits for the slowest, not for the sum (a day file each in the log folders).
+  const mode = (path: string, m: number) => chmod(path, m).catch(() => {});
+  const each = <T>(items: T[], fn: (item: T) => Promise<void>) => Promise.all(items.map(fn));
+  await mode(dataDir, 0o700);
+  await each(["logs", "outputs", "briefings", "backups"], (dir) => mode(join(dataDir, dir), 0o700));
+  await Promise.all([
+    each(["logs/executions.jsonl", "logs/deliveries.jsonl"], (file) =>
+      mode(join(dataDir, file), 0o600),
+    ),
+    each(["logs/executions", "logs/deliveries"], async (dir) => {
+      const path = join(dataDir, dir);
+      await mode(path, 0o700);
+      const names = await readdir(path).catch(() => [] as string[]);
+      await each(names, (name) => mode(join(path, name), 0o600));
+    }),
+  ]);
 }
 
 /**

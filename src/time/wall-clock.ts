@@ -14,13 +14,22 @@ export const UTC_ZONES = new Set([
   "Zulu",
 ]);
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
+/** A zone's formatter, and its last few offsets by the whole second they are at. */
+interface Zone {
+  format: Intl.DateTimeFormat;
+  /** [second0, offset0, second1, offset1, ...]; NaN: empty. */
+  known: Float64Array;
+  i: number;
+}
 
-function formatter(zone: string): Intl.DateTimeFormat {
-  let f = formatters.get(zone);
-  if (!f) {
-    f = new Intl.DateTimeFormat("en-US", {
-      timeZone: zone,
+const KNOWN_OFFSETS = 4;
+const zones = new Map<string, Zone>();
+
+function zoneOf(name: string): Zone {
+  let zone = zones.get(name);
+  if (!zone) {
+    const format = new Intl.DateTimeFormat("en-US", {
+      timeZone: name,
       hourCycle: "h23",
       year: "numeric",
       month: "numeric",
@@ -29,28 +38,59 @@ function formatter(zone: string): Intl.DateTimeFormat {
       minute: "numeric",
       second: "numeric",
     });
-    formatters.set(zone, f);
+    zone = { format, known: new Float64Array(KNOWN_OFFSETS * 2).fill(Number.NaN), i: 0 };
+    zones.set(name, zone);
   }
-  return f;
+  return zone;
 }
 
-/** The zone's offset from UTC at an instant, in ms (local = instant + offset). */
+/**
+ * The zone's offset from UTC at an instant, in ms (local = instant + offset). The last few
+ * answers per zone are kept (a pure function of the whole second): at start-up every pattern
+ * in a zone is first asked about the same instant, and formatting an instant is most of the
+ * cost of a pattern's next run.
+ */
 export function offsetAt(ms: number, zone: string): number {
   if (UTC_ZONES.has(zone)) return 0;
   const whole = Math.floor(ms / 1000) * 1000;
-  const p: Record<string, number> = {};
-  for (const part of formatter(zone).formatToParts(whole)) {
-    if (part.type !== "literal") p[part.type] = Number(part.value);
+  const z = zoneOf(zone);
+  const known = z.known;
+  for (let j = 0; j < known.length; j += 2) {
+    if (known[j] === whole) return known[j + 1] as number;
   }
-  const local = Date.UTC(
-    p.year as number,
-    (p.month as number) - 1,
-    p.day,
-    p.hour,
-    p.minute,
-    p.second,
+  let local = wallClockOf(z.format.format(whole));
+  if (Number.isNaN(local)) {
+    const p: Record<string, number> = {};
+    for (const part of z.format.formatToParts(whole)) {
+      if (part.type !== "literal") p[part.type] = Number(part.value);
+    }
+    local = Date.UTC(p.year as number, (p.month as number) - 1, p.day, p.hour, p.minute, p.second);
+  }
+  const offset = local - whole;
+  known[z.i] = whole;
+  known[z.i + 1] = offset;
+  z.i = (z.i + 2) % known.length;
+  return offset;
+}
+
+/** The formatter's text: "M/D/Y, HH:MM:SS", its parts joined. */
+const FORMATTED = /^(\d+)\/(\d+)\/(\d+), (\d+):(\d+):(\d+)$/;
+
+/**
+ * The wall-clock time in the formatter's text, read as its parts would be: several times
+ * cheaper than asking for the parts. NaN when the text is not that, and the parts are asked for.
+ */
+function wallClockOf(text: string): number {
+  const m = FORMATTED.exec(text);
+  if (!m) return Number.NaN;
+  return Date.UTC(
+    Number(m[3]),
+    Number(m[1]) - 1,
+    Number(m[2]),
+    Number(m[4]),
+    Number(m[5]),
+    Number(m[6]),
   );
-  return local - whole;
 }
 
 /** The wall-clock time (naive ms) of an instant in a zone. */
