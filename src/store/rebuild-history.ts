@@ -24,17 +24,22 @@ export async function rebuildHistory(
 ): Promise<number> {
   const tasks = store.data.tasks;
   if (!tasks.length) return 0;
-  // A lost run's line ends after the store's last write, so after the newest run it counted.
-  const newest = tasks.reduce(
-    (max, t) => Math.max(max, t.history.lastRunAt ? Date.parse(t.history.lastRunAt) : 0),
-    0,
-  );
-  const byKey = new Map(tasks.map((t) => [recordKey(t.guildId, t.id), t]));
+  // Worked out at the log's first line: a new install's empty log (100,000 tasks) costs nothing.
+  let newest = 0;
+  let byKey: Map<string, Task> | undefined;
   const reached = new Set<string>();
   /** Each task's runs after its lastRunId, newest first: each run's last attempt. */
   const lost = new Map<Task, Execution[]>();
   const seen = new Set<string>();
   await log.readBackwards((e) => {
+    if (!byKey) {
+      byKey = new Map(tasks.map((t) => [recordKey(t.guildId, t.id), t]));
+      // A lost run's line ends after the store's last write, so after the newest run it counted.
+      newest = tasks.reduce(
+        (max, t) => Math.max(max, t.history.lastRunAt ? Date.parse(t.history.lastRunAt) : 0),
+        0,
+      );
+    }
     if (newest && Date.parse(e.ts) < newest - SLACK_MS) return false;
     if (Date.parse(e.ts) >= settledBefore) return true;
     const key = recordKey(e.guildId, e.taskId);
