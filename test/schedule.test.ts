@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ValidationError } from "../src/shared/errors.ts";
 import { dstNote, lastRunBetween, nextRunAfter, nextRuns } from "../src/time/runs.ts";
 import { checkSchedule, formatSchedule, parseSchedule } from "../src/time/schedule.ts";
-import { offsetAt } from "../src/time/wall-clock.ts";
+import { offsetAt, wallClockFromParts, zoneFormatter } from "../src/time/wall-clock.ts";
 
 const iso = (ms: number[]) => ms.map((m) => new Date(m).toISOString());
 
@@ -330,23 +330,7 @@ describe("a zone's offset", () => {
   // far ahead, second fractions) and in whatever order instants are asked about.
   const partsOffset = (ms: number, tz: string) => {
     const whole = Math.floor(ms / 1000) * 1000;
-    const p: Record<string, number> = {};
-    const format = new Intl.DateTimeFormat("en-US", {
-      timeZone: tz,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "numeric",
-      day: "numeric",
-      hour: "numeric",
-      minute: "numeric",
-      second: "numeric",
-    });
-    for (const part of format.formatToParts(whole)) {
-      if (part.type !== "literal") p[part.type] = Number(part.value);
-    }
-    return (
-      Date.UTC(p.year as number, (p.month as number) - 1, p.day, p.hour, p.minute, p.second) - whole
-    );
+    return wallClockFromParts(zoneFormatter(tz), whole) - whole;
   };
 
   it("is the formatter's parts', at any instant in any zone", () => {

@@ -22,22 +22,36 @@ interface Zone {
   i: number;
 }
 
+/** The formatter a zone's wall clock is read from. */
+export function zoneFormatter(zone: string): Intl.DateTimeFormat {
+  return new Intl.DateTimeFormat("en-US", {
+    timeZone: zone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "numeric",
+    day: "numeric",
+    hour: "numeric",
+    minute: "numeric",
+    second: "numeric",
+  });
+}
+
+/** The wall clock at a whole second, from the formatter's parts: slower than its text, and plain. */
+export function wallClockFromParts(format: Intl.DateTimeFormat, whole: number): number {
+  const p: Record<string, number> = {};
+  for (const part of format.formatToParts(whole)) {
+    if (part.type !== "literal") p[part.type] = Number(part.value);
+  }
+  return Date.UTC(p.year as number, (p.month as number) - 1, p.day, p.hour, p.minute, p.second);
+}
+
 const KNOWN_OFFSETS = 4;
 const zones = new Map<string, Zone>();
 
 function zoneOf(name: string): Zone {
   let zone = zones.get(name);
   if (!zone) {
-    const format = new Intl.DateTimeFormat("en-US", {
-      timeZone: name,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "numeric",
-      day: "numeric",
-      hour: "numeric",
-      minute: "numeric",
-      second: "numeric",
-    });
+    const format = zoneFormatter(name);
     zone = { format, known: new Float64Array(KNOWN_OFFSETS * 2).fill(Number.NaN), i: 0 };
     zones.set(name, zone);
   }
@@ -59,13 +73,7 @@ export function offsetAt(ms: number, zone: string): number {
     if (known[j] === whole) return known[j + 1] as number;
   }
   let local = wallClockOf(z.format.format(whole));
-  if (Number.isNaN(local)) {
-    const p: Record<string, number> = {};
-    for (const part of z.format.formatToParts(whole)) {
-      if (part.type !== "literal") p[part.type] = Number(part.value);
-    }
-    local = Date.UTC(p.year as number, (p.month as number) - 1, p.day, p.hour, p.minute, p.second);
-  }
+  if (Number.isNaN(local)) local = wallClockFromParts(z.format, whole);
   const offset = local - whole;
   known[z.i] = whole;
   known[z.i + 1] = offset;
