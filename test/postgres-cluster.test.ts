@@ -1,4 +1,4 @@
-import { readdir } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -42,10 +42,13 @@ const query = async <T extends pg.QueryResultRow>(sql: string) =>
 const runsLogged = async () =>
   Number((await query<{ n: string }>("SELECT count(*) AS n FROM mc_executions"))[0]?.n);
 
-const countFiles = async (dir: string) =>
-  (await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => [])).filter((e) =>
-    e.isFile(),
-  ).length;
+/** Bytes under `dir`: a task's outputs of a day share one file, so a run adds bytes, not files. */
+const bytesIn = async (dir: string) => {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  let bytes = 0;
+  for (const e of entries) if (e.isFile()) bytes += (await stat(join(e.parentPath, e.name))).size;
+  return bytes;
+};
 
 /** The run ids a process said it started, from its JSON log lines. */
 const startedRuns = (p: Proc): string[] =>
@@ -117,11 +120,11 @@ describe("three bot processes on one database", () => {
     expect(takeoverMs).toBeLessThanOrEqual(30_000);
 
     // Started again, it rejoins: it takes runs of its own (their outputs land in its folder).
-    const outputsBefore = await countFiles(join(dataDir(1), "outputs"));
+    const outputsBefore = await bytesIn(join(dataDir(1), "outputs"));
     const back = start(1);
     await back.waitFor(/t-399/, 60_000);
     await until(
-      async () => (await countFiles(join(dataDir(1), "outputs"))) > outputsBefore,
+      async () => (await bytesIn(join(dataDir(1), "outputs"))) > outputsBefore,
       "runs taken by the restarted process",
       MINUTE,
       100,
