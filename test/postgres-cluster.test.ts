@@ -62,7 +62,6 @@ beforeEach(async () => {
   db = await freshDatabase();
   dirs = [await tempDir(), await tempDir(), await tempDir()];
   const pool = testPool(db.url);
-  pool.on("error", () => {});
   const store = await PgStore.open({ pool, shownUrl: db.name });
   const now = new Date().toISOString();
   await store.update(() => {

@@ -1,4 +1,3 @@
-import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PgStore, PgWriteError } from "../src/store/pg/pg-store.ts";
 import { TaskSchema } from "../src/tasks/model.ts";
@@ -6,6 +5,7 @@ import {
   type FreshDatabase,
   freshDatabase,
   postgresServerUrl,
+  testPool,
   withClient,
 } from "./support/postgres.ts";
 import { makeWorld, type World } from "./support/world.ts";
@@ -32,13 +32,6 @@ const until = async (check: () => boolean, what: string) => {
     await new Promise((r) => setTimeout(r, 20));
   }
 };
-/** A pool of this test's own, whose connections the cuts may end too. */
-const testPool = (): pg.Pool => {
-  const pool = new pg.Pool({ connectionString: db.url });
-  pool.on("connect", (client) => client.on("error", () => {}));
-  pool.on("error", () => {});
-  return pool;
-};
 const logged = (text: string) => () => w.lines.some((l) => String(l.msg).includes(text));
 
 beforeEach(async () => {
@@ -59,7 +52,7 @@ describe("PostgreSQL: a cut connection", () => {
     await until(() => w.app.scheduler.running, "the scheduler");
     await until(logged("caught up with other processes' changes"), "the listener");
     // Another process's change reaches this one again.
-    const pool = testPool();
+    const pool = testPool(db.url); // the cuts may end its connections too
     const other = await PgStore.open({ pool, shownUrl: db.name });
     await other.update(() =>
       other.putTask(

@@ -13,8 +13,8 @@ import type { Store } from "../store/store.ts";
 import {
   type HandlerOutput,
   type HandlerRegistry,
+  normalizeOutput,
   type ReadAccess,
-  SAVE_AS,
 } from "../tasks/handler.ts";
 import type { RunStatus, Task } from "../tasks/model.ts";
 import { recordKey, type Tenant } from "../tasks/tenant.ts";
@@ -374,16 +374,6 @@ export class Runner {
 /** Whole milliseconds on the monotonic clock since `start`. */
 function since(clock: Clock, start: number): number {
   return Math.max(0, Math.round(clock.monotonic() - start));
-}
-
-function normalizeOutput(output: HandlerOutput): { markdown: string | null; saveAs?: string } {
-  if (typeof output === "string") return { markdown: output.trim() ? output : null };
-  if (output && typeof output === "object" && typeof output.markdown === "string") {
-    const saveAs =
-      typeof output.saveAs === "string" && SAVE_AS.test(output.saveAs) ? output.saveAs : undefined;
-    return { markdown: output.markdown.trim() ? output.markdown : null, saveAs };
-  }
-  return { markdown: null };
 }
 
 /**

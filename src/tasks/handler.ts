@@ -45,6 +45,20 @@ export type HandlerOutput = string | { markdown: string; saveAs?: string } | nul
 /** Where a handler may ask its output to be saved: one level under DATA_DIR, a .md file. */
 export const SAVE_AS = /^(briefings|reviews|outputs)\/[A-Za-z0-9][A-Za-z0-9._-]{0,100}\.md$/;
 
+/** What a handler returned, as markdown to save and post (null: nothing) and a checked saveAs. */
+export function normalizeOutput(output: HandlerOutput): {
+  markdown: string | null;
+  saveAs?: string;
+} {
+  if (typeof output === "string") return { markdown: output.trim() ? output : null };
+  if (output && typeof output === "object" && typeof output.markdown === "string") {
+    const saveAs =
+      typeof output.saveAs === "string" && SAVE_AS.test(output.saveAs) ? output.saveAs : undefined;
+    return { markdown: output.markdown.trim() ? output.markdown : null, saveAs };
+  }
+  return { markdown: null };
+}
+
 export interface Handler<S extends z.ZodType = z.ZodType> {
   name: string;
   description: string;

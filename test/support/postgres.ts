@@ -47,12 +47,13 @@ async function locateServer(): Promise<string> {
 
 /**
  * A pool for a test to reach the database directly. Like the app's (store/pg/connect.ts), it
- * listens for errors: a connection ended by `drop()` (or by PostgreSQL) while idle is not a
- * crash of the test run.
+ * and its connections listen for errors: a connection ended by `drop()` (or by PostgreSQL, or a
+ * test's cut) is not a crash of the test run.
  */
 export function testPool(url: string, opts: pg.PoolConfig = {}): pg.Pool {
   const pool = new pg.Pool({ ...opts, connectionString: url });
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   return pool;
 }
 
