@@ -71,6 +71,45 @@ describe("a burst of due runs", () => {
     expect(outputsAtLastCall).toEqual([0]);
     expect(countFiles(join(dir.path, "outputs"))).toBe(n);
   });
+
+  it("a handler that rejects in an early slice fails its run, and its rejection is never unhandled", async () => {
+    // The burst yields between slices, so the first slices' rejections meet a drained microtask
+    // queue before their runs go on: without a handler on them they would be unhandled (a crash).
+    const n = SLICE_MS * 3;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const h = scriptedHandler("boom", [
+        () => {
+          const until = performance.now() + 1;
+          while (performance.now() < until) {
+            // a handler's synchronous work, then its failure
+          }
+          throw new Error("the feed is down");
+        },
+      ]);
+      world = await makeWorld({ start: "2026-11-26T07:59:00Z", handlers: [h], dataDir: dir.path });
+      const { service, store } = world.app;
+      await service.addTask("local", {
+        id: "seed",
+        handler: "boom",
+        schedule: "daily 08:00",
+        retries: 0,
+      });
+      const seed = service.getTask("local", "seed");
+      await store.update(() => {
+        for (let i = 1; i < n; i++) store.putTask({ ...structuredClone(seed), id: `t${i}` });
+      });
+      await runUntil(world, "2026-11-26T08:00:30Z");
+      expect(h.calls).toHaveLength(n);
+      const statuses = service.listTasks("local").map((t) => t.history.lastStatus);
+      expect(statuses).toEqual(Array(n).fill("failure"));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
 });
 
 describe("StartGates", () => {

@@ -146,11 +146,16 @@ export class Scheduler {
     // Every due run is claimed in this one pass (marked running, stamped, its next slot placed)
     // before any handler is called: the handlers start after it (start-gates.ts), so the last
     // run claimed waits for the claims before it, not for their handlers' work.
-    const gates = new StartGates();
+    // The due slots come off the heap before any goes back on at its next instant: one of many
+    // due together then leaves the heap at once, where one put back first would sink through
+    // every level of it on each next pop.
+    const due: Slot[] = [];
     for (let top = this.#heap.peek(); top && top.at <= now; top = this.#heap.peek()) {
       this.#heap.pop();
-      if (this.#isCurrent(top)) this.#due(top, now, gates);
+      if (this.#isCurrent(top)) due.push(top);
     }
+    const gates = new StartGates();
+    for (const slot of due) this.#due(slot, now, gates);
     this.#arm();
     gates.open();
   }
