@@ -22,6 +22,11 @@ export interface LagArgs {
   impl: Impl;
   sizes: number[];
   rounds: number;
+  /**
+   * Rounds run before the measured ones, unmeasured but kept: while V8 still optimizes (and
+   * deoptimizes) the code a burst runs, the first bursts after start-up are several times slower.
+   */
+  warmUp: number;
   /** Seconds between rounds: every job is due at each multiple of this. */
   period: number;
   /** Synchronous busy work in each job's function, in microseconds. */
@@ -34,6 +39,8 @@ export interface LagResult {
   workUs: number;
   /** Scheduled instant → function called: each round's samples (up to N), in ms. */
   rounds: number[][];
+  /** The same, in the warm-up rounds. */
+  warmUpRounds: number[][];
   /** Ours only: scheduled instant → run claimed and stamped, each round's samples, in ms. */
   dispatch: number[][];
   /** Runs due in a measured round whose function was never called. */
@@ -150,6 +157,7 @@ export async function lagChild({
   impl,
   sizes,
   rounds,
+  warmUp,
   period,
   workUs,
 }: LagArgs): Promise<LagResult[]> {
@@ -169,20 +177,24 @@ export async function lagChild({
     const t0 = Date.now();
     const jobs = await setup(impl, n, period, workUs, record);
     const setupMs = Date.now() - t0;
-    // At least one unmeasured round first (warm-up), then `rounds` measured ones.
-    const first = (Math.ceil((Date.now() + 700) / periodMs) + 1) * periodMs;
-    for (let k = 0; k < rounds; k++) samples.set(first + k * periodMs, { called: [], claimed: [] });
+    // `warmUp` rounds first, then `rounds` measured ones.
+    const first = (Math.ceil((Date.now() + 700) / periodMs) + warmUp) * periodMs;
+    for (let k = -warmUp; k < rounds; k++) {
+      samples.set(first + k * periodMs, { called: [], claimed: [] });
+    }
     measuring = true;
     // A run not started by the middle of the next period counts as dropped.
     await sleepUntil(first + (rounds - 1) * periodMs + Math.min(periodMs - 100, 900));
     measuring = false;
     await jobs.stop();
-    const perRound = [...samples.values()];
+    const all = [...samples.values()];
+    const perRound = all.slice(warmUp);
     results.push({
       impl,
       n,
       workUs,
       rounds: perRound.map((r) => r.called),
+      warmUpRounds: all.slice(0, warmUp).map((r) => r.called),
       dispatch: impl === "ours" ? perRound.map((r) => r.claimed) : [],
       dropped: perRound.reduce((d, r) => d + Math.max(0, n - r.called.length), 0),
       setupMs,

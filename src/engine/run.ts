@@ -47,9 +47,9 @@ interface Call {
   returnedAt: number;
   /** Its promise, when it returned one; otherwise it settled at the call, as `value` or `error`. */
   work: Promise<HandlerOutput> | undefined;
-  value?: HandlerOutput;
-  threw?: boolean;
-  error?: unknown;
+  value: HandlerOutput;
+  threw: boolean;
+  error: unknown;
 }
 
 /** How long a handler that ignores its timeout is waited for before the task is called stuck. */
@@ -164,7 +164,17 @@ export class Run implements BurstRun {
     const calledAt = clock.monotonic();
     const cancel = new Attempt(calledAt, task.timeoutSeconds * 1000);
     env.attempts.add(cancel);
-    const call: Call = { attempt, cancel, calledAt, returnedAt: calledAt, work: undefined };
+    // Every field from the start: one added later would give each call a second allocation.
+    const call: Call = {
+      attempt,
+      cancel,
+      calledAt,
+      returnedAt: calledAt,
+      work: undefined,
+      value: undefined,
+      threw: false,
+      error: undefined,
+    };
     try {
       const ctx = new RunContext(
         task,
