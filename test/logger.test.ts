@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { createLogger } from "../src/shared/logger.ts";
+import { createLogger, unredacted } from "../src/shared/logger.ts";
 import { memoryLogger } from "./support/world.ts";
 
 const token = "MTIzNDU2Nzg5MDEyMzQ1Njc4.Gabcde.secret-token-value";
@@ -47,5 +47,21 @@ describe("logger", () => {
       /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] INFO: task backup: success in 12 ms \{"taskId":"backup","durationMs":12\}$/,
     );
     expect(lines[1]).toMatch(/^\[[^\]]+\] WARN: careful \{"token":"\[redacted\]"\}$/);
+  });
+
+  it("unredacted writes the same lines to the same place, and leaves its parent redacting", () => {
+    const { log, lines } = memoryLogger("info");
+    const fields = {
+      guildId: "local",
+      taskId: "backup",
+      runId: "local/backup@2026-11-28T08:00:00.000Z",
+    };
+    unredacted(log).info(fields, "task backup: success after 1 attempt in 3 ms");
+    log.info(fields, "task backup: success after 1 attempt in 3 ms");
+    log.info({ token }, "careful");
+    const { time: _a, ...fromChild } = lines[0] ?? {};
+    const { time: _b, ...fromParent } = lines[1] ?? {};
+    expect(fromChild).toEqual(fromParent);
+    expect(lines[2]).toMatchObject({ token: "[redacted]" });
   });
 });

@@ -219,6 +219,30 @@ describe("runner", () => {
     expect(finished[0]).toMatchObject({ taskId: "daily", trigger: "manual" });
   });
 
+  it("a handler's own lines are redacted; the run's lines, written without redaction, keep every field", async () => {
+    const h = scriptedHandler("chatty", [
+      (ctx) => {
+        ctx.log.info({ token: "s3cret-token", url: "https://example.test" }, "fetched");
+        return "ok";
+      },
+    ]);
+    world = await makeWorld({ autoStart: false, start: T0, handlers: [h] });
+    await world.app.service.addTask("local", {
+      id: "chatty",
+      handler: "chatty",
+      schedule: "daily 09:00",
+    });
+    await world.app.service.runNow("local", "chatty");
+    expect(JSON.stringify(world.lines)).not.toContain("s3cret-token");
+    expect(world.lines.find((l) => l.msg === "fetched")).toMatchObject({
+      token: "[redacted]",
+      taskId: "chatty",
+    });
+    expect(world.lines.find((l) => String(l.msg).startsWith("task chatty: success"))).toMatchObject(
+      { level: 30, guildId: "local", taskId: "chatty", trigger: "manual" },
+    );
+  });
+
   it("a sink still publishing when the attempt times out is told through its signal", async () => {
     let reason: unknown = null;
     const slow: OutputSink = {

@@ -21,6 +21,8 @@ import type { BurstRun } from "./start-gates.ts";
 /** What a run needs of the runner that owns it. */
 export interface RunEnv {
   deps: RunnerDeps;
+  /** The run's own lines: `deps.log` without redaction (see unredacted). */
+  lines: Logger;
   attempts: AttemptSet;
   /** Aborted when shutdown begins: no more retries, and a run cut off sends no alert. */
   stopping: AbortSignal;
@@ -90,7 +92,8 @@ export class Run implements BurstRun {
 
   async #rest(first: Call): Promise<RunResult> {
     const { task, req, runId, env } = this;
-    const { clock, log } = env.deps;
+    const { clock } = env.deps;
+    const log = env.lines;
     try {
       const maxAttempts = req.dryRun ? 1 : 1 + task.retry.maxRetries;
       let outcome: AttemptOutcome;
@@ -158,8 +161,11 @@ export class Run implements BurstRun {
   #call(attempt: number): Call {
     const { task, req, runId, env } = this;
     const { clock, handlers, log } = env.deps;
-    if (log.isLevelEnabled("debug")) {
-      log.debug({ taskId: task.id, runId, attempt }, `task ${task.id} attempt ${attempt} started`);
+    if (env.lines.isLevelEnabled("debug")) {
+      env.lines.debug(
+        { taskId: task.id, runId, attempt },
+        `task ${task.id} attempt ${attempt} started`,
+      );
     }
     const calledAt = clock.monotonic();
     const cancel = new Attempt(calledAt, task.timeoutSeconds * 1000);

@@ -5,7 +5,7 @@ import {
   NotFoundError,
   TimeoutError,
 } from "../shared/errors.ts";
-import type { Logger } from "../shared/logger.ts";
+import { type Logger, unredacted } from "../shared/logger.ts";
 import type { Execution, Trigger } from "../store/execution.ts";
 import type { ExecutionRecords } from "../store/execution-records.ts";
 import type { Store } from "../store/store.ts";
@@ -67,6 +67,7 @@ export class Runner {
     );
     this.#env = {
       deps,
+      lines: unredacted(deps.log),
       attempts: this.#attempts,
       stopping: this.#stopping.signal,
       ended: (key) => this.#running.delete(key),

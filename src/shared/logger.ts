@@ -52,3 +52,13 @@ export function createLogger(
       : destination;
   return pino({ level, redact: { paths: REDACT_PATHS, censor: "[redacted]" } }, out);
 }
+
+/**
+ * `log` without redaction, for lines whose every field is one of our own ids, counts, statuses
+ * or error texts (a run's attempt and outcome lines, at thousands a second): no redact path can
+ * match such a field, and trying the wildcard paths costs ~19 µs a line, four times the rest of
+ * writing it. Anything else, handlers' own lines above all, goes through the redacting logger.
+ */
+export function unredacted(log: Logger): Logger {
+  return log.child({}, { redact: { paths: [] } });
+}
