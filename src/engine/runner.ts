@@ -61,7 +61,7 @@ export class Runner {
   readonly #attempts: AttemptSet;
   readonly #env: RunEnv;
 
-  constructor(deps: RunnerDeps) {
+  constructor(private readonly deps: RunnerDeps) {
     this.#attempts = new AttemptSet(deps.clock, (attempt) =>
       attempt.abort(new TimeoutError((attempt.deadline - attempt.startedAt) / 1000)),
     );
@@ -88,7 +88,7 @@ export class Runner {
     if (this.#stopping.signal.aborted) return this.#refused();
     const key = recordKey(req.tenant, req.taskId);
     if (this.#running.has(key)) return Promise.reject(new AlreadyRunningError(req.taskId));
-    const task = this.#env.deps.store.task(req.tenant, req.taskId);
+    const task = this.deps.store.task(req.tenant, req.taskId);
     if (!task) return Promise.reject(new NotFoundError("task", req.taskId));
     const run = this.#claim(task, req, key);
     run.start();
@@ -111,9 +111,12 @@ export class Runner {
     return run.result;
   }
 
-  /** Marked running before its handler is called: a handler that asks for its own task is refused like any overlap. */
+  /**
+   * Marked running before its handler is called: a handler that asks for its own task is
+   * refused like any overlap.
+   */
   #claim(task: Task, req: RunRequest, key: string): Run {
-    const run = new Run(this.#env, task, req, key, this.#env.deps.clock.now());
+    const run = new Run(this.#env, task, req, key, this.deps.clock.now());
     this.#running.set(key, run.result);
     return run;
   }
