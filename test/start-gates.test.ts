@@ -110,6 +110,41 @@ describe("a burst of due runs", () => {
       process.off("unhandledRejection", onUnhandled);
     }
   });
+
+  it("a handler whose promise settled in time is not timed out by a deadline passing later in the burst", async () => {
+    // Each handler's promise settles at once, but the burst lasts 15 slices, and the clock
+    // moves 2 s on (past the 1 s timeout of the handlers started so far) while later ones
+    // still start.
+    const n = SLICE_MS * 3;
+    let calls = 0;
+    const h = scriptedHandler("quick", [
+      () => {
+        const until = performance.now() + 5;
+        while (performance.now() < until) {
+          // a handler's synchronous work
+        }
+        if (++calls === 1) setImmediate(() => void world?.clock.advance(2000));
+        return "done";
+      },
+    ]);
+    world = await makeWorld({ start: "2026-11-26T07:59:00Z", handlers: [h], dataDir: dir.path });
+    const { service, store } = world.app;
+    await service.addTask("local", {
+      id: "seed",
+      handler: "quick",
+      schedule: "daily 08:00",
+      timeoutSeconds: 1,
+      retries: 0,
+    });
+    const seed = service.getTask("local", "seed");
+    await store.update(() => {
+      for (let i = 1; i < n; i++) store.putTask({ ...structuredClone(seed), id: `t${i}` });
+    });
+    await runUntil(world, "2026-11-26T08:00:30Z");
+    expect(h.calls).toHaveLength(n);
+    const statuses = service.listTasks("local").map((t) => t.history.lastStatus);
+    expect(statuses).toEqual(Array(n).fill("success"));
+  });
 });
 
 describe("StartGates", () => {

@@ -44,9 +44,13 @@ interface AttemptOutcome {
 interface Call {
   attempt: number;
   cancel: Attempt;
-  /** Monotonic ms when the handler was called, and when it returned (or threw). */
+  /**
+   * Monotonic ms when the handler was called, when it returned (or threw), and when the promise
+   * it returned settled (NaN until then).
+   */
   calledAt: number;
   returnedAt: number;
+  settledAt: number;
   /** Its promise, when it returned one; otherwise it settled at the call, as `value` or `error`. */
   work: Promise<HandlerOutput> | undefined;
   value: HandlerOutput;
@@ -176,6 +180,7 @@ export class Run implements BurstRun {
       cancel,
       calledAt,
       returnedAt: calledAt,
+      settledAt: Number.NaN,
       work: undefined,
       value: undefined,
       threw: false,
@@ -198,9 +203,13 @@ export class Run implements BurstRun {
       const value = handlers.get(task.handler).run(ctx);
       if (isThenable(value)) {
         const work = Promise.resolve(value);
-        // Its outcome is awaited once every handler of the burst has been called: until then,
-        // a rejection is not unhandled.
-        work.catch(ignore);
+        // In a burst its outcome is taken up only once every handler has been called: its time
+        // is stamped as it settles (so a deadline passing meanwhile does not make it a timeout),
+        // and a rejection is handled here, not left unhandled until then.
+        const settled = () => {
+          call.settledAt = clock.monotonic();
+        };
+        work.then(settled, settled);
         call.work = work;
       } else call.value = value;
     } catch (err) {
@@ -212,41 +221,50 @@ export class Run implements BurstRun {
   }
 
   /**
-   * The called handler's outcome, its output published. Its duration runs from the call to the
-   * end of publishing, less the wait of a handler that returned at once for its turn to be
-   * taken up; a promise is seen to settle only after the burst's last handler was called.
+   * The called handler's outcome, its output published. Its duration is the handler's own time
+   * (from its call until it returned or its promise settled) plus the publishing: not its wait,
+   * in a burst, for every other handler to be called.
    */
   async #outcome(call: Call): Promise<AttemptOutcome> {
-    const { attempt, cancel, calledAt, work } = call;
+    const { attempt, cancel, work } = call;
     const { task, req, runId, env } = this;
     const { clock, sinks } = env.deps;
-    const waited = work ? 0 : clock.monotonic() - call.returnedAt;
+    let publishingMs = 0;
     try {
       if (call.threw) throw call.error;
-      const output = work ? await cancel.race(work) : call.value;
+      const output = !work
+        ? call.value
+        : call.settledAt <= cancel.deadline
+          ? await work
+          : await cancel.race(work);
       const { markdown, saveAs } = normalizeOutput(output);
       if (markdown && !req.dryRun) {
-        const settledAt = new Date(clock.now());
-        for (const sink of sinks) {
-          await sink.publish?.(
-            {
-              task,
-              runId,
-              markdown,
-              saveAs,
-              scheduledFor: new Date(req.scheduledFor),
-              startedAt: settledAt,
-              attempt,
-            },
-            cancel,
-          );
+        const from = clock.monotonic();
+        const startedAt = new Date(clock.now());
+        try {
+          for (const sink of sinks) {
+            await sink.publish?.(
+              {
+                task,
+                runId,
+                markdown,
+                saveAs,
+                scheduledFor: new Date(req.scheduledFor),
+                startedAt,
+                attempt,
+              },
+              cancel,
+            );
+          }
+        } finally {
+          publishingMs = clock.monotonic() - from;
         }
       }
       return {
         status: "success",
         output: markdown,
         error: null,
-        durationMs: since(clock, calledAt + waited),
+        durationMs: wholeMs(handlerMs(call, clock) + publishingMs),
       };
     } catch (err) {
       const timedOut = err instanceof TimeoutError;
@@ -254,7 +272,7 @@ export class Run implements BurstRun {
         status: timedOut ? "timeout" : "failure",
         output: null,
         error: errorText(err).slice(0, 2000),
-        durationMs: since(clock, calledAt + waited),
+        durationMs: wholeMs(handlerMs(call, clock) + publishingMs),
         straggler: timedOut ? work : undefined,
       };
     } finally {
@@ -317,7 +335,21 @@ function isThenable(value: unknown): value is PromiseLike<HandlerOutput> {
 
 /** Whole milliseconds on the monotonic clock since `start`. */
 function since(clock: Clock, start: number): number {
-  return Math.max(0, Math.round(clock.monotonic() - start));
+  return wholeMs(clock.monotonic() - start);
+}
+
+function wholeMs(ms: number): number {
+  return Math.max(0, Math.round(ms));
+}
+
+/** A handler's own time: from its call until it returned, or until its promise settled (or now). */
+function handlerMs(call: Call, clock: Clock): number {
+  const end = !call.work
+    ? call.returnedAt
+    : Number.isNaN(call.settledAt)
+      ? clock.monotonic()
+      : call.settledAt;
+  return end - call.calledAt;
 }
 
 /**
