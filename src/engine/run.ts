@@ -45,11 +45,10 @@ interface Call {
   attempt: number;
   cancel: Attempt;
   /**
-   * Monotonic ms when the handler was called, when it returned (or threw), and when the promise
-   * it returned settled (NaN until then).
+   * Monotonic ms when the handler was called, and when it was done: returned without a promise,
+   * threw, or its promise settled (NaN until then).
    */
   calledAt: number;
-  returnedAt: number;
   settledAt: number;
   /** Its promise, when it returned one; otherwise it settled at the call, as `value` or `error`. */
   work: Promise<HandlerOutput> | undefined;
@@ -179,7 +178,6 @@ export class Run implements BurstRun {
       attempt,
       cancel,
       calledAt,
-      returnedAt: calledAt,
       settledAt: Number.NaN,
       work: undefined,
       value: undefined,
@@ -211,12 +209,14 @@ export class Run implements BurstRun {
         };
         work.then(settled, settled);
         call.work = work;
-      } else call.value = value;
+        return call;
+      }
+      call.value = value;
     } catch (err) {
       call.threw = true;
       call.error = err;
     }
-    call.returnedAt = clock.monotonic();
+    call.settledAt = clock.monotonic();
     return call;
   }
 
@@ -342,14 +342,9 @@ function wholeMs(ms: number): number {
   return Math.max(0, Math.round(ms));
 }
 
-/** A handler's own time: from its call until it returned, or until its promise settled (or now). */
+/** A handler's own time: from its call until it was done (or until now). */
 function handlerMs(call: Call, clock: Clock): number {
-  const end = !call.work
-    ? call.returnedAt
-    : Number.isNaN(call.settledAt)
-      ? clock.monotonic()
-      : call.settledAt;
-  return end - call.calledAt;
+  return (Number.isNaN(call.settledAt) ? clock.monotonic() : call.settledAt) - call.calledAt;
 }
 
 /**
