@@ -31,6 +31,40 @@ afterEach(async () => {
   await dir.remove();
 });
 
+/** A handler's synchronous work. */
+function work(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // busy
+  }
+}
+
+/** `n` tasks of `handler` due at 08:00 together (a seed with `fields`, and copies), run past it. */
+async function burst(
+  n: number,
+  handler: ReturnType<typeof scriptedHandler>,
+  fields: Record<string, unknown> = {},
+): Promise<World> {
+  world = await makeWorld({
+    start: "2026-11-26T07:59:00Z",
+    handlers: [handler],
+    dataDir: dir.path,
+  });
+  const { service, store } = world.app;
+  await service.addTask("local", {
+    id: "seed",
+    handler: handler.name,
+    schedule: "daily 08:00",
+    ...fields,
+  });
+  const seed = service.getTask("local", "seed");
+  await store.update(() => {
+    for (let i = 1; i < n; i++) store.putTask({ ...structuredClone(seed), id: `t${i}` });
+  });
+  await runUntil(world, "2026-11-26T08:00:30Z");
+  return world;
+}
+
 describe("a burst of due runs", () => {
   it("claims every run before the first handler is called, then starts each once, in slices", async () => {
     // Handlers that work synchronously for 1 ms each: the burst lasts several slices.
@@ -41,10 +75,7 @@ describe("a burst of due runs", () => {
     let calls = 0;
     const h = scriptedHandler("rec", [
       () => {
-        const until = performance.now() + 1;
-        while (performance.now() < until) {
-          // a handler's synchronous work
-        }
+        work(1);
         calls++;
         // The last handler of the burst: no run's bookkeeping has begun yet.
         if (calls === n) outputsAtLastCall.push(countFiles(join(dir.path, "outputs")));
@@ -59,14 +90,7 @@ describe("a burst of due runs", () => {
         return "done";
       },
     ]);
-    world = await makeWorld({ start: "2026-11-26T07:59:00Z", handlers: [h], dataDir: dir.path });
-    const { service, store } = world.app;
-    await service.addTask("local", { id: "seed", handler: "rec", schedule: "daily 08:00" });
-    const seed = service.getTask("local", "seed");
-    await store.update(() => {
-      for (let i = 1; i < n; i++) store.putTask({ ...structuredClone(seed), id: `t${i}` });
-    });
-    await runUntil(world, "2026-11-26T08:00:30Z");
+    const { service } = (await burst(n, h)).app;
     const ids = h.calls.map((c) => c.task.id);
     expect(ids).toHaveLength(n);
     expect(new Set(ids).size).toBe(n);
@@ -89,26 +113,11 @@ describe("a burst of due runs", () => {
     try {
       const h = scriptedHandler("boom", [
         () => {
-          const until = performance.now() + 1;
-          while (performance.now() < until) {
-            // a handler's synchronous work, then its failure
-          }
+          work(1);
           throw new Error("the feed is down");
         },
       ]);
-      world = await makeWorld({ start: "2026-11-26T07:59:00Z", handlers: [h], dataDir: dir.path });
-      const { service, store } = world.app;
-      await service.addTask("local", {
-        id: "seed",
-        handler: "boom",
-        schedule: "daily 08:00",
-        retries: 0,
-      });
-      const seed = service.getTask("local", "seed");
-      await store.update(() => {
-        for (let i = 1; i < n; i++) store.putTask({ ...structuredClone(seed), id: `t${i}` });
-      });
-      await runUntil(world, "2026-11-26T08:00:30Z");
+      const { service } = (await burst(n, h, { retries: 0 })).app;
       expect(h.calls).toHaveLength(n);
       const statuses = service.listTasks("local").map((t) => t.history.lastStatus);
       expect(statuses).toEqual(Array(n).fill("failure"));
@@ -126,28 +135,12 @@ describe("a burst of due runs", () => {
     let calls = 0;
     const h = scriptedHandler("quick", [
       () => {
-        const until = performance.now() + 5;
-        while (performance.now() < until) {
-          // a handler's synchronous work
-        }
+        work(5);
         if (++calls === 1) setImmediate(() => void world?.clock.advance(2000));
         return "done";
       },
     ]);
-    world = await makeWorld({ start: "2026-11-26T07:59:00Z", handlers: [h], dataDir: dir.path });
-    const { service, store } = world.app;
-    await service.addTask("local", {
-      id: "seed",
-      handler: "quick",
-      schedule: "daily 08:00",
-      timeoutSeconds: 1,
-      retries: 0,
-    });
-    const seed = service.getTask("local", "seed");
-    await store.update(() => {
-      for (let i = 1; i < n; i++) store.putTask({ ...structuredClone(seed), id: `t${i}` });
-    });
-    await runUntil(world, "2026-11-26T08:00:30Z");
+    const { service } = (await burst(n, h, { timeoutSeconds: 1, retries: 0 })).app;
     expect(h.calls).toHaveLength(n);
     const statuses = service.listTasks("local").map((t) => t.history.lastStatus);
     expect(statuses).toEqual(Array(n).fill("success"));
