@@ -31,6 +31,16 @@ async function playRetries<T>(w: World, done: Promise<T>, retries: number): Prom
   return done;
 }
 
+/** Work that never ends by itself: it rejects when `signal` aborts, telling `seen` why. */
+function rejectedOnAbort(signal: AbortSignal, seen: (reason: unknown) => void): Promise<never> {
+  return new Promise((_, reject) => {
+    signal.addEventListener("abort", () => {
+      seen(signal.reason);
+      reject(signal.reason);
+    });
+  });
+}
+
 describe("runner", () => {
   it("retries with exponential backoff on the injected clock, then records the run", async () => {
     const flaky = scriptedHandler("flaky", [
@@ -107,11 +117,8 @@ describe("runner", () => {
     let aborted: unknown = null;
     const hang = scriptedHandler("hang", [
       (ctx) =>
-        new Promise((_, reject) => {
-          ctx.signal.addEventListener("abort", () => {
-            aborted = ctx.signal.reason;
-            reject(ctx.signal.reason);
-          });
+        rejectedOnAbort(ctx.signal, (why) => {
+          aborted = why;
         }),
     ]);
     world = await makeWorld({ autoStart: false, start: T0, handlers: [hang] });
@@ -248,11 +255,8 @@ describe("runner", () => {
     const slow: OutputSink = {
       name: "slow",
       publish: (_out, attempt) =>
-        new Promise((_, reject) => {
-          attempt.signal.addEventListener("abort", () => {
-            reason = attempt.signal.reason;
-            reject(attempt.signal.reason);
-          });
+        rejectedOnAbort(attempt.signal, (why) => {
+          reason = why;
         }),
     };
     world = await makeWorld({ autoStart: false, start: T0, sinks: [slow] });
