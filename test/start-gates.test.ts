@@ -148,6 +148,27 @@ describe("a burst of due runs", () => {
     const durations = (await readLogLines(dir.path)).map((l) => l.durationMs);
     expect(durations).toEqual(Array(n).fill(0));
   });
+
+  it("a shutdown that begins in the first slice waits for every run of the burst, started or not", async () => {
+    const n = SLICE_MS * 3;
+    const stopped: Promise<number>[] = [];
+    const h = scriptedHandler("busy", [
+      () => {
+        work(1);
+        const app = world?.app;
+        // Most of the burst is claimed but not started yet: no promise of theirs exists so far.
+        if (app && !stopped.length) {
+          const recorded = () =>
+            app.service.listTasks("local").filter((t) => t.history.totalRuns === 1).length;
+          stopped.push(app.runner.stop(60_000).then(recorded));
+        }
+        return "done";
+      },
+    ]);
+    await burst(n, h);
+    // Once stop() is over, every run has ended and kept its record.
+    expect(await stopped[0]).toBe(n);
+  });
 });
 
 describe("StartGates", () => {

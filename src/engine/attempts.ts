@@ -1,9 +1,13 @@
 import type { Clock, TimerHandle } from "../time/clock.ts";
 
 // Cancellation for attempts without an AbortController and a timer each: with thousands of
-// runs due at once, those two were a third of the cost of starting a run.
+// runs due at once, those two were a third of the cost of starting a run. What the handler
+// did is kept on the same object for the same reason: one allocation per attempt, not two.
 
-/** One attempt's cancellation. Its AbortSignal is made only if asked for: most handlers never do. */
+/**
+ * One attempt: its cancellation, and its handler's call (kept by run.ts). Its AbortSignal is
+ * made only if asked for: most handlers never do.
+ */
 export class Attempt {
   #controller: AbortController | null = null;
   #aborted = false;
@@ -13,8 +17,16 @@ export class Attempt {
   readonly deadline: number;
   /** Its place in the AttemptSet, -1 when in none. */
   place = -1;
+  /** Monotonic ms when the handler was done: returned, threw or its promise settled (NaN until then). */
+  settledAt = Number.NaN;
+  /** The handler's promise, when it returned one. */
+  work: Promise<unknown> | undefined = undefined;
+  /** What the handler returned (not a promise), or what it threw. */
+  value: unknown = undefined;
+  threw = false;
 
   constructor(
+    /** Monotonic ms when its handler was called. */
     readonly startedAt: number,
     timeoutMs: number,
   ) {

@@ -6,6 +6,7 @@ import type { Task } from "../tasks/model.ts";
 import type { Tenant } from "../tasks/tenant.ts";
 import { type Clock, isoTime } from "../time/clock.ts";
 import { nextDue } from "../time/timeline.ts";
+import type { RunWatch } from "./run.ts";
 import type { Runner } from "./runner.ts";
 import type { StartGates } from "./start-gates.ts";
 
@@ -65,7 +66,9 @@ export class DueRuns {
     }
     const task = this.current(run, run.trigger);
     if (!task) return;
-    return this.start(task, run.at, run.trigger, gates);
+    return new Promise<void>((resolve, reject) =>
+      this.start(task, run.at, run.trigger, gates, { ended: resolve, failed: reject }),
+    );
   }
 
   /** The run's last log line if the run is over (success, skipped, or its last attempt). */
@@ -81,23 +84,34 @@ export class DueRuns {
     );
   }
 
-  /** Starts the run (its handler in its turn of `gates`), or logs why it is skipped. */
-  start(task: Task, at: number, trigger: DueRun["trigger"], gates: StartGates): Promise<unknown> {
+  /**
+   * Starts the run (its handler in its turn of `gates`), or logs why it is skipped; `watch`
+   * hears when either is over.
+   */
+  start(
+    task: Task,
+    at: number,
+    trigger: DueRun["trigger"],
+    gates: StartGates,
+    watch: RunWatch,
+  ): void {
     const { store } = this.deps;
     if (task.skipNext && trigger === "schedule") {
-      return store
+      store
         .update(() => {
           const t = store.task(task.guildId, task.id);
           if (t) store.putTask({ ...t, skipNext: false });
         })
-        .then(() => this.#logSkip(task, at, "skipped once by request (skipNext)"));
+        .then(() => this.#logSkip(task, at, "skipped once by request (skipNext)"))
+        .then(watch.ended, watch.failed);
+      return;
     }
-    const run = this.deps.runner.claim(
-      task,
-      { tenant: task.guildId, taskId: task.id, trigger, scheduledFor: at },
-      gates,
-    );
-    return run ?? this.#logSkip(task, at, "the previous run was still in progress");
+    if (!this.deps.runner.claim(task, trigger, at, gates, watch)) {
+      this.#logSkip(task, at, "the previous run was still in progress").then(
+        watch.ended,
+        watch.failed,
+      );
+    }
   }
 
   async #logSkip(task: Task, at: number, reason: string): Promise<void> {

@@ -26,8 +26,15 @@ export interface RunEnv {
   attempts: AttemptSet;
   /** Aborted when shutdown begins: no more retries, and a run cut off sends no alert. */
   stopping: AbortSignal;
-  /** The run is over: the task may run again. */
-  ended(key: string): void;
+  /** The run is over: its task may run again. */
+  ended(run: Run): void;
+}
+
+/** Told when a run is over: how the scheduler counts the runs it started without a promise each. */
+export interface RunWatch {
+  ended(): void;
+  /** The run's record could not be kept, or the run could not start. */
+  failed(err: unknown): void;
 }
 
 /** How an attempt went. */
@@ -40,47 +47,46 @@ interface AttemptOutcome {
   straggler?: Promise<unknown>;
 }
 
-/** An attempt's handler, called: what it gave back or threw, and the attempt's cancellation. */
-interface Call {
-  attempt: number;
-  cancel: Attempt;
-  /**
-   * Monotonic ms when the handler was called, and when it was done: returned without a promise,
-   * threw, or its promise settled (NaN until then).
-   */
-  calledAt: number;
-  settledAt: number;
-  /** Its promise, when it returned one; otherwise it settled at the call, as `value` or `error`. */
-  work: Promise<HandlerOutput> | undefined;
-  value: HandlerOutput;
-  threw: boolean;
-  error: unknown;
-}
-
 /** How long a handler that ignores its timeout is waited for before the task is called stuck. */
 export const STUCK_AFTER_MS = 60_000;
 
-const ignore = () => {};
-
 export class Run implements BurstRun {
-  /** Settles with the run's result once it is over (it rejects only if its record could not be kept). */
-  readonly result: Promise<RunResult>;
-  readonly runId: string;
-  #settle: (result: Promise<RunResult>) => void = ignore;
-  #first: Call | undefined;
+  #runId: string | undefined;
+  #result: Promise<RunResult> | undefined;
+  #resolve: ((rest: Promise<RunResult>) => void) | undefined;
+  /** The first attempt, its handler called by start(). */
+  #first: Attempt | undefined;
 
+  // What a run keeps is a field of its own, not a request object: thousands are claimed at
+  // once, and each object more per run shows in how late the last handler starts.
   constructor(
-    private readonly env: RunEnv,
-    private readonly task: Task,
-    private readonly req: RunRequest,
-    private readonly key: string,
+    readonly env: RunEnv,
+    /** The task as stored when the run was claimed. */
+    readonly task: Task,
+    /** The first attempt's trigger; later attempts are retries. */
+    readonly trigger: RunRequest["trigger"],
+    readonly scheduledFor: number,
     /** When the run was claimed (ms since the epoch): history's start of the run, and RunContext's. */
-    private readonly claimedAt: number,
-  ) {
-    this.runId = runKey(task.guildId, task.id, req.scheduledFor);
-    this.result = new Promise((resolve) => {
-      this.#settle = resolve;
+    readonly claimedAt: number,
+    /** Run the handler and keep its output: nothing saved, posted, logged or counted. */
+    readonly dryRun: boolean,
+    private readonly watch: RunWatch | null,
+  ) {}
+
+  get runId(): string {
+    this.#runId ??= runKey(this.task.guildId, this.task.id, this.scheduledFor);
+    return this.#runId;
+  }
+
+  /**
+   * Settles with the run's result once it is over (it rejects only if its record could not be
+   * kept). Made when first asked for: a watched run's never is.
+   */
+  get result(): Promise<RunResult> {
+    this.#result ??= new Promise((resolve) => {
+      this.#resolve = resolve;
     });
+    return this.#result;
   }
 
   /** Calls the first attempt's handler. */
@@ -90,19 +96,23 @@ export class Run implements BurstRun {
 
   /** Goes on from the first attempt's call to the end of the run. */
   resume(): void {
-    this.#settle(this.#rest(this.#first ?? this.#call(1)));
+    const rest = this.#rest(this.#first ?? this.#call(1));
+    this.#first = undefined;
+    if (this.#resolve) this.#resolve(rest);
+    else this.#result = rest;
+    if (this.watch) rest.then(this.watch.ended, this.watch.failed);
   }
 
-  async #rest(first: Call): Promise<RunResult> {
-    const { task, req, runId, env } = this;
+  async #rest(first: Attempt): Promise<RunResult> {
+    const { task, runId, env, dryRun } = this;
     const { clock } = env.deps;
     const log = env.lines;
     try {
-      const maxAttempts = req.dryRun ? 1 : 1 + task.retry.maxRetries;
+      const maxAttempts = dryRun ? 1 : 1 + task.retry.maxRetries;
       let outcome: AttemptOutcome;
       let attempt = 1;
       for (let call = first; ; call = this.#call(++attempt)) {
-        outcome = await this.#outcome(call);
+        outcome = await this.#outcome(attempt, call);
         // Successes at debug: the execution log already records every attempt, and a line per
         // success was the biggest cost of a run at thousands of runs a second.
         const level = outcome.status === "success" ? "debug" : "warn";
@@ -120,7 +130,7 @@ export class Run implements BurstRun {
             `task ${task.id} attempt ${attempt}: ${outcome.status}`,
           );
         }
-        if (req.dryRun) break;
+        if (dryRun) break;
         await this.#logAttempt(attempt, outcome);
         // A handler that ignored its timeout still runs: the next attempt, and the task's next
         // run, wait for it, so two runs of one task never overlap.
@@ -143,60 +153,41 @@ export class Run implements BurstRun {
         attempts: attempt,
         output,
         error,
-        durationMs: since(clock, first.calledAt),
+        durationMs: since(clock, first.startedAt),
       };
-      if (!req.dryRun) {
-        logFinished(log, task, result, req.trigger);
+      if (!dryRun) {
+        logFinished(log, task, result, this.trigger);
         await recordRun(env.deps, task, result, {
           startedAt: this.claimedAt,
-          scheduledFor: req.scheduledFor,
+          scheduledFor: this.scheduledFor,
           // A run cut off by shutdown is not an incident worth a DM.
           alert: !env.stopping.aborted,
         });
       }
       return result;
     } finally {
-      env.ended(this.key);
+      env.ended(this);
     }
   }
 
   /** Calls the handler of attempt `attempt`, its timeout counted from now. Never throws. */
-  #call(attempt: number): Call {
-    const { task, req, runId, env } = this;
-    const { clock, handlers, log } = env.deps;
+  #call(attempt: number): Attempt {
+    const { task, env } = this;
+    const { clock, handlers } = env.deps;
     if (env.lines.isLevelEnabled("debug")) {
       env.lines.debug(
-        { taskId: task.id, runId, attempt },
+        { taskId: task.id, runId: this.runId, attempt },
         `task ${task.id} attempt ${attempt} started`,
       );
     }
-    const calledAt = clock.monotonic();
-    const cancel = new Attempt(calledAt, task.timeoutSeconds * 1000);
-    env.attempts.add(cancel);
-    // Every field from the start: one added later would give each call a second allocation.
-    const call: Call = {
-      attempt,
-      cancel,
-      calledAt,
-      settledAt: Number.NaN,
-      work: undefined,
-      value: undefined,
-      threw: false,
-      error: undefined,
-    };
+    const call = new Attempt(clock.monotonic(), task.timeoutSeconds * 1000);
+    env.attempts.add(call);
     try {
       const ctx = new RunContext(
-        task,
-        handlers.parseOptions(task.handler, task.options),
-        clock,
-        attempt === 1 ? req.trigger : "retry",
+        this,
         attempt,
-        env.deps.data(task.guildId),
-        runId,
-        req.scheduledFor,
-        this.claimedAt,
-        cancel,
-        log,
+        handlers.parseOptions(task.handler, task.options),
+        call,
       );
       const value = handlers.get(task.handler).run(ctx);
       if (isThenable(value)) {
@@ -214,7 +205,7 @@ export class Run implements BurstRun {
       call.value = value;
     } catch (err) {
       call.threw = true;
-      call.error = err;
+      call.value = err;
     }
     call.settledAt = clock.monotonic();
     return call;
@@ -225,20 +216,20 @@ export class Run implements BurstRun {
    * (from its call until it returned or its promise settled) plus the publishing: not its wait,
    * in a burst, for every other handler to be called.
    */
-  async #outcome(call: Call): Promise<AttemptOutcome> {
-    const { attempt, cancel, work } = call;
-    const { task, req, runId, env } = this;
+  async #outcome(attempt: number, call: Attempt): Promise<AttemptOutcome> {
+    const { work } = call;
+    const { task, runId, env } = this;
     const { clock, sinks } = env.deps;
     let publishingMs = 0;
     try {
-      if (call.threw) throw call.error;
+      if (call.threw) throw call.value;
       const output = !work
         ? call.value
-        : call.settledAt <= cancel.deadline
+        : call.settledAt <= call.deadline
           ? await work
-          : await cancel.race(work);
-      const { markdown, saveAs } = normalizeOutput(output);
-      if (markdown && !req.dryRun) {
+          : await call.race(work);
+      const { markdown, saveAs } = normalizeOutput(output as HandlerOutput);
+      if (markdown && !this.dryRun) {
         const from = clock.monotonic();
         const startedAt = new Date(clock.now());
         try {
@@ -249,11 +240,11 @@ export class Run implements BurstRun {
                 runId,
                 markdown,
                 saveAs,
-                scheduledFor: new Date(req.scheduledFor),
+                scheduledFor: new Date(this.scheduledFor),
                 startedAt,
                 attempt,
               },
-              cancel,
+              call,
             );
           }
         } finally {
@@ -276,21 +267,21 @@ export class Run implements BurstRun {
         straggler: timedOut ? work : undefined,
       };
     } finally {
-      env.attempts.delete(cancel);
+      env.attempts.delete(call);
     }
   }
 
   async #logAttempt(attempt: number, outcome: AttemptOutcome): Promise<void> {
-    const { task, req, runId, env } = this;
+    const { task, runId, env } = this;
     const { clock, log } = env.deps;
     const line: Execution = {
       ts: isoTime(clock.now()),
       guildId: task.guildId,
       taskId: task.id,
       runId,
-      scheduledFor: isoTime(req.scheduledFor),
+      scheduledFor: isoTime(this.scheduledFor),
       attempt,
-      trigger: attempt === 1 ? req.trigger : "retry",
+      trigger: attempt === 1 ? this.trigger : "retry",
       status: outcome.status,
       durationMs: outcome.durationMs,
       error: outcome.error,
@@ -343,8 +334,8 @@ function wholeMs(ms: number): number {
 }
 
 /** A handler's own time: from its call until it was done (or until now). */
-function handlerMs(call: Call, clock: Clock): number {
-  return (Number.isNaN(call.settledAt) ? clock.monotonic() : call.settledAt) - call.calledAt;
+function handlerMs(call: Attempt, clock: Clock): number {
+  return (Number.isNaN(call.settledAt) ? clock.monotonic() : call.settledAt) - call.startedAt;
 }
 
 /**

@@ -9,12 +9,13 @@ import { type Logger, unredacted } from "../shared/logger.ts";
 import type { Execution, Trigger } from "../store/execution.ts";
 import type { ExecutionRecords } from "../store/execution-records.ts";
 import type { Store } from "../store/store.ts";
+import { ByTask } from "../tasks/by-task.ts";
 import type { HandlerRegistry, ReadAccess } from "../tasks/handler.ts";
 import type { RunStatus, Task } from "../tasks/model.ts";
-import { recordKey, type Tenant } from "../tasks/tenant.ts";
+import type { Tenant } from "../tasks/tenant.ts";
 import type { Clock } from "../time/clock.ts";
 import { AttemptSet } from "./attempts.ts";
-import { Run, type RunEnv } from "./run.ts";
+import { Run, type RunEnv, type RunWatch } from "./run.ts";
 import type { StartGates } from "./start-gates.ts";
 
 export interface RunRequest {
@@ -54,7 +55,7 @@ export interface RunnerDeps {
 /** Starts runs of tasks, one at a time per task, and bounds them on shutdown (run.ts: a run). */
 export class Runner {
   /** Runs in progress, from before their handler is called; shutdown waits for them. */
-  readonly #running = new Map<string, Promise<RunResult>>();
+  readonly #running = new ByTask<Run>();
   /** Aborted when shutdown begins: no new runs, no more retries. */
   readonly #stopping = new AbortController();
   /** Attempts in progress: timed out at their deadline, cut off when shutdown's grace is over. */
@@ -70,27 +71,27 @@ export class Runner {
       lines: unredacted(deps.log),
       attempts: this.#attempts,
       stopping: this.#stopping.signal,
-      ended: (key) => this.#running.delete(key),
+      ended: (run) => this.#running.delete(run.task.guildId, run.task.id),
     };
   }
 
   isRunning(tenant: Tenant, taskId: string): boolean {
-    return this.#running.has(recordKey(tenant, taskId));
+    return this.#running.has(tenant, taskId);
   }
 
   /** Settles once the task has no run in progress here. */
   async finishing(tenant: Tenant, taskId: string): Promise<void> {
-    const key = recordKey(tenant, taskId);
-    while (this.#running.has(key)) await this.#running.get(key)?.catch(() => {});
+    for (let run = this.#running.get(tenant, taskId); run; run = this.#running.get(tenant, taskId))
+      await run.result.catch(() => {});
   }
 
   run(req: RunRequest): Promise<RunResult> {
-    if (this.#stopping.signal.aborted) return this.#refused();
-    const key = recordKey(req.tenant, req.taskId);
-    if (this.#running.has(key)) return Promise.reject(new AlreadyRunningError(req.taskId));
+    if (this.#stopping.signal.aborted) return Promise.reject(refusal());
+    if (this.#running.has(req.tenant, req.taskId))
+      return Promise.reject(new AlreadyRunningError(req.taskId));
     const task = this.deps.store.task(req.tenant, req.taskId);
     if (!task) return Promise.reject(new NotFoundError("task", req.taskId));
-    const run = this.#claim(task, req, key);
+    const run = this.#claim(task, req.trigger, req.scheduledFor, req.dryRun ?? false, null);
     run.start();
     run.resume();
     return run.result;
@@ -98,33 +99,46 @@ export class Runner {
 
   /**
    * The scheduler's way in: claims a run of `task` (as the store has it now) at once, marked
-   * running and its start stamped, and calls its handler when `gates` reach it. The scheduler
-   * claims every due run before it opens the gates, so no handler's work delays another run's
-   * claim. Null when a run of the task is still in progress: the caller logs the skip.
+   * running and its start stamped, and calls its handler when `gates` reach it; `watch` hears
+   * when the run is over, or that it could not start (shutdown). The scheduler claims every due
+   * run before it opens the gates, so no handler's work delays another run's claim. False, and
+   * nothing done, when a run of the task is still in progress: the caller logs the skip.
    */
-  claim(task: Task, req: RunRequest, gates: StartGates): Promise<RunResult> | null {
-    const key = recordKey(task.guildId, task.id);
-    if (this.#running.has(key)) return null;
-    if (this.#stopping.signal.aborted) return this.#refused();
-    const run = this.#claim(task, req, key);
-    gates.add(run);
-    return run.result;
+  claim(
+    task: Task,
+    trigger: RunRequest["trigger"],
+    scheduledFor: number,
+    gates: StartGates,
+    watch: RunWatch,
+  ): boolean {
+    if (this.#running.has(task.guildId, task.id)) return false;
+    if (this.#stopping.signal.aborted) watch.failed(refusal());
+    else gates.add(this.#claim(task, trigger, scheduledFor, false, watch));
+    return true;
   }
 
   /**
    * Marked running before its handler is called: a handler that asks for its own task is
    * refused like any overlap.
    */
-  #claim(task: Task, req: RunRequest, key: string): Run {
-    const run = new Run(this.#env, task, req, key, this.deps.clock.now());
-    this.#running.set(key, run.result);
-    return run;
-  }
-
-  #refused(): Promise<never> {
-    return Promise.reject(
-      new MissionControlError("Mission Control is shutting down; try again after it restarts"),
+  #claim(
+    task: Task,
+    trigger: RunRequest["trigger"],
+    scheduledFor: number,
+    dryRun: boolean,
+    watch: RunWatch | null,
+  ): Run {
+    const run = new Run(
+      this.#env,
+      task,
+      trigger,
+      scheduledFor,
+      this.deps.clock.now(),
+      dryRun,
+      watch,
     );
+    this.#running.set(task.guildId, task.id, run);
+    return run;
   }
 
   /**
@@ -133,7 +147,7 @@ export class Runner {
    */
   async stop(graceMs: number): Promise<void> {
     this.#stopping.abort(new Error("Mission Control is shutting down"));
-    const all = Promise.allSettled(this.#running.values());
+    const all = Promise.allSettled(Array.from(this.#running.values(), (run) => run.result));
     const wait = (ms: number) =>
       new Promise<"late">((resolve) => setTimeout(() => resolve("late"), ms).unref());
     if ((await Promise.race([all, wait(graceMs)])) !== "late") return;
@@ -141,4 +155,8 @@ export class Runner {
     this.#attempts.abortAll(reason);
     await Promise.race([all, wait(1000)]);
   }
+}
+
+function refusal(): MissionControlError {
+  return new MissionControlError("Mission Control is shutting down; try again after it restarts");
 }

@@ -2,12 +2,13 @@ import type { Logger } from "../shared/logger.ts";
 import { runKey } from "../store/execution.ts";
 import type { ExecutionRecords } from "../store/execution-records.ts";
 import type { Store } from "../store/store.ts";
+import { ByTask } from "../tasks/by-task.ts";
 import type { Task } from "../tasks/model.ts";
-import type { Tenant } from "../tasks/tenant.ts";
 import { type Clock, isoTime, MAX_TIMER_MS, type TimerHandle } from "../time/clock.ts";
 import { catchUpRun, nextDue, timelineChanged } from "../time/timeline.ts";
 import type { DueRun, DueRuns } from "./due-runs.ts";
 import { MinHeap } from "./min-heap.ts";
+import type { RunWatch } from "./run.ts";
 import { StartGates } from "./start-gates.ts";
 
 // One timer over every task's next instant, kept in a min-heap: the timeline answers "when
@@ -41,8 +42,8 @@ interface Slot {
 
 export class Scheduler {
   readonly #heap = new MinHeap<Slot>();
-  /** tenant -> task id -> its current slot. */
-  readonly #current = new Map<Tenant, Map<string, Slot>>();
+  /** Each task's current slot. */
+  readonly #current = new ByTask<Slot>();
   #timer: TimerHandle | null = null;
   #armedAt = Number.POSITIVE_INFINITY;
   /** Runs and bookkeeping started and not yet settled, counted rather than kept. */
@@ -91,12 +92,12 @@ export class Scheduler {
   /** A task was added, changed or deleted: its slot follows when its timeline may differ. */
   readonly #follow = (before: Task | undefined, after: Task | undefined): void => {
     if (!timelineChanged(before, after)) {
-      const slot = after && this.#current.get(after.guildId)?.get(after.id);
+      const slot = after && this.#current.get(after.guildId, after.id);
       if (slot) slot.task = after;
       return;
     }
     const task = (after ?? before) as Task;
-    this.#current.get(task.guildId)?.delete(task.id);
+    this.#current.delete(task.guildId, task.id);
     if (after) this.#place(after, this.deps.clock.now());
     this.#arm();
   };
@@ -109,18 +110,13 @@ export class Scheduler {
   #place(task: Task, afterMs: number, at = nextDue(task, afterMs)): void {
     if (at === null) return;
     const slot = { at, task };
-    let slots = this.#current.get(task.guildId);
-    if (!slots) {
-      slots = new Map();
-      this.#current.set(task.guildId, slots);
-    }
-    slots.set(task.id, slot);
+    this.#current.set(task.guildId, task.id, slot);
     this.#heap.push(slot);
   }
 
   /** A slot is current while it is its task's latest; older ones are dropped lazily. */
   #isCurrent(slot: Slot): boolean {
-    return this.#current.get(slot.task.guildId)?.get(slot.task.id) === slot;
+    return this.#current.get(slot.task.guildId, slot.task.id) === slot;
   }
 
   #arm(): void {
@@ -168,7 +164,7 @@ export class Scheduler {
     // and now, so a late timer (a busy event loop, a suspended laptop) fires once, not once per
     // missed instant.
     const next = nextDue(task, Math.max(at, now));
-    if (next === null) this.#current.get(task.guildId)?.delete(task.id);
+    if (next === null) this.#current.delete(task.guildId, task.id);
     else {
       slot.at = next;
       this.#heap.push(slot);
@@ -177,28 +173,27 @@ export class Scheduler {
   }
 
   #dispatch(task: Task, at: number, trigger: DueRun["trigger"], gates: StartGates): void {
-    if (this.deps.queue)
+    if (this.deps.queue) {
       this.deps.queue.add({ tenant: task.guildId, taskId: task.id, at, trigger });
-    else this.#track(this.deps.dueRuns.start(task, at, trigger, gates));
-  }
-
-  // Shared handlers rather than closures per run: with thousands of runs due at once, every
-  // allocation at dispatch shows in how late the last handler starts.
-  #track(p: Promise<unknown>): void {
+      return;
+    }
     this.#inFlight++;
-    p.then(this.#settled, this.#failed);
+    this.deps.dueRuns.start(task, at, trigger, gates, this.#watch);
   }
 
-  readonly #settled = (): void => {
-    if (--this.#inFlight) return;
-    for (const wake of this.#whenIdle.splice(0)) wake();
-  };
-
-  readonly #failed = (err: unknown): void => {
-    // A run's own failures are results, not rejections: this is a run that could not start
-    // (shutdown, a task deleted meanwhile) or bookkeeping (a skip) that could not be saved.
-    this.deps.log.error({ err }, "a scheduled run could not start or be logged");
-    this.#settled();
+  // One watch for every run rather than a promise and callbacks per run: with thousands of runs
+  // due at once, every allocation at dispatch shows in how late the last handler starts.
+  readonly #watch: RunWatch = {
+    ended: () => {
+      if (--this.#inFlight) return;
+      for (const wake of this.#whenIdle.splice(0)) wake();
+    },
+    failed: (err) => {
+      // A run's own failures are results, not failures here: this is a run that could not
+      // start (shutdown) or bookkeeping (its record, a skip) that could not be saved.
+      this.deps.log.error({ err }, "a scheduled run could not start or be logged");
+      this.#watch.ended();
+    },
   };
 
   /** The runs already in the log within the catch-up window, or null when there is no window. */

@@ -1,0 +1,39 @@
+import type { Tenant } from "./tenant.ts";
+
+/**
+ * Values by tenant and task id. A map per tenant rather than one keyed by recordKey: the
+ * scheduler and the runner look a task up for every run, and with thousands due at once a key
+ * string built (and hashed) per lookup shows in how late the last handler starts.
+ */
+export class ByTask<V> {
+  readonly #tenants = new Map<Tenant, Map<string, V>>();
+
+  get(tenant: Tenant, id: string): V | undefined {
+    return this.#tenants.get(tenant)?.get(id);
+  }
+
+  has(tenant: Tenant, id: string): boolean {
+    return this.#tenants.get(tenant)?.has(id) ?? false;
+  }
+
+  set(tenant: Tenant, id: string, value: V): void {
+    let ids = this.#tenants.get(tenant);
+    if (!ids) {
+      ids = new Map();
+      this.#tenants.set(tenant, ids);
+    }
+    ids.set(id, value);
+  }
+
+  delete(tenant: Tenant, id: string): void {
+    this.#tenants.get(tenant)?.delete(id);
+  }
+
+  clear(): void {
+    this.#tenants.clear();
+  }
+
+  *values(): IterableIterator<V> {
+    for (const ids of this.#tenants.values()) yield* ids.values();
+  }
+}
