@@ -8,18 +8,21 @@ describe("ByTask", () => {
     map.set("123456789012345678", "brief", "b");
     expect(map.get("local", "brief")).toBe("a");
     expect(map.get("123456789012345678", "brief")).toBe("b");
-    expect(map.has("local", "other")).toBe(false);
-    expect(map.has("999999999999999999", "brief")).toBe(false);
+    expect(map.get("local", "other")).toBeUndefined();
+    expect(map.get("999999999999999999", "brief")).toBeUndefined();
+    expect(map.size).toBe(2);
 
     map.delete("local", "brief");
     map.delete("local", "never-there");
-    expect(map.has("local", "brief")).toBe(false);
+    expect(map.get("local", "brief")).toBeUndefined();
     expect(map.get("123456789012345678", "brief")).toBe("b");
     expect([...map.values()]).toEqual(["b"]);
+    expect(map.size).toBe(1);
 
     map.set("local", "x", "c");
     expect([...map.values()].sort()).toEqual(["b", "c"]);
     map.clear();
     expect([...map.values()]).toEqual([]);
+    expect(map.size).toBe(0);
   });
 });

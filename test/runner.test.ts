@@ -345,6 +345,35 @@ describe("runner", () => {
     expect(slow.calls).toHaveLength(1);
   });
 
+  it("keeps an entry only for tasks that still exist: one deleted while idle or mid-run leaves none", async () => {
+    let release: () => void = () => {};
+    const h = scriptedHandler("h", [
+      () => "a",
+      () => "b",
+      () => new Promise<string>((r) => (release = () => r("b again"))),
+      () => "c",
+    ]);
+    world = await makeWorld({ autoStart: false, start: T0, handlers: [h] });
+    const { service, runner } = world.app;
+    for (const id of ["a", "b", "c"])
+      await service.addTask("local", { id, handler: "h", schedule: "daily 09:00" });
+    await service.runNow("local", "a");
+    await service.runNow("local", "b");
+    expect(runner.tasksKept).toBe(2);
+    await service.deleteTask("local", "a"); // idle
+    expect(runner.tasksKept).toBe(1);
+    const running = service.runNow("local", "b");
+    await vi.waitFor(() => expect(h.calls).toHaveLength(3));
+    await service.deleteTask("local", "b"); // mid-run: its entry goes once the run is over
+    expect(runner.isRunning("local", "b")).toBe(true);
+    release();
+    await running;
+    expect(runner.isRunning("local", "b")).toBe(false);
+    expect(runner.tasksKept).toBe(0);
+    await service.runNow("local", "c");
+    expect(runner.tasksKept).toBe(1);
+  });
+
   it("refuses a run its own handler asks for before its first await", async () => {
     let inner: Promise<unknown> = Promise.resolve();
     const eager = scriptedHandler("eager", [

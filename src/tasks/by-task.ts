@@ -12,10 +12,6 @@ export class ByTask<V> {
     return this.#tenants.get(tenant)?.get(id);
   }
 
-  has(tenant: Tenant, id: string): boolean {
-    return this.#tenants.get(tenant)?.has(id) ?? false;
-  }
-
   set(tenant: Tenant, id: string, value: V): void {
     let ids = this.#tenants.get(tenant);
     if (!ids) {
@@ -26,7 +22,15 @@ export class ByTask<V> {
   }
 
   delete(tenant: Tenant, id: string): void {
-    this.#tenants.get(tenant)?.delete(id);
+    const ids = this.#tenants.get(tenant);
+    ids?.delete(id);
+    if (ids?.size === 0) this.#tenants.delete(tenant);
+  }
+
+  get size(): number {
+    let size = 0;
+    for (const ids of this.#tenants.values()) size += ids.size;
+    return size;
   }
 
   clear(): void {
