@@ -5,16 +5,11 @@ import type { Clock, TimerHandle } from "../time/clock.ts";
 // did is kept on the same object for the same reason: one allocation per attempt, not two.
 
 /**
- * One attempt: its cancellation, and its handler's call (kept by run.ts). Its AbortSignal is
- * made only if asked for: most handlers never do.
+ * One attempt: its cancellation, and its handler's call (kept by run.ts). Its AbortController
+ * is made only when needed (aborted, raced, or its signal asked for): most attempts never are.
  */
 export class Attempt {
   #controller: AbortController | null = null;
-  #aborted = false;
-  #reason: unknown;
-  #reject: ((reason: unknown) => void) | null = null;
-
-  readonly deadline: number;
   /** Its place in the AttemptSet, -1 when in none. */
   place = -1;
   /** Monotonic ms when the handler was done: returned, threw or its promise settled (NaN until then). */
@@ -28,32 +23,29 @@ export class Attempt {
   constructor(
     /** Monotonic ms when its handler was called. */
     readonly startedAt: number,
-    timeoutMs: number,
-  ) {
-    this.deadline = startedAt + timeoutMs;
+    readonly timeoutMs: number,
+  ) {}
+
+  get deadline(): number {
+    return this.startedAt + this.timeoutMs;
   }
 
   get signal(): AbortSignal {
-    if (!this.#controller) {
-      this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort(this.#reason);
-    }
+    this.#controller ??= new AbortController();
     return this.#controller.signal;
   }
 
   abort(reason: unknown): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#reason = reason;
-    this.#controller?.abort(reason);
-    this.#reject?.(reason);
+    this.#controller ??= new AbortController();
+    this.#controller.abort(reason); // a second abort changes nothing
   }
 
   /** Settles as `work` does, unless the attempt is aborted first: then rejects with the reason. */
   race<T>(work: Promise<T>): Promise<T> {
-    if (this.#aborted) return Promise.reject(this.#reason);
+    const signal = this.signal;
+    if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise<T>((resolve, reject) => {
-      this.#reject = reject;
+      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
       work.then(resolve, reject);
     });
   }

@@ -69,7 +69,7 @@ export class Runner {
 
   constructor(private readonly deps: RunnerDeps) {
     this.#attempts = new AttemptSet(deps.clock, (attempt) =>
-      attempt.abort(new TimeoutError((attempt.deadline - attempt.startedAt) / 1000)),
+      attempt.abort(new TimeoutError(attempt.timeoutMs / 1000)),
     );
     this.#env = {
       deps,
