@@ -28,6 +28,23 @@ describe("attempts: one timer over every deadline", () => {
     expect(clock.pending).toBe(0);
   });
 
+  it("watches an attempt added twice once: one timeout, and its deletion ends the watch", async () => {
+    const clock = new FakeClock("2026-11-26T12:00:00Z");
+    let expired = 0;
+    const set = new AttemptSet(clock, () => expired++);
+    const a = new Attempt(clock.monotonic(), 1000);
+    const b = new Attempt(clock.monotonic(), 5000);
+    set.add(a);
+    set.add(b);
+    set.add(a);
+    await clock.advance(1000);
+    expect(expired).toBe(1);
+    set.delete(b);
+    await clock.advance(10_000);
+    expect(expired).toBe(1);
+    expect(clock.pending).toBe(0);
+  });
+
   it("makes its signal only when asked, aborted if the attempt already was", async () => {
     const late = new Attempt(0, 1000);
     late.abort(new Error("cut off"));

@@ -202,4 +202,29 @@ describe("StartGates", () => {
     gates.add(run(steps, "late"));
     expect(steps.slice(-2)).toEqual(["start late", "resume late"]);
   });
+
+  it("reads the clock less often while handlers return at once, and soon after every start again once they take time", () => {
+    let now = 0;
+    let reads = 0;
+    const gates = new StartGates(() => {
+      reads++;
+      return now;
+    });
+    const steps: string[] = [];
+    const quick = () => {
+      now += 0.001;
+    };
+    const slow = () => {
+      now += SLICE_MS / 4;
+    };
+    for (let k = 0; k < 200; k++) gates.add(run(steps, `q${k}`, quick));
+    for (let k = 0; k < 20; k++) gates.add(run(steps, `s${k}`, slow));
+    gates.open();
+    const started = steps.filter((s) => s.startsWith("start"));
+    // The quick ones are started on far fewer reads than starts...
+    expect(reads).toBeLessThan(200 / 4);
+    // ...and the first slice still ends a few slow starts after SLICE_MS: 4 of them fill it.
+    expect(started.length).toBeGreaterThan(200 + 4);
+    expect(started.length).toBeLessThanOrEqual(200 + 4 + 8);
+  });
 });

@@ -65,7 +65,9 @@ export class AttemptSet {
     private readonly onDeadline: (attempt: Attempt) => void,
   ) {}
 
+  /** Watches `attempt`'s deadline; once only, however often it is added. */
   add(attempt: Attempt): void {
+    if (attempt.place >= 0) return;
     attempt.place = this.#attempts.push(attempt) - 1;
     if (attempt.deadline < this.#armedAt) this.#arm(attempt.deadline);
   }

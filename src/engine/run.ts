@@ -181,7 +181,6 @@ export class Run implements BurstRun {
       );
     }
     const call = new Attempt(clock.monotonic(), task.timeoutSeconds * 1000);
-    env.attempts.add(call);
     try {
       const ctx = new RunContext(
         this,
@@ -200,6 +199,9 @@ export class Run implements BurstRun {
         };
         work.then(settled, settled);
         call.work = work;
+        // Its deadline is watched from here on (counted from the call). One that returned
+        // without a promise is done: only its publishing, if any, is watched (#outcome).
+        env.attempts.add(call);
         return call;
       }
       call.value = value;
@@ -230,6 +232,7 @@ export class Run implements BurstRun {
           : await call.race(work);
       const { markdown, saveAs } = normalizeOutput(output as HandlerOutput);
       if (markdown && !this.dryRun) {
+        env.attempts.add(call);
         const from = clock.monotonic();
         const startedAt = new Date(clock.now());
         try {

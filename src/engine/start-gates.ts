@@ -10,6 +10,10 @@
 
 /** Handlers are started from one loop for at most this long before the process gets a turn. */
 export const SLICE_MS = 50;
+/** Starts this quick between two reads of the clock let the next reads come further apart... */
+const QUICK_MS = 0.5;
+/** ...up to this many starts apart: handlers that suddenly take long overrun a slice by fewer. */
+const MAX_STRIDE = 8;
 
 /** A run of a burst. */
 export interface BurstRun {
@@ -42,14 +46,24 @@ export class StartGates {
     this.#opened = true;
     let i = 0;
     const slice = () => {
-      const end = this.now() + SLICE_MS;
+      let last = this.now();
+      const end = last + SLICE_MS;
       const runs = this.#runs;
+      // The clock is read after every start while handlers take time, and every few starts
+      // while they return at once: a read (~0.07 µs) was a tenth of starting such a run.
+      let stride = 1;
+      let next = i + stride;
       while (i < runs.length) {
         (runs[i++] as BurstRun).start();
-        if (this.now() >= end && i < runs.length) {
+        if (i < next) continue;
+        const now = this.now();
+        if (now >= end && i < runs.length) {
           setImmediate(slice);
           return;
         }
+        stride = now - last < QUICK_MS ? Math.min(stride * 2, MAX_STRIDE) : 1;
+        last = now;
+        next = i + stride;
       }
       this.#done = true;
       for (const run of runs) run.resume();
