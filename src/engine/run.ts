@@ -80,7 +80,7 @@ export class Run implements BurstRun {
 
   /**
    * Settles with the run's result once it is over (it rejects only if its record could not be
-   * kept). Made when first asked for: a watched run's never is.
+   * kept). Made when first asked for: the scheduler never asks, its watch is told instead.
    */
   get result(): Promise<RunResult> {
     this.#result ??= new Promise((resolve) => {
