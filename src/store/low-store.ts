@@ -1,5 +1,6 @@
 import { Low } from "lowdb";
 import { MissionControlError } from "../shared/errors.ts";
+import { ByTask } from "../tasks/by-task.ts";
 import type { Task } from "../tasks/model.ts";
 import { recordKey, type Tenant } from "../tasks/tenant.ts";
 import { ChangeTracker, itemKey } from "./changes.ts";
@@ -55,10 +56,10 @@ export class LowStore implements Store {
   #deferTimer: ReturnType<typeof setTimeout> | null = null;
   #lastDeferredWrite = Number.NEGATIVE_INFINITY;
   /**
-   * tenant -> id -> position in data.tasks, for the array it was built from. A position may be
+   * Each task's position in data.tasks, for the array it was built from. A position may be
    * too high by up to `#shifts`: each removal moves the tasks after it one place left.
    */
-  #index = new Map<Tenant, Map<string, number>>();
+  readonly #index = new ByTask<number>();
   #indexed: Task[] | null = null;
   #indexedLength = 0;
   #shifts = 0;
@@ -210,7 +211,7 @@ export class LowStore implements Store {
     const before = i < 0 ? undefined : tasks[i];
     if (i < 0) {
       // #position indexed every task up to here.
-      this.#ids(next.guildId).set(next.id, tasks.push(next) - 1);
+      this.#index.set(next.guildId, next.id, tasks.push(next) - 1);
       this.#indexedLength = tasks.length;
     } else tasks[i] = next;
     this.#tracker.touch("tasks", itemKey(next), next, i < 0);
@@ -228,7 +229,7 @@ export class LowStore implements Store {
     // The index goes on with the new array: the tasks after `i` moved one place left.
     this.#indexed = rest;
     if (this.#indexedLength > i) this.#indexedLength--;
-    this.#index.get(tenant)?.delete(id);
+    this.#index.delete(tenant, id);
     this.#shifts++;
     this.#tracker.touch("tasks", itemKey(before), undefined, false);
     this.#emit(before, undefined);
@@ -267,19 +268,18 @@ export class LowStore implements Store {
     // Appends: index them as they come.
     for (let i = this.#indexedLength; i < tasks.length; i++) {
       const t = tasks[i] as Task;
-      const ids = this.#ids(t.guildId);
-      if (!ids.has(t.id)) ids.set(t.id, i); // the first, as find() would
+      // The first, as find() would.
+      if (this.#index.get(t.guildId, t.id) === undefined) this.#index.set(t.guildId, t.id, i);
     }
     this.#indexedLength = tasks.length;
-    const ids = this.#index.get(tenant);
-    const i = ids?.get(id);
-    if (ids && i !== undefined) {
+    const i = this.#index.get(tenant, id);
+    if (i !== undefined) {
       // Removals since it was indexed moved it left, one place each at most.
       const last = Math.max(0, i - this.#shifts);
       for (let j = Math.min(i, tasks.length - 1); j >= last; j--) {
         const at = tasks[j] as Task;
         if (at.id === id && at.guildId === tenant) {
-          if (j !== i) ids.set(id, j);
+          if (j !== i) this.#index.set(tenant, id, j);
           return j;
         }
       }
@@ -293,15 +293,6 @@ export class LowStore implements Store {
     const found = tasks.findIndex((t) => t.id === id && t.guildId === tenant);
     if (found >= 0) this.#reindex(tasks);
     return found;
-  }
-
-  #ids(tenant: Tenant): Map<string, number> {
-    let ids = this.#index.get(tenant);
-    if (!ids) {
-      ids = new Map();
-      this.#index.set(tenant, ids);
-    }
-    return ids;
   }
 
   #reindex(tasks: Task[]): void {
