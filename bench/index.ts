@@ -36,7 +36,7 @@ import type { PostingArgs, PostingResult } from "./posting.ts";
 import { type ServersResult, writeServersDir } from "./servers.ts";
 import type { SplitArgs, SplitResult } from "./split.ts";
 import type { StartupArgs, StartupResult } from "./startup.ts";
-import type { SustainedArgs, SustainedResult } from "./sustained.ts";
+import type { EverySecond, SustainedArgs, SustainedResult } from "./sustained.ts";
 
 const SECTIONS = [
   "lag",
@@ -380,6 +380,11 @@ function mutationRows(r: MutationResult, label: string): void {
 
 // ---- sustained runs
 
+/** A per-second CPU figure: its median, the warm-up seconds' beside it, and what was lost. */
+function perSecond(e: EverySecond): string {
+  return `${fmt(median(e.cpuPer1000))} ms (median of ${e.cpuPer1000.length} seconds; of the ${e.warmUpCpuPer1000.length} warm-up seconds before: ${fmt(median(e.warmUpCpuPer1000))}); ${count(e.lost)} of ${count(e.expected)} lost`;
+}
+
 async function sustained(): Promise<void> {
   progress("sustained runs: 1,000 tasks every second, then back to back");
   // Five warm-up seconds, as the posting figures have.
@@ -398,7 +403,7 @@ async function sustained(): Promise<void> {
     const cpu = median(e.cpuPer1000);
     rows.push({
       figure: `CPU per 1,000 firings, 1,000 tasks every second (cron), ${what}`,
-      value: `${fmt(cpu)} ms (median of ${e.cpuPer1000.length} seconds; of the ${e.warmUpCpuPer1000.length} warm-up seconds before: ${fmt(median(e.warmUpCpuPer1000))}); ${count(e.lost)} of ${count(e.expected)} lost`,
+      value: perSecond(e),
       ...(target
         ? { target: `≤ ${target} ms, none lost`, met: cpu <= target && e.lost === 0 }
         : {}),
@@ -423,7 +428,7 @@ async function posting(): Promise<void> {
   const each = `${count(args.tasks)} tasks every second (cron), each posting one line`;
   rows.push({
     figure: `CPU per 1,000 firings, ${each} through discord.js to a local fake Discord: **ours** (full path, channel sink, delivery journal)`,
-    value: `${fmt(ours)} ms (median of ${r.ours.cpuPer1000.length} seconds; of the ${r.ours.warmUpCpuPer1000.length} warm-up seconds before: ${fmt(median(r.ours.warmUpCpuPer1000))}); ${count(r.ours.lost)} of ${count(r.ours.expected)} lost`,
+    value: perSecond(r.ours),
     target: "≤ 2× the bare loop",
     met: ours <= 2 * bare && r.ours.lost === 0,
     compare: `ours ÷ bare: ${ratio(ours, bare)}`,
